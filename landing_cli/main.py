@@ -1,0 +1,29 @@
+"""The ``landing`` command: one entry point for planning, simulating, demoing and operating a pipeline."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="landing",
+    help="Ordered file ingestion on AWS: preview the stack, simulate capacity, run it locally, operate it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Ordered file ingestion on AWS (S3 -> EventBridge -> SQS -> Lambda -> SQS FIFO -> Glue).
+
+    Nothing here needs an AWS account except status, redrive and skip, which use your credentials.
+    """
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""The rules a pipeline configuration must satisfy before anything is deployed.
+
+Every rule adds a ``Problem`` instead of raising, so a user sees all that is
+wrong with a stack at once, each with the setting, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from runtime.spec import (
+    JOB_TYPES,
+    LAMBDA_MAX_TIMEOUT_S,
+    LOG_RETENTION_DAYS,
+    QUEUE_VISIBILITY_FACTOR,
+    SCHEMA_TYPES,
+    SQS_MAX_VISIBILITY_S,
+    WORKER_TYPES,
+    Problem,
+    _camel,
+    _split_column,
+)
+
+if TYPE_CHECKING:
+    from runtime.spec import PipelineSpec
+
+GLUE_VERSIONS = ("4.0", "5.0")
+_DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Checker:
+    def __init__(self, spec: PipelineSpec):
+        self.spec = spec
+        self.problems: list[Problem] = []
+
+    def add(self, name: str, message: str, fix: str, value: Any = None) -> None:
+        shown = getattr(self.spec, name) if value is None else value
+        if isinstance(shown, tuple):
+            shown = list(shown)
+        self.problems.append(Problem(_camel(name), shown, message, fix))
+
+    def choice(self, name: str, allowed: tuple[str, ...]) -> None:
+        if getattr(self.spec, name) not in allowed:
+            self.add(name, "not a known choice", f"use one of: {', '.join(allowed)}")
+
+    def int_range(self, name: str, low: int, high: int, fix: str) -> None:
+        value = getattr(self.spec, name)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            self.add(name, f"must be a whole number from {low} to {high}", fix)
+
+
+def validate(spec: PipelineSpec) -> list[Problem]:
+    """Every problem of ``spec``, empty when it can be deployed."""
+    check = _Checker(spec)
+    _landing(check)
+    _grouping(check)
+    _processing(check)
+    _job(check)
+    _functions(check)
+    _monitoring(check)
+    return check.problems
+
+
+def _landing(check: _Checker) -> None:
+    spec = check.spec
+    if spec.key_prefix.startswith("/"):
+        check.add("key_prefix", "S3 keys never start with '/'", "drop the leading '/', e.g. 'incoming/'")
+    if spec.existing_bucket_name and not _BUCKET_NAME.match(spec.existing_bucket_name):
+        check.add("existing_bucket_name", "not a valid S3 bucket name",
+                  "give the bucket's exact name (3-63 lowercase letters, digits, '.' or '-'), or leave it "
+                  "empty to create a bucket")
+    if spec.bucket_kms_key_arn and not re.match(r"^arn:aws[a-z-]*:kms:", spec.bucket_kms_key_arn):
+        check.add("bucket_kms_key_arn", "not a KMS key ARN",
+                  "give a key ARN like arn:aws:kms:REGION:ACCOUNT:key/ID, or leave it empty for SSE-S3")
+    check.int_range("landed_object_expiration_days", 0, 36500,
+                    "use 0 to keep landed objects, or the number of days to keep them")
+
+
+def _grouping(check: _Checker) -> None:
+    spec = check.spec
+    check.choice("grouping_rule", ("default", "regex", "filename", "fields"))
+    check.choice("grouping_fallback", ("filename", "reject"))
+    check.choice("ordering_scope", ("group", "folder", "global"))
+    if spec.grouping_rule == "regex":
+        if not spec.grouping_pattern:
+            check.add("grouping_pattern", "groupingRule is regex but no pattern is set",
+                      r"set a pattern with a named group, e.g. '^(?P<group>[a-z]+_\d{8})'")
+        else:
+            try:
+                compiled = re.compile(spec.grouping_pattern)
+            except re.error as exc:
+                check.add("grouping_pattern", f"not a valid regular expression ({exc})",
+                          "correct the expression; test it with python -c \"import re; re.compile(...)\"")
+            else:
+                if "group" not in compiled.groupindex:
+                    check.add("grouping_pattern", "the pattern has no named group 'group'",
+                              "wrap the part that names the group in (?P<group>...)")
+    elif spec.grouping_pattern:
+        check.add("grouping_pattern", f"a pattern is set but groupingRule is {spec.grouping_rule!r}",
+                  "set groupingRule to regex, or remove groupingPattern")
+    check.int_range("grouping_fields", 1, 50, "use the number of leading fields that name the group, e.g. 2")
+    if not spec.grouping_separator:
+        check.add("grouping_separator", "must not be empty", "use the character between fields, e.g. '_'")
+
+
+def _processing(check: _Checker) -> None:
+    spec = check.spec
+    check.int_range("max_parallel_groups", 1, 1000,
+                    "use how many groups may run at once (1-1000; Glue's MaxConcurrentRuns follows it)")
+    check.int_range("max_attempts", 1, 100, "use how many Glue runs a file gets before it is DEAD, e.g. 3")
+    if spec.max_receives and isinstance(spec.max_attempts, int) and spec.max_receives <= spec.max_attempts:
+        check.add("max_receives", f"must be above maxAttempts ({spec.max_attempts}) or 0",
+                  "use 0 (maxAttempts + 10), or a ceiling above max_attempts")
+    check.int_range("max_receives", 0, 1000, "use 0 for maxAttempts + 10, or a value up to 1000 (SQS limit)")
+    check.int_range("retry_backoff_base_s", 0, SQS_MAX_VISIBILITY_S, "use seconds, e.g. 60")
+    check.int_range("retry_backoff_cap_s", 0, SQS_MAX_VISIBILITY_S,
+                    "use seconds up to 43200 (SQS's 12-hour visibility limit)")
+    if spec.retry_backoff_cap_s < spec.retry_backoff_base_s:
+        check.add("retry_backoff_cap_s", f"is below retryBackoffBaseS ({spec.retry_backoff_base_s})",
+                  "raise the cap or lower the base")
+    check.int_range("throttle_backoff_s", 1, 900, "use seconds, e.g. 30")
+    check.choice("on_failure", ("continue", "block"))
+
+
+def _job(check: _Checker) -> None:
+    spec = check.spec
+    check.choice("job_type", JOB_TYPES)
+    check.choice("glue_version", GLUE_VERSIONS)
+    check.choice("worker_type", WORKER_TYPES)
+    check.int_range("worker_count", 2, 1000, "Spark jobs need at least 2 workers")
+    check.int_range("job_timeout_minutes", 1, SQS_MAX_VISIBILITY_S // 60, "use minutes, e.g. 60")
+    if isinstance(spec.job_timeout_minutes, int) and isinstance(spec.hold_margin_s, int):
+        hold = spec.job_timeout_minutes * 60 + spec.hold_margin_s
+        if hold > SQS_MAX_VISIBILITY_S:
+            check.add("job_timeout_minutes",
+                      f"with holdMarginS ({spec.hold_margin_s}) the hold is {hold} s, past SQS's "
+                      f"{SQS_MAX_VISIBILITY_S} s (12 h) visibility limit",
+                      f"keep jobTimeoutMinutes * 60 + holdMarginS <= {SQS_MAX_VISIBILITY_S}, e.g. "
+                      f"jobTimeoutMinutes <= {(SQS_MAX_VISIBILITY_S - spec.hold_margin_s) // 60}")
+    if spec.script_location and not spec.script_location.startswith("s3://"):
+        check.add("script_location", "must be an s3:// URI", "upload your script and give s3://bucket/key, "
+                  "or leave it empty for the bundled job")
+    for prefix_name in ("output_prefix", "quarantine_prefix"):
+        prefix = getattr(spec, prefix_name)
+        if not prefix or not prefix.endswith("/") or prefix.startswith("/"):
+            check.add(prefix_name, "must be a folder prefix like 'name/'", "use e.g. 'processed/'")
+    if spec.output_prefix == spec.quarantine_prefix:
+        check.add("quarantine_prefix", "is the same as outputPrefix", "use a separate prefix, e.g. 'quarantine/'")
+    _columns(check)
+
+
+def _columns(check: _Checker) -> None:
+    spec = check.spec
+    names: list[str] = []
+    for column in spec.schema:
+        name, kind = _split_column(column)
+        if not _COLUMN_NAME.match(name):
+            check.add("schema", f"column {column!r} has no valid name", "write columns as 'name:type'", column)
+        elif kind not in SCHEMA_TYPES and not _DECIMAL.match(kind):
+            check.add("schema", f"column {name!r} has unknown type {kind!r}",
+                      f"use one of {', '.join(SCHEMA_TYPES)} or decimal(p,s)", column)
+        names.append(name)
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        check.add("schema", f"columns declared twice: {', '.join(duplicates)}", "declare each column once")
+    for key in spec.merge_keys:
+        if not _COLUMN_NAME.match(key):
+            check.add("merge_keys", f"{key!r} is not a column name", "list column names, e.g. ['order_id']")
+        elif names and key not in names:
+            check.add("merge_keys", f"{key!r} is not in the declared schema",
+                      "add it to schema, or correct the name")
+    if len(set(spec.merge_keys)) != len(spec.merge_keys):
+        check.add("merge_keys", "a key is listed twice", "list each key once")
+
+
+def _functions(check: _Checker) -> None:
+    for name in ("router_timeout_s", "dispatcher_timeout_s", "completion_timeout_s"):
+        value = getattr(check.spec, name)
+        if not isinstance(value, int) or not 1 <= value <= LAMBDA_MAX_TIMEOUT_S:
+            check.add(name, f"a Lambda timeout must be 1-{LAMBDA_MAX_TIMEOUT_S} s; its queue's visibility "
+                      f"must be {QUEUE_VISIBILITY_FACTOR}x that, within SQS's {SQS_MAX_VISIBILITY_S} s",
+                      "use seconds, e.g. 30 (the handlers finish in well under a second)")
+    check.int_range("hold_margin_s", 60, SQS_MAX_VISIBILITY_S,
+                    "use at least 60 s so a completion event arrives before the held message reappears")
+    check.int_range("lambda_memory_mb", 128, 10240, "use megabytes, e.g. 256")
+    if check.spec.log_retention_days not in LOG_RETENTION_DAYS:
+        check.add("log_retention_days", "not a retention CloudWatch Logs accepts",
+                  f"use one of {', '.join(str(d) for d in LOG_RETENTION_DAYS[:12])}, ...")
+
+
+def _monitoring(check: _Checker) -> None:
+    spec = check.spec
+    check.int_range("oldest_message_alarm_s", 60, 14 * 24 * 3600, "use seconds, e.g. 3600")
+    check.int_range("dlq_depth_alarm_threshold", 0, 100000, "use 0 to alarm on the first dead message")
+    if spec.alarm_email and not _EMAIL.match(spec.alarm_email):
+        check.add("alarm_email", "not an email address", "give an address like ops@example.com, or leave it empty")
+    if spec.alarm_topic_arn and not re.match(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$",
+                                             spec.alarm_topic_arn):
+        check.add("alarm_topic_arn", "not an SNS topic ARN",
+                  "give arn:aws:sns:REGION:ACCOUNT:NAME, or leave it empty")
+    seen: set[str] = set()
+    for tag in spec.tags:
+        key, sep, value = tag.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            check.add("tags", f"{tag!r} is not 'Key=Value'", "write each tag as 'Key=Value'", tag)
+        elif key.lower().startswith("aws:"):
+            check.add("tags", f"tag key {key!r} uses the reserved 'aws:' prefix", "choose another key", tag)
+        elif len(key) > 128 or len(value.strip()) > 256:
+            check.add("tags", "tag keys are at most 128 and values 256 characters", "shorten it", tag)
+        elif key in seen:
+            check.add("tags", f"tag key {key!r} is given twice", "give each key once", tag)
+        seen.add(key)
+    if len(spec.tags) > 45:
+        check.add("tags", "more than 45 tags (AWS allows 50, the pipeline adds its own)", "use fewer tags")
