@@ -85,8 +85,9 @@ class PipelineSpec:
     max_attempts: int = _setting(3, "Glue runs per file before it is DEAD and parked in the FIFO DLQ.",
                                  runtime=True)
     max_receives: int = _setting(
-        0, "The ordered queue's maxReceiveCount, a safety ceiling above max_attempts for deliveries that "
-        "are not attempts (throttles, recoveries); 0: max_attempts + 10.", runtime=True)
+        0, "The ordered queue's maxReceiveCount: a safety ceiling far above max_attempts, because throttled "
+        "starts and recoveries are deliveries too (attempts are counted in the ledger); 0: "
+        "max(100, 10 x max_attempts).", runtime=True)
     retry_backoff_base_s: int = _setting(60, "Delay before the first retry of a failed run; doubles each "
                                          "attempt.", runtime=True)
     retry_backoff_cap_s: int = _setting(900, "Longest delay between retries.", runtime=True)
@@ -144,8 +145,9 @@ class PipelineSpec:
     # --- derived values -----------------------------------------------------------------------
     @property
     def receive_ceiling(self) -> int:
-        """maxReceiveCount of the ordered queue: attempts are counted in the ledger, this only stops poison."""
-        return self.max_receives or self.max_attempts + 10
+        """maxReceiveCount of the ordered queue. Attempts are counted in the ledger and the completion
+        handler parks a file whose attempts are used up; this ceiling only stops a poison message."""
+        return self.max_receives or max(100, 10 * self.max_attempts)
 
     @property
     def job_timeout_s(self) -> int:

@@ -137,3 +137,33 @@ def load_stack_file(stack_file: Path, project_dir: Path | None = None) -> Pipeli
     merged = project_defaults(folder / "Pulumi.yaml")
     merged.update(stack_values(stack_file))
     return spec_from_config(merged)
+
+
+def pulumi_yaml_config() -> dict[str, Any]:
+    """The ``config:`` block ``Pulumi.yaml`` must declare: every setting with type, description, default."""
+    from runtime.spec import settings
+
+    block: dict[str, Any] = {}
+    for setting in settings():
+        declaration: dict[str, Any] = {"type": setting.kind, "description": setting.description,
+                                       "default": setting.default}
+        if setting.kind == "array":
+            declaration["items"] = {"type": "string"}
+        block[setting.config_key] = declaration
+    return block
+
+
+def write_pulumi_yaml_config(project_file: Path) -> None:
+    """Rewrite the ``config:`` block of ``Pulumi.yaml`` from the spec, keeping the rest of the file."""
+    import yaml
+
+    text = project_file.read_text(encoding="utf-8")
+    head, marker, _ = text.partition("\nconfig:\n")
+    if not marker:
+        raise StackFileError(f"{project_file} has no top-level 'config:' block to rewrite")
+    body = yaml.safe_dump({"config": pulumi_yaml_config()}, sort_keys=False, width=110)
+    project_file.write_text(head + "\n" + body, encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m runtime.spec_loader: refresh Pulumi.yaml after changing the spec
+    write_pulumi_yaml_config(find_project_dir() / "Pulumi.yaml")

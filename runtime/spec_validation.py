@@ -114,8 +114,8 @@ def _processing(check: _Checker) -> None:
     check.int_range("max_attempts", 1, 100, "use how many Glue runs a file gets before it is DEAD, e.g. 3")
     if spec.max_receives and isinstance(spec.max_attempts, int) and spec.max_receives <= spec.max_attempts:
         check.add("max_receives", f"must be above maxAttempts ({spec.max_attempts}) or 0",
-                  "use 0 (maxAttempts + 10), or a ceiling above max_attempts")
-    check.int_range("max_receives", 0, 1000, "use 0 for maxAttempts + 10, or a value up to 1000 (SQS limit)")
+                  "use 0 (automatic: max(100, 10 x maxAttempts)), or a ceiling above maxAttempts")
+    check.int_range("max_receives", 0, 1000, "use 0 (automatic), or a value up to 1000 (the SQS limit)")
     check.int_range("retry_backoff_base_s", 0, SQS_MAX_VISIBILITY_S, "use seconds, e.g. 60")
     check.int_range("retry_backoff_cap_s", 0, SQS_MAX_VISIBILITY_S,
                     "use seconds up to 43200 (SQS's 12-hour visibility limit)")
