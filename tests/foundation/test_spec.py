@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runtime.spec import (
+    SETTINGS_BY_KEY,
     SQS_MAX_VISIBILITY_S,
     PipelineSpec,
     SpecError,
@@ -12,7 +13,6 @@ from runtime.spec import (
     from_env,
     settings,
     to_env,
-    SETTINGS_BY_KEY,
 )
 
 
@@ -137,7 +137,7 @@ def test_runtime_part_round_trips_through_environment_variables() -> None:
 def test_a_damaged_environment_variable_is_reported() -> None:
     env = to_env(PipelineSpec())
     env["LANDING_MAX_ATTEMPTS"] = "three"
-    with pytest.raises(SpecError, match="maxAttempts.*whole number"):
+    with pytest.raises(SpecError, match=r"maxAttempts.*whole number"):
         from_env(env)
 
 
