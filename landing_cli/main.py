@@ -21,6 +21,11 @@ def _root() -> None:
     """
 
 
+from landing_cli import config_cmd  # noqa: E402  (subcommands register themselves on the app above)
+
+config_cmd.register(app)
+
+
 def main() -> None:
     app()
 
