@@ -1,0 +1,18 @@
+"""The Pulumi program: read the stack's spec, build the pipeline, export what users need.
+
+The spec is read from the stack's whole configuration at once and validated
+before any resource is declared: an invalid setting stops ``pulumi up`` (and
+``landing plan``) with every problem listed and nothing half-created.
+"""
+
+import pulumi
+
+from components.config import program_config
+from components.pipeline import IngestionPipeline
+from runtime.spec_loader import spec_from_config
+
+spec = spec_from_config(program_config())
+pipeline = IngestionPipeline.from_spec("ingest", spec)
+
+for output_name, value in pipeline.outputs().items():
+    pulumi.export(output_name, value)

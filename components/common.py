@@ -1,0 +1,70 @@
+"""Small helpers every component uses: child options, tags, policy documents, ARNs.
+
+Policies are built as plain statement dicts (values may be Outputs) and
+serialised once with ``Output.json_dumps``; tests parse the resulting JSON, so
+what they check is exactly what AWS would receive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+Statement = dict[str, Any]
+
+
+def child(parent: pulumi.Resource, *, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+    """Options for a child resource: parented (so it appears under its component) and ordered."""
+    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on) or None)
+
+
+def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
+    """An IAM/resource policy as JSON; statements may hold Outputs anywhere."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(sid: str, actions: Sequence[str], resources: Sequence[Any], **extra: Any) -> Statement:
+    statement: Statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
+    statement.update(extra)
+    return statement
+
+
+def assume_role_policy(service: str) -> str:
+    """Trust policy letting one AWS service assume a role (plain JSON: no Outputs involved)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def deny_insecure_transport(sid: str, actions: str, resources: Sequence[Any]) -> Statement:
+    """Deny every request not made over TLS (the AWS Foundational Security Best Practices control)."""
+    return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": actions, "Resource": list(resources),
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+
+
+def partition() -> pulumi.Output[str]:
+    """The AWS partition (aws, aws-cn, aws-us-gov) of the provider, for ARNs we must spell out."""
+    return aws.get_partition_output().partition
+
+
+def region() -> pulumi.Output[str]:
+    return aws.get_region_output().region
+
+
+def s3_arn(bucket: pulumi.Input[str], path: str | None = None) -> pulumi.Output[str]:
+    """``arn:<partition>:s3:::bucket`` or ``.../path`` for an object path (may end in ``*``)."""
+    suffix = "" if path is None else f"/{path}"
+    return pulumi.Output.concat("arn:", partition(), ":s3:::", bucket, suffix)
+
+
+def tags_of(tag_map: Mapping[str, str]) -> dict[str, str]:
+    """A copy of the spec's tags for one resource (a fresh dict, so no resource shares state)."""
+    return dict(tag_map)
+
+
+def wildcard_escape(text: str) -> str:
+    """Escape ``*`` and ``\\`` for an EventBridge wildcard pattern."""
+    return text.replace("\\", "\\\\").replace("*", "\\*")

@@ -1,0 +1,27 @@
+"""The whole configuration the Pulumi engine hands the program, as one flat mapping.
+
+``pulumi.Config`` reads one key at a time and would silently ignore a mistyped
+key; the spec wants every ``landing-pipeline:*`` key at once, to reject unknown
+ones with a did-you-mean. The engine passes the stack's config (project
+defaults from ``Pulumi.yaml`` already merged in) as the ``PULUMI_CONFIG``
+environment variable, and the mock runtime sets it with ``set_all_config``;
+this reads both, the way ``pulumi.runtime.config.get_config`` does per key.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pulumi.runtime import config as pulumi_config
+
+
+def program_config() -> dict[str, Any]:
+    """Every config value visible to the program: ``PULUMI_CONFIG``, then keys set in-process win."""
+    merged: dict[str, Any] = dict(pulumi_config.get_config_env())
+    merged.update(pulumi_config.CONFIG.get())
+    for key in list(merged):  # PULUMI_CONFIG_<KEY> overrides one value, as get_config honours it
+        env_key = pulumi_config.get_config_env_key(key)
+        if env_key in os.environ:
+            merged[key] = os.environ[env_key]
+    return merged

@@ -1,0 +1,43 @@
+"""The ledger: one DynamoDB item per file version (and per Glue run), with a group index.
+
+It is the memory beyond SQS's 5-minute dedup window, the link from a Glue run id
+back to its held message, and the per-file status operators ask for; losing it
+would mean reprocessing or losing track of files, hence point-in-time recovery.
+Key layout (``pk``, GSI ``by_group`` on ``group`` + ``received_seq``) is the
+contract in ``docs/interfaces.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+from components.common import child
+
+GROUP_INDEX = "by_group"
+
+
+class Ledger(pulumi.ComponentResource):
+    """On-demand DynamoDB table with point-in-time recovery, KMS encryption and the group index."""
+
+    table_name: pulumi.Output[str]
+    table_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("landing:index:Ledger", name, None, opts)
+        table = aws.dynamodb.Table(
+            f"{name}-table", billing_mode="PAY_PER_REQUEST", hash_key="pk",
+            attributes=[{"name": "pk", "type": "S"}, {"name": "group", "type": "S"},
+                        {"name": "received_seq", "type": "S"}],
+            global_secondary_indexes=[{"name": GROUP_INDEX, "hash_key": "group", "range_key": "received_seq",
+                                       "projection_type": "ALL"}],
+            point_in_time_recovery={"enabled": True},
+            # enabled without a key ARN: the AWS-managed aws/dynamodb KMS key (auditable in CloudTrail),
+            # instead of the AWS-owned default.
+            server_side_encryption={"enabled": True},
+            tags=dict(tags), opts=child(self))
+        self.table_name = table.name
+        self.table_arn = table.arn
+        self.register_outputs({"table_name": self.table_name, "table_arn": self.table_arn})

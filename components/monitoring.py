@@ -1,0 +1,143 @@
+"""What operators watch: alarms on every DLQ, the ordered backlog's age, Lambda errors, Glue failures.
+
+Glue publishes no "failed runs" metric, so failures are counted the way the
+AWS CDK's ``Job.metricFailure`` does it: a rule matching this job's FAILED,
+TIMEOUT and ERROR state changes, and the ``AWS/Events TriggeredRules`` metric
+of that rule. Alarms go to the stack's SNS topic: an existing one by ARN, or
+one created here when only an e-mail address is given.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.common import child, region
+from components.completion_path import job_state_pattern
+from runtime.spec import PipelineSpec
+
+FAILED_STATES = ["FAILED", "TIMEOUT", "ERROR"]
+
+
+@dataclass(frozen=True)
+class Watched:
+    """Names of what the monitoring watches (Outputs of the other components)."""
+
+    queues: Mapping[str, pulumi.Input[str]]
+    """Label -> queue name, for every queue (main queues and DLQs)."""
+    dlqs: Mapping[str, pulumi.Input[str]]
+    """Label -> DLQ name."""
+    ordered_queue: pulumi.Input[str]
+    functions: Mapping[str, pulumi.Input[str]]
+    """Label -> Lambda function name."""
+    job_name: pulumi.Input[str]
+
+
+class Monitoring(pulumi.ComponentResource):
+    """CloudWatch alarms, an optional SNS topic, and a dashboard."""
+
+    dashboard_name: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, *, spec: PipelineSpec, watched: Watched, dashboard_name: str,
+                 tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("landing:index:Monitoring", name, None, opts)
+        failure_rule = None
+        if spec.enable_alarms or spec.enable_dashboard:
+            failure_rule = aws.cloudwatch.EventRule(
+                f"{name}-glue-failures", description="Failed, timed-out and errored runs of the ingest job "
+                "(counted by the AWS/Events TriggeredRules metric)",
+                event_pattern=pulumi.Output.from_input(watched.job_name).apply(
+                    lambda job: json.dumps(job_state_pattern(job, FAILED_STATES))),
+                tags=dict(tags), opts=child(self))
+        topic_arn: pulumi.Input[str] = spec.alarm_topic_arn
+        if spec.enable_alarms and not spec.alarm_topic_arn and spec.alarm_email:
+            topic = aws.sns.Topic(f"{name}-alarms", tags=dict(tags), opts=child(self))
+            aws.sns.TopicSubscription(f"{name}-alarm-email", topic=topic.arn, protocol="email",
+                                      endpoint=spec.alarm_email, opts=child(self))
+            topic_arn = topic.arn
+        if spec.enable_alarms:
+            assert failure_rule is not None
+            self._alarms(name, spec, watched, failure_rule.name, topic_arn, tags)
+        self.dashboard_name = pulumi.Output.from_input("")
+        if spec.enable_dashboard:
+            assert failure_rule is not None
+            dashboard = aws.cloudwatch.Dashboard(
+                f"{name}-dashboard", dashboard_name=dashboard_name,
+                dashboard_body=pulumi.Output.all(region(), watched.ordered_queue, dict(watched.queues),
+                                                 dict(watched.dlqs), dict(watched.functions), watched.job_name,
+                                                 failure_rule.name).apply(lambda a: json.dumps(dashboard_body(*a))),
+                opts=child(self))
+            self.dashboard_name = dashboard.dashboard_name
+        self.alarm_topic_arn = pulumi.Output.from_input(topic_arn)
+        self.register_outputs({"dashboard_name": self.dashboard_name, "alarm_topic_arn": self.alarm_topic_arn})
+
+    def _alarms(self, name: str, spec: PipelineSpec, watched: Watched, failure_rule: pulumi.Input[str],
+                topic_arn: pulumi.Input[str], tags: Mapping[str, str]) -> None:
+        actions = [topic_arn] if topic_arn else []
+
+        def alarm(suffix: str, description: str, namespace: str, metric: str, dimensions: Mapping[str, Any],
+                  statistic: str, threshold: float, comparison: str = "GreaterThanThreshold",
+                  period: int = 60) -> None:
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{suffix}", alarm_description=description, namespace=namespace, metric_name=metric,
+                dimensions=dict(dimensions), statistic=statistic, period=period, evaluation_periods=1,
+                threshold=threshold, comparison_operator=comparison, treat_missing_data="notBreaching",
+                alarm_actions=actions, ok_actions=actions, tags=dict(tags), opts=child(self))
+
+        for label, queue in watched.dlqs.items():
+            alarm(f"{label}-depth", f"Messages parked in the {label.replace('-', ' ')}: inspect, then redrive "
+                  "or skip them", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue},
+                  "Maximum", spec.dlq_depth_alarm_threshold)
+        alarm("ordered-oldest-message", "The oldest file waiting in the ordered queue is older than "
+              f"{spec.oldest_message_alarm_s} s: a group may be stuck or capacity too low", "AWS/SQS",
+              "ApproximateAgeOfOldestMessage", {"QueueName": watched.ordered_queue}, "Maximum",
+              spec.oldest_message_alarm_s, period=300)
+        for label, function in watched.functions.items():
+            alarm(f"{label}-errors", f"The {label} Lambda function failed (unhandled errors)", "AWS/Lambda",
+                  "Errors", {"FunctionName": function}, "Sum", 0, period=300)
+        alarm("glue-failures", "A run of the ingest job failed, timed out or errored (it will be retried up to "
+              f"{spec.max_attempts} attempts)", "AWS/Events", "TriggeredRules", {"RuleName": failure_rule},
+              "Sum", 1, comparison="GreaterThanOrEqualToThreshold", period=300)
+
+
+def dashboard_name_for(project: str, stack: str, name: str) -> str:
+    """CloudWatch dashboard names allow letters, digits, '-' and '_' only."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{project}-{stack}-{name}")[:255]
+
+
+def dashboard_body(region_name: str, ordered_queue: str, queues: Mapping[str, str], dlqs: Mapping[str, str],
+                   functions: Mapping[str, str], job_name: str, failure_rule: str) -> dict[str, Any]:
+    """Backlog, groups running (held messages), DLQ depth, oldest message, run durations, errors."""
+
+    def widget(title: str, metrics: list[list[Any]], x: int, y: int, stat: str = "Maximum") -> dict[str, Any]:
+        return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+                "properties": {"title": title, "region": region_name, "stat": stat, "period": 60,
+                               "view": "timeSeries", "metrics": metrics}}
+
+    sqs = "AWS/SQS"
+    return {"widgets": [
+        widget("Backlog: files waiting (visible messages)",
+               [[sqs, "ApproximateNumberOfMessagesVisible", "QueueName", q, {"label": label}]
+                for label, q in queues.items() if label not in dlqs], 0, 0),
+        widget("Groups running (held messages in flight)",
+               [[sqs, "ApproximateNumberOfMessagesNotVisible", "QueueName", ordered_queue,
+                 {"label": "ordered queue"}]], 12, 0),
+        widget("DLQ depth", [[sqs, "ApproximateNumberOfMessagesVisible", "QueueName", q, {"label": label}]
+                             for label, q in dlqs.items()], 0, 6),
+        widget("Age of the oldest ordered message (s)",
+               [[sqs, "ApproximateAgeOfOldestMessage", "QueueName", ordered_queue]], 12, 6),
+        widget("Glue run duration (ms)",
+               [["Glue", "glue.driver.aggregate.elapsedTime", "JobName", job_name, "JobRunId", "ALL", "Type",
+                 "count"]], 0, 12, stat="Average"),
+        widget("Failed runs and Lambda errors",
+               [["AWS/Events", "TriggeredRules", "RuleName", failure_rule, {"label": "failed Glue runs"}]]
+               + [["AWS/Lambda", "Errors", "FunctionName", f, {"label": f"{label} errors"}]
+                  for label, f in functions.items()], 12, 12, stat="Sum"),
+    ]}

@@ -1,0 +1,163 @@
+"""``IngestionPipeline``: the whole ordered-ingestion pipeline as one reusable component.
+
+S3 landing bucket -> EventBridge -> intake queue -> router -> FIFO ordered
+queue -> dispatcher (the hold) -> Glue job -> "Glue Job State Change" ->
+completion queue -> completion Lambda; plus the ledger, the output bucket and
+monitoring. Every part is its own component in this package; this one only
+validates the args (before registering anything, so a bad setting never leaves
+half a stack), wires the parts together and publishes the names users need.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.args import IngestionPipelineArgs, args_from_spec, spec_from_args
+from components.completion_path import CompletionPath
+from components.functions import PipelineFunctions, PipelineResources
+from components.intake import Intake
+from components.landing_bucket import LandingBucket
+from components.ledger import Ledger
+from components.monitoring import Monitoring, Watched, dashboard_name_for
+from components.ordered_queue import OrderedQueue
+from components.processing_job import ProcessingJob
+from components.secure_bucket import SecureBucket
+from runtime.spec import PipelineSpec, Problem, SpecError
+
+TYPE_TOKEN = "landing:index:IngestionPipeline"
+
+
+class IngestionPipeline(pulumi.ComponentResource):
+    """Ordered, exactly-once-in-effect ingestion of files landing in S3, one Glue run per file.
+
+    Files of one group (derived from the file name) are processed strictly one after another in
+    arrival order; different groups run in parallel, up to maxParallelGroups at once.
+    """
+
+    landing_bucket_name: pulumi.Output[str]
+    """Bucket files land in (created, or the existing one named by existingBucketName)."""
+    output_bucket_name: pulumi.Output[str]
+    """Bucket the job writes processed Parquet, quarantined rows, manifests and snapshots to."""
+    intake_queue_url: pulumi.Output[str]
+    """URL of the standard SQS queue receiving the landing bucket's "Object Created" events."""
+    intake_queue_arn: pulumi.Output[str]
+    """ARN of the intake queue."""
+    intake_dlq_url: pulumi.Output[str]
+    """URL of the intake queue's dead-letter queue (undeliverable events and rejected keys)."""
+    ordered_queue_url: pulumi.Output[str]
+    """URL of the SQS FIFO queue holding each group's files in order."""
+    ordered_queue_arn: pulumi.Output[str]
+    """ARN of the ordered queue."""
+    ordered_dlq_url: pulumi.Output[str]
+    """URL of the ordered queue's FIFO dead-letter queue (DEAD files)."""
+    completion_queue_url: pulumi.Output[str]
+    """URL of the standard SQS queue receiving the job's "Glue Job State Change" events."""
+    completion_queue_arn: pulumi.Output[str]
+    """ARN of the completion queue."""
+    completion_dlq_url: pulumi.Output[str]
+    """URL of the completion queue's dead-letter queue."""
+    job_name: pulumi.Output[str]
+    """Name of the Glue job that processes one file per run."""
+    ledger_table_name: pulumi.Output[str]
+    """Name of the DynamoDB ledger table (one item per file version and per Glue run)."""
+    dashboard_name: pulumi.Output[str]
+    """Name of the CloudWatch dashboard (empty when enableDashboard is false)."""
+    alarm_topic_arn: pulumi.Output[str]
+    """SNS topic the alarms notify (empty when there is none)."""
+    router_function_name: pulumi.Output[str]
+    """Name of the router Lambda function."""
+    dispatcher_function_name: pulumi.Output[str]
+    """Name of the dispatcher Lambda function."""
+    completion_function_name: pulumi.Output[str]
+    """Name of the completion Lambda function."""
+
+    def __init__(self, name: str, args: IngestionPipelineArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        spec = check_component_rules(spec_from_args(args))  # raises SpecError before anything is registered
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        self.spec = spec
+        tags = spec.tag_map
+        child = pulumi.ResourceOptions(parent=self)
+
+        landing = LandingBucket(f"{name}-landing", tags=tags, existing_bucket_name=spec.existing_bucket_name,
+                                kms_key_arn=spec.bucket_kms_key_arn,
+                                expiration_days=spec.landed_object_expiration_days, key_prefix=spec.key_prefix,
+                                opts=child)
+        output = SecureBucket(f"{name}-output", tags=tags, kms_key_arn=spec.bucket_kms_key_arn, opts=child)
+        intake = Intake(f"{name}-intake", bucket_name=landing.bucket_name, key_prefix=spec.key_prefix,
+                        key_suffixes=spec.key_suffixes, visibility_timeout_s=spec.queue_visibility_s(
+                            spec.router_timeout_s), tags=tags, opts=child)
+        ordered = OrderedQueue(f"{name}-ordered", max_receive_count=spec.receive_ceiling,
+                               visibility_timeout_s=spec.queue_visibility_s(spec.dispatcher_timeout_s),
+                               tags=tags, opts=child)
+        ledger = Ledger(f"{name}-ledger", tags=tags, opts=child)
+        stack_prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+        job = ProcessingJob(f"{name}-processing", spec=spec, landing_bucket=landing.bucket_name,
+                            output_bucket=output.bucket_name, log_group_prefix=f"/aws-glue/jobs/{stack_prefix}",
+                            tags=tags, opts=child)
+        completion = CompletionPath(f"{name}-completion", job_name=job.job_name,
+                                    visibility_timeout_s=spec.queue_visibility_s(spec.completion_timeout_s),
+                                    tags=tags, opts=child)
+        functions = PipelineFunctions(f"{name}-functions", spec=spec, resources=PipelineResources(
+            intake_queue_arn=intake.queue_arn, ordered_queue_url=ordered.queue_url,
+            ordered_queue_arn=ordered.queue_arn, ordered_dlq_url=ordered.dlq_url, ordered_dlq_arn=ordered.dlq_arn,
+            completion_queue_arn=completion.queue_arn, ledger_table_name=ledger.table_name,
+            ledger_table_arn=ledger.table_arn, job_name=job.job_name, job_arn=job.job_arn,
+            output_bucket_name=output.bucket_name), tags=tags, opts=child)
+        monitoring = Monitoring(f"{name}-monitoring", spec=spec, watched=Watched(
+            queues={"intake queue": intake.queue_name, "ordered queue": ordered.queue_name,
+                    "completion queue": completion.queue_name, "intake-dlq": intake.dlq_name,
+                    "ordered-dlq": ordered.dlq_name, "completion-dlq": completion.dlq_name},
+            dlqs={"intake-dlq": intake.dlq_name, "ordered-dlq": ordered.dlq_name,
+                  "completion-dlq": completion.dlq_name},
+            ordered_queue=ordered.queue_name,
+            functions={"router": functions.router_function_name, "dispatcher": functions.dispatcher_function_name,
+                       "completion": functions.completion_function_name},
+            job_name=job.job_name), dashboard_name=dashboard_name_for(pulumi.get_project(), pulumi.get_stack(), name),
+            tags=tags, opts=child)
+
+        self.landing_bucket_name = landing.bucket_name
+        self.output_bucket_name = output.bucket_name
+        self.intake_queue_url, self.intake_queue_arn, self.intake_dlq_url = (
+            intake.queue_url, intake.queue_arn, intake.dlq_url)
+        self.ordered_queue_url, self.ordered_queue_arn, self.ordered_dlq_url = (
+            ordered.queue_url, ordered.queue_arn, ordered.dlq_url)
+        self.completion_queue_url, self.completion_queue_arn, self.completion_dlq_url = (
+            completion.queue_url, completion.queue_arn, completion.dlq_url)
+        self.job_name = job.job_name
+        self.ledger_table_name = ledger.table_name
+        self.dashboard_name = monitoring.dashboard_name
+        self.alarm_topic_arn = monitoring.alarm_topic_arn
+        self.router_function_name = functions.router_function_name
+        self.dispatcher_function_name = functions.dispatcher_function_name
+        self.completion_function_name = functions.completion_function_name
+        self.register_outputs(self.outputs())
+
+    @classmethod
+    def from_spec(cls, name: str, spec: PipelineSpec,
+                  opts: pulumi.ResourceOptions | None = None) -> IngestionPipeline:
+        """Build the pipeline from an already validated spec (what ``__main__.py`` does)."""
+        return cls(name, args_from_spec(spec), opts)
+
+    def outputs(self) -> dict[str, Any]:
+        """Every output by its Python name: what ``register_outputs`` and ``__main__.py`` publish."""
+        return {key: getattr(self, key) for key in OUTPUT_NAMES}
+
+
+OUTPUT_NAMES = [name for name in IngestionPipeline.__annotations__ if not name.startswith("_")]
+
+
+def check_component_rules(spec: PipelineSpec) -> PipelineSpec:
+    """Combinations the spec accepts but this component cannot honour without losing something."""
+    problems = []
+    if spec.existing_bucket_name and spec.landed_object_expiration_days > 0:
+        problems.append(Problem(
+            "landedObjectExpirationDays", spec.landed_object_expiration_days,
+            "a lifecycle configuration replaces every rule of the existing bucket "
+            f"{spec.existing_bucket_name!r}, so the pipeline does not write one",
+            "set it to 0 and add an expiration rule to your bucket's own lifecycle configuration"))
+    if problems:
+        raise SpecError(problems)
+    return spec

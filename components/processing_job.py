@@ -1,0 +1,125 @@
+"""The processing job: a Glue 5.0 Spark job that ingests one file per run.
+
+``MaxConcurrentRuns`` is exactly ``max_parallel_groups`` (Glue's default of 1
+would fail every second group with ``ConcurrentRunsExceededException``), Glue's
+own retries are off (a retry is a new attempt the ledger must count, so the
+completion handler decides), bookmarks are off (each run is told exactly which
+file version to read), and metrics plus real-time logs go to two log groups the
+job owns, with the stack's retention.
+
+The role can read only the landing bucket's objects under the key prefix and
+the job script, and write only the processed, quarantine, manifests and
+snapshots prefixes of the output bucket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components.common import Statement, allow, assume_role_policy, child, policy_document, s3_arn
+from runtime.spec import PipelineSpec
+
+SCRIPT_SOURCE = Path(__file__).resolve().parent.parent / "runtime" / "jobs" / "ingest_job.py"
+SCRIPT_KEY = "scripts/ingest_job.py"
+MANIFEST_PREFIX = "manifests/"
+SNAPSHOT_PREFIX = "snapshots/"
+
+
+def output_prefixes(spec: PipelineSpec) -> list[str]:
+    """The prefixes of the output bucket the job writes (and nothing else)."""
+    return [spec.output_prefix, spec.quarantine_prefix, MANIFEST_PREFIX, SNAPSHOT_PREFIX]
+
+
+class ProcessingJob(pulumi.ComponentResource):
+    """Glue 5.0 Spark job, its script in S3, its role and its log groups."""
+
+    job_name: pulumi.Output[str]
+    job_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    script_location: pulumi.Output[str]
+
+    def __init__(self, name: str, *, spec: PipelineSpec, landing_bucket: pulumi.Input[str],
+                 output_bucket: pulumi.Input[str], log_group_prefix: str, tags: Mapping[str, str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("landing:index:ProcessingJob", name, None, opts)
+        if spec.script_location:
+            script_location: pulumi.Input[str] = spec.script_location
+            script_bucket, _, script_key = spec.script_location.removeprefix("s3://").partition("/")
+            script_arn = s3_arn(script_bucket, script_key)
+        else:
+            script = aws.s3.BucketObjectv2(f"{name}-script", bucket=output_bucket, key=SCRIPT_KEY,
+                                           source=pulumi.FileAsset(str(SCRIPT_SOURCE)),
+                                           content_type="text/x-python", tags=dict(tags), opts=child(self))
+            script_location = pulumi.Output.concat("s3://", script.bucket, "/", script.key)
+            script_arn = s3_arn(output_bucket, SCRIPT_KEY)
+        # Glue 5.0 writes to "<prefix>/error" (system, Spark, GlueLogger) and "<prefix>/output"
+        # (stdout/stderr) when --custom-logGroup-prefix is set; created here to own their retention.
+        log_groups = [aws.cloudwatch.LogGroup(f"{name}-{kind}-logs", name=f"{log_group_prefix}/{kind}",
+                                              retention_in_days=spec.log_retention_days, tags=dict(tags),
+                                              opts=child(self))
+                      for kind in ("error", "output")]
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role_policy("glue.amazonaws.com"),
+                            description="Glue ingest job: read landed files, write processed output",
+                            tags=dict(tags), opts=child(self))
+        policy = aws.iam.RolePolicy(
+            f"{name}-role-policy", role=role.id,
+            policy=policy_document(job_statements(spec, landing_bucket, output_bucket, script_arn,
+                                                  [g.arn for g in log_groups])),
+            opts=child(self))
+        job = aws.glue.Job(
+            f"{name}-job", role_arn=role.arn, glue_version=spec.glue_version,
+            command={"name": spec.job_type, "script_location": script_location, "python_version": "3"},
+            worker_type=spec.worker_type, number_of_workers=spec.worker_count,
+            timeout=spec.job_timeout_minutes, max_retries=0, execution_class="STANDARD",
+            job_run_queuing_enabled=False,
+            execution_property={"max_concurrent_runs": spec.glue_max_concurrent_runs},
+            default_arguments=default_arguments(log_group_prefix),
+            description="Ingests one landed file per run (started and held by the dispatcher)",
+            tags=dict(tags), opts=child(self, depends_on=[policy, *log_groups]))
+        self.job_name = job.name
+        self.job_arn = job.arn
+        self.role_arn = role.arn
+        self.script_location = pulumi.Output.from_input(script_location)
+        self.register_outputs({"job_name": self.job_name, "job_arn": self.job_arn, "role_arn": self.role_arn,
+                               "script_location": self.script_location})
+
+
+def default_arguments(log_group_prefix: str) -> dict[str, str]:
+    return {
+        "--job-language": "python",
+        "--job-bookmark-option": "job-bookmark-disable",
+        "--enable-metrics": "true",
+        "--enable-observability-metrics": "true",
+        "--enable-continuous-cloudwatch-log": "true",
+        "--custom-logGroup-prefix": log_group_prefix,
+    }
+
+
+def job_statements(spec: PipelineSpec, landing_bucket: pulumi.Input[str], output_bucket: pulumi.Input[str],
+                   script_arn: pulumi.Input[str], log_group_arns: Sequence[pulumi.Input[str]]) -> list[Statement]:
+    prefixes = output_prefixes(spec)
+    statements = [
+        allow("ReadLandedFiles", ["s3:GetObject", "s3:GetObjectVersion"],
+              [s3_arn(landing_bucket, f"{spec.key_prefix}*")]),
+        allow("ListLandedPrefix", ["s3:ListBucket"], [s3_arn(landing_bucket)],
+              Condition={"StringLike": {"s3:prefix": [f"{spec.key_prefix}*"]}}),
+        allow("ReadJobScript", ["s3:GetObject"], [script_arn]),
+        allow("WriteOutputPrefixes", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                                      "s3:AbortMultipartUpload"],
+              [s3_arn(output_bucket, f"{p}*") for p in prefixes]),
+        allow("ListOutputPrefixes", ["s3:ListBucket"], [s3_arn(output_bucket)],
+              Condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}),
+        allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
+              [pulumi.Output.concat(arn, ":*") for arn in log_group_arns]),
+        # PutMetricData has no resource-level permissions in IAM: "*" is the only valid Resource.
+        # The namespace condition limits it to Glue's own metrics (--enable-metrics).
+        allow("PublishGlueMetrics", ["cloudwatch:PutMetricData"], ["*"],
+              Condition={"StringEquals": {"cloudwatch:namespace": "Glue"}}),
+    ]
+    if spec.bucket_kms_key_arn:
+        statements.append(allow("UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [spec.bucket_kms_key_arn]))
+    return statements
