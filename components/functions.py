@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.code_archive import code_archive, powertools_layer_arn
-from components.common import Statement, allow, partition, region
+from components.common import Statement, allow, partition, region, s3_arn
 from components.lambda_function import QueueFunction
 from components.ledger import GROUP_INDEX
 from runtime.spec import PipelineSpec, to_env
@@ -38,7 +38,10 @@ LEDGER_WRITE = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 class PipelineResources:
     """The resources the functions read from and write to (Outputs of the other components)."""
 
+    landing_bucket_name: pulumi.Input[str]
     intake_queue_arn: pulumi.Input[str]
+    intake_dlq_url: pulumi.Input[str]
+    intake_dlq_arn: pulumi.Input[str]
     ordered_queue_url: pulumi.Input[str]
     ordered_queue_arn: pulumi.Input[str]
     ordered_dlq_url: pulumi.Input[str]
@@ -60,6 +63,7 @@ def function_environment(spec: PipelineSpec, res: PipelineResources) -> dict[str
     env.update({
         "LANDING_ORDERED_QUEUE_URL": res.ordered_queue_url,
         "LANDING_ORDERED_DLQ_URL": res.ordered_dlq_url,
+        "LANDING_INTAKE_DLQ_URL": res.intake_dlq_url,
         "LANDING_LEDGER_TABLE": res.ledger_table_name,
         "LANDING_JOB_NAME": res.job_name,
         "LANDING_OUTPUT_BUCKET": res.output_bucket_name,
@@ -69,29 +73,42 @@ def function_environment(spec: PipelineSpec, res: PipelineResources) -> dict[str
     return env
 
 
-def role_statements(res: PipelineResources) -> dict[str, list[Statement]]:
-    """Per function, the statements beyond consuming its own trigger queue and writing its logs."""
+def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, list[Statement]]:
+    """Per function, the statements beyond consuming its own trigger queue and writing its logs.
+
+    Derived from the calls the handlers make (runtime/router.py, dispatcher.py, completion.py,
+    queues.py, outcomes.py, ledger.py); a test keeps the two in step.
+    """
     table = res.ledger_table_arn
     index = pulumi.Output.concat(table, f"/index/{GROUP_INDEX}")
     return {
         "router": [
             allow("EnqueueInOrder", ["sqs:SendMessage"], [res.ordered_queue_arn]),
+            allow("RejectToIntakeDlq", ["sqs:SendMessage"], [res.intake_dlq_arn]),
             allow("RecordReceived", LEDGER_WRITE, [table]),
         ],
         "dispatcher": [
-            allow("HoldOrderedMessages", ["sqs:ChangeMessageVisibility"], [res.ordered_queue_arn]),
+            # the mapping already deletes; the handler itself requeues behind a redriven file,
+            # extends the hold and deletes duplicates
+            allow("HoldRequeueOrRelease", ["sqs:ChangeMessageVisibility", "sqs:SendMessage"],
+                  [res.ordered_queue_arn]),
             allow("ParkDeadFiles", ["sqs:SendMessage"], [res.ordered_dlq_arn]),
             allow("StartAndWatchJob", ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns"], [res.job_arn]),
             allow("TrackFiles", LEDGER_WRITE, [table]),
             allow("ReadGroupHistory", ["dynamodb:Query"], [index]),
+            # HeadObject before starting: is the landed version still there?
+            allow("CheckLandedObject", ["s3:GetObject", "s3:GetObjectVersion"],
+                  [s3_arn(res.landing_bucket_name, f"{spec.key_prefix}*")]),
+            # without ListBucket a missing key answers 403 instead of 404 and could not be told apart
+            allow("TellMissingFromForbidden", ["s3:ListBucket"], [s3_arn(res.landing_bucket_name)],
+                  Condition={"StringLike": {"s3:prefix": [f"{spec.key_prefix}*"]}}),
         ],
         "completion": [
-            allow("ReleaseOrRetryHeldMessages",
-                  ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:SendMessage"], [res.ordered_queue_arn]),
+            allow("ReleaseOrRetryHeldMessages", ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage"],
+                  [res.ordered_queue_arn]),
             allow("ParkDeadFiles", ["sqs:SendMessage"], [res.ordered_dlq_arn]),
             allow("ReadJobRun", ["glue:GetJobRun"], [res.job_arn]),
             allow("TrackFiles", LEDGER_WRITE, [table]),
-            allow("ReadGroupHistory", ["dynamodb:Query"], [index]),
         ],
     }
 
@@ -132,7 +149,7 @@ class PipelineFunctions(pulumi.ComponentResource):
         code = code_archive()
         layer = pulumi.Output.all(partition(), region()).apply(lambda pr: powertools_layer_arn(pr[0], pr[1]))
         env = function_environment(spec, resources)
-        statements = role_statements(resources)
+        statements = role_statements(resources, spec)
         sources = {"router": resources.intake_queue_arn, "dispatcher": resources.ordered_queue_arn,
                    "completion": resources.completion_queue_arn}
         self.functions = {

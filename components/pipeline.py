@@ -101,7 +101,8 @@ class IngestionPipeline(pulumi.ComponentResource):
                                     visibility_timeout_s=spec.queue_visibility_s(spec.completion_timeout_s),
                                     tags=tags, opts=child)
         functions = PipelineFunctions(f"{name}-functions", spec=spec, resources=PipelineResources(
-            intake_queue_arn=intake.queue_arn, ordered_queue_url=ordered.queue_url,
+            landing_bucket_name=landing.bucket_name, intake_queue_arn=intake.queue_arn,
+            intake_dlq_url=intake.dlq_url, intake_dlq_arn=intake.dlq_arn, ordered_queue_url=ordered.queue_url,
             ordered_queue_arn=ordered.queue_arn, ordered_dlq_url=ordered.dlq_url, ordered_dlq_arn=ordered.dlq_arn,
             completion_queue_arn=completion.queue_arn, ledger_table_name=ledger.table_name,
             ledger_table_arn=ledger.table_arn, job_name=job.job_name, job_arn=job.job_arn,
