@@ -202,6 +202,8 @@ def _run_in_context(mocks: pulumi.runtime.Mocks, stack: str, config: dict[str, s
 
 def _plain(value: Any) -> Any:
     """Deserialized Pulumi values as plain JSON-able Python (assets/archives described, not read)."""
+    if isinstance(value, bool):
+        return value
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -212,6 +214,8 @@ def _plain(value: Any) -> Any:
         return {"__asset": "StringAsset", "text": value.text}
     if isinstance(value, pulumi.AssetArchive):
         return {"__asset": "AssetArchive", "assets": {k: _plain(v) for k, v in value.assets.items()}}
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles; the program passed whole numbers
     if isinstance(value, pulumi.Resource):
         return {"__resource": type(value).__name__}
     return value

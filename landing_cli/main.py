@@ -22,8 +22,10 @@ def _root() -> None:
 
 
 from landing_cli import config_cmd  # noqa: E402  (subcommands register themselves on the app above)
+from landing_cli import plan as plan_cmd  # noqa: E402
 
 config_cmd.register(app)
+plan_cmd.register(app)
 
 
 def main() -> None:
