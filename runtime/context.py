@@ -1,0 +1,175 @@
+"""Everything a handler needs from its surroundings, gathered in one object that callers can replace.
+
+A Lambda builds one ``RuntimeContext`` per cold start from its environment and
+creates AWS clients only when a code path first needs one (the router never
+touches Glue). Tests and the emulator build a context from any mapping and hand
+in their own clients (moto's, or a Glue client wrapped to inject a crash), so
+the same handler code runs in AWS, in tests and in the emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from runtime.spec import PipelineSpec, from_env
+
+if TYPE_CHECKING:
+    from runtime.ledger import Ledger
+
+ORDERED_QUEUE_URL = "LANDING_ORDERED_QUEUE_URL"
+ORDERED_DLQ_URL = "LANDING_ORDERED_DLQ_URL"
+INTAKE_DLQ_URL = "LANDING_INTAKE_DLQ_URL"
+LEDGER_TABLE = "LANDING_LEDGER_TABLE"
+JOB_NAME = "LANDING_JOB_NAME"
+OUTPUT_BUCKET = "LANDING_OUTPUT_BUCKET"
+
+_ENV_OF_FIELD = {
+    "ordered_queue_url": ORDERED_QUEUE_URL, "ordered_dlq_url": ORDERED_DLQ_URL, "intake_dlq_url": INTAKE_DLQ_URL,
+    "ledger_table": LEDGER_TABLE, "job_name": JOB_NAME, "output_bucket": OUTPUT_BUCKET,
+}
+
+ClientFactory = Callable[[str], Any]
+
+
+class RuntimeConfigError(RuntimeError):
+    """A function is missing an environment variable the pipeline should have set; names it and the fix."""
+
+
+def aws_error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (duck-typed, so handler modules need not import
+    botocore just to catch it), or None for anything else."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def is_aws_error(exc: BaseException, *codes: str) -> bool:
+    code = aws_error_code(exc)
+    return code is not None and (not codes or code in codes)
+
+
+def _default_client_factory(service: str) -> Any:
+    import boto3  # lazily: the first AWS call pays for it, not the import of a handler module
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 4},
+                                               connect_timeout=5, read_timeout=30))
+
+
+@dataclass
+class RuntimeContext:
+    """The spec, the names of the pipeline's resources, and its AWS clients (created on first use)."""
+
+    spec: PipelineSpec
+    ordered_queue_url: str = ""
+    ordered_dlq_url: str = ""
+    intake_dlq_url: str = ""
+    ledger_table: str = ""
+    job_name: str = ""
+    output_bucket: str = ""
+    clients: dict[str, Any] = field(default_factory=dict)
+    client_factory: ClientFactory = _default_client_factory
+    clock: Callable[[], float] = time.time
+    rng: random.Random = field(default_factory=random.Random)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _ledger: Ledger | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, clients: Mapping[str, Any] | None = None,
+                 client_factory: ClientFactory | None = None, clock: Callable[[], float] | None = None,
+                 rng: random.Random | None = None) -> RuntimeContext:
+        """A context from ``LANDING_*`` variables (``os.environ`` by default), as the Lambdas receive them."""
+        env = os.environ if environ is None else environ
+        context = cls(spec=from_env(env), clients=dict(clients or {}),
+                      ordered_queue_url=env.get(ORDERED_QUEUE_URL, ""), ordered_dlq_url=env.get(ORDERED_DLQ_URL, ""),
+                      intake_dlq_url=env.get(INTAKE_DLQ_URL, ""), ledger_table=env.get(LEDGER_TABLE, ""),
+                      job_name=env.get(JOB_NAME, ""), output_bucket=env.get(OUTPUT_BUCKET, ""))
+        if client_factory is not None:
+            context.client_factory = client_factory
+        if clock is not None:
+            context.clock = clock
+        if rng is not None:
+            context.rng = rng
+        return context
+
+    def require(self, *names: str) -> RuntimeContext:
+        """Fail at cold start, naming every missing variable, rather than on the first file."""
+        missing = [_ENV_OF_FIELD[name] for name in names if not getattr(self, name)]
+        if missing:
+            raise RuntimeConfigError(
+                f"missing environment variable(s) {', '.join(missing)}: the function was not deployed by the "
+                "landing-pipeline components (or they were edited by hand). Fix: redeploy with `pulumi up`, or "
+                "set them to the pipeline's resource names (see docs/interfaces.md).")
+        return self
+
+    def client(self, service: str) -> Any:
+        """The client for ``service``: the one handed in, else one made (once) by the factory."""
+        existing = self.clients.get(service)
+        if existing is not None:
+            return existing
+        with self._lock:
+            if service not in self.clients:
+                self.clients[service] = self.client_factory(service)
+            return self.clients[service]
+
+    @property
+    def sqs(self) -> Any:
+        return self.client("sqs")
+
+    @property
+    def glue(self) -> Any:
+        return self.client("glue")
+
+    @property
+    def dynamodb(self) -> Any:
+        return self.client("dynamodb")
+
+    @property
+    def s3(self) -> Any:
+        return self.client("s3")
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            from runtime.ledger import Ledger
+
+            self._ledger = Ledger(self.dynamodb, self.ledger_table, clock=self.clock)
+        return self._ledger
+
+    def now(self) -> float:
+        return self.clock()
+
+
+_installed: RuntimeContext | None = None
+_from_environment: RuntimeContext | None = None
+_install_lock = threading.Lock()
+
+
+def install(context: RuntimeContext | None) -> None:
+    """Make every ``handler`` of this process use ``context`` (None: back to ``os.environ``).
+
+    The emulator resolves functions by their handler string and calls ``handler(event, context)``; this is
+    how it makes those calls use its own clients without touching the handler modules.
+    """
+    global _installed
+    _installed = context
+
+
+def handler_context(*required: str) -> RuntimeContext:
+    """The context a Lambda handler uses: the installed one, else one built once from ``os.environ``."""
+    global _from_environment
+    if _installed is not None:
+        return _installed.require(*required)
+    if _from_environment is None:
+        with _install_lock:
+            if _from_environment is None:
+                _from_environment = RuntimeContext.from_env()
+    return _from_environment.require(*required)

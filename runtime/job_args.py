@@ -1,0 +1,60 @@
+"""The Glue job's arguments and output locations, built in one pure function.
+
+The dispatcher starts runs with these arguments, the completion handler records
+the output location from them, the crash recovery finds a run again by them,
+and the emulator and the job read them: one builder keeps all of them in step
+with the table in docs/interfaces.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from runtime.spec import PipelineSpec
+
+FILE_ID_ARG = "--file_id"
+ATTEMPT_ARG = "--attempt"
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """The file a run processes (what the ordered queue's message carries)."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    group: str
+    file_id: str
+
+
+def output_uri(spec: PipelineSpec, output_bucket: str, group: str, file_id: str) -> str:
+    return f"s3://{output_bucket}/{spec.output_prefix}{group}/{file_id}/"
+
+
+def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bucket: str) -> dict[str, str]:
+    """Every argument of one run. Paths are unique to the file version, so a rerun replaces only its own
+    output; the snapshot path is per group, which is why runs of one group must never overlap."""
+    group, file_id = file.group, file.file_id
+    return {
+        "--input_uri": f"s3://{file.bucket}/{file.key}",
+        "--source_key": file.key,
+        "--source_version": file.version_id or "",
+        "--group": group,
+        FILE_ID_ARG: file_id,
+        ATTEMPT_ARG: str(attempt),
+        "--output_uri": output_uri(spec, output_bucket, group, file_id),
+        "--quarantine_uri": f"s3://{output_bucket}/{spec.quarantine_prefix}{group}/{file_id}/",
+        "--manifest_uri": f"s3://{output_bucket}/manifests/{group}/{file_id}.json",
+        "--snapshot_uri": f"s3://{output_bucket}/snapshots/{group}/",
+        "--merge_keys": ",".join(spec.merge_keys),
+        "--schema": json.dumps(list(spec.schema)),
+    }
+
+
+def run_matches(arguments: Mapping[str, str] | None, file_id: str, attempt: int) -> bool:
+    """Whether a Glue run was started for attempt ``attempt`` of ``file_id`` (how a lost run is found)."""
+    if not arguments:
+        return False
+    return arguments.get(FILE_ID_ARG) == file_id and arguments.get(ATTEMPT_ARG) == str(attempt)

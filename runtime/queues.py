@@ -1,0 +1,141 @@
+"""The ordered queue's message and the SQS calls the handlers make on it.
+
+The message body is a small JSON document naming one file version (the ledger
+holds everything else), so a redrive or a replay carries exactly what the
+dispatcher needs. The helpers here turn SQS's ways of saying "that receipt
+handle is no longer yours" into a plain False, because after a redelivery a
+stale handle is expected, not an error: the ledger decides what happens next.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from runtime.context import aws_error_code
+from runtime.job_args import JobInput
+from runtime.spec import PipelineSpec
+
+if TYPE_CHECKING:
+    from runtime.context import RuntimeContext
+    from runtime.ledger import FileRecord
+
+THROTTLE_BACKOFF_CAP_S = 900
+REASON_ATTRIBUTE = "reason"
+FILE_ID_ATTRIBUTE = "file_id"
+_STALE_CODES = ("ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue", "InvalidReceiptHandle")
+
+
+class MalformedFileMessage(ValueError):
+    """An ordered-queue body that is not a file document (nothing but this package should write one)."""
+
+
+@dataclass(frozen=True)
+class FileMessage:
+    file_id: str
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str
+    size: int | None
+    group: str
+    received_at: str | None
+
+    def to_body(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_body(cls, body: str) -> FileMessage:
+        try:
+            document = json.loads(body)
+        except (TypeError, json.JSONDecodeError) as exc:
+            raise MalformedFileMessage(f"body is not JSON ({exc})") from None
+        if not isinstance(document, dict):
+            raise MalformedFileMessage("body is not a JSON object")
+        missing = [name for name in ("file_id", "bucket", "key", "group") if not document.get(name)]
+        if missing:
+            raise MalformedFileMessage(f"body lacks {', '.join(missing)}")
+        size = document.get("size")
+        return cls(file_id=str(document["file_id"]), bucket=str(document["bucket"]), key=str(document["key"]),
+                   version_id=document.get("version_id") or None, etag=str(document.get("etag") or ""),
+                   size=int(size) if isinstance(size, int | float) else None, group=str(document["group"]),
+                   received_at=document.get("received_at"))
+
+    @classmethod
+    def from_record(cls, record: FileRecord) -> FileMessage:
+        return cls(file_id=record.file_id, bucket=record.bucket, key=record.key, version_id=record.version_id,
+                   etag=record.etag, size=record.size, group=record.group, received_at=record.received_at)
+
+    @property
+    def job_input(self) -> JobInput:
+        return JobInput(bucket=self.bucket, key=self.key, version_id=self.version_id, group=self.group,
+                        file_id=self.file_id)
+
+
+def send_ordered(ctx: RuntimeContext, message: FileMessage, *, dedup_id: str | None = None,
+                 queue_url: str | None = None) -> None:
+    """Enqueue in the file's group: the FIFO order of these sends is the order files are processed in."""
+    ctx.sqs.send_message(QueueUrl=queue_url or ctx.ordered_queue_url, MessageBody=message.to_body(),
+                         MessageGroupId=message.group, MessageDeduplicationId=dedup_id or message.file_id)
+
+
+def park_in_dlq(ctx: RuntimeContext, body: str, *, group: str, dedup_id: str, reason: str,
+                file_id: str | None = None) -> None:
+    """Send a dead file to the FIFO DLQ ourselves (same group and dedup id, so a repeat within five
+    minutes is dropped by SQS and a redrive puts it back in its group), with the reason attached."""
+    attributes = {REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:1000] or "unknown"}}
+    if file_id:
+        attributes[FILE_ID_ATTRIBUTE] = {"DataType": "String", "StringValue": file_id}
+    ctx.sqs.send_message(QueueUrl=ctx.ordered_dlq_url, MessageBody=body, MessageGroupId=group,
+                         MessageDeduplicationId=dedup_id, MessageAttributes=attributes)
+
+
+def delete_message(ctx: RuntimeContext, receipt_handle: str | None, queue_url: str | None = None) -> bool:
+    """Delete (release the group); False when the handle is stale, i.e. the message was redelivered."""
+    if not receipt_handle:
+        return False
+    try:
+        ctx.sqs.delete_message(QueueUrl=queue_url or ctx.ordered_queue_url, ReceiptHandle=receipt_handle)
+        return True
+    except Exception as exc:
+        if aws_error_code(exc) in _STALE_CODES or str(aws_error_code(exc)).endswith("MessageNotInflight"):
+            return False
+        raise
+
+
+def set_visibility(ctx: RuntimeContext, receipt_handle: str | None, seconds: int) -> int | None:
+    """Make the held message visible again in ``seconds``; the seconds actually set, or None when the
+    handle is stale. SQS refuses to hold a message past 12 hours in total, so a refused long hold is
+    retried shorter rather than lost."""
+    if not receipt_handle:
+        return None
+    wanted = max(0, int(seconds))
+    while True:
+        try:
+            ctx.sqs.change_message_visibility(QueueUrl=ctx.ordered_queue_url, ReceiptHandle=receipt_handle,
+                                              VisibilityTimeout=wanted)
+            return wanted
+        except Exception as exc:
+            code = aws_error_code(exc)
+            if code == "InvalidParameterValue" and "VisibilityTimeout" in str(exc) and wanted > 60:
+                wanted //= 2
+                continue
+            if code in _STALE_CODES or str(code).endswith("MessageNotInflight"):
+                return None
+            raise
+
+
+def throttle_backoff_s(spec: PipelineSpec, receive_count: int, rng: random.Random) -> int:
+    """Visibility after a throttled start: doubling with each delivery, capped at 15 minutes, with
+    jitter so groups throttled together do not all come back in the same second."""
+    delay = min(spec.throttle_backoff_s * 2 ** min(max(receive_count - 1, 0), 10), THROTTLE_BACKOFF_CAP_S)
+    return max(1, int(delay / 2 + rng.uniform(0, delay / 2)))
+
+
+def message_attribute(record: Any, name: str) -> str | None:
+    """A message attribute's string value from a raw SQS record (Lambda event or ReceiveMessage shape)."""
+    attributes = record.get("messageAttributes") or record.get("MessageAttributes") or {}
+    value = attributes.get(name) or {}
+    return value.get("stringValue") or value.get("StringValue")

@@ -1,0 +1,279 @@
+"""A pipeline's AWS resources in in-process moto, built to the contract in docs/interfaces.md, and small
+drivers that play the parts of S3/EventBridge, the event source mappings and Glue's state change events."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.moto_api import state_manager
+
+from runtime import completion, dispatcher, router
+from runtime import observability as obs
+from runtime.context import RuntimeContext
+from runtime.events import eventbridge_object_created
+from runtime.spec import PipelineSpec, to_env
+
+REGION = "us-east-1"
+LANDING = "landing-zone"
+OUTPUT = "landing-output"
+JOB = "ingest-job"
+
+
+class FakeClock:
+    """The ledger's and handlers' clock; SQS visibility in moto runs on real time, so tests that need a
+    held message back make it visible explicitly (as the passing of its visibility timeout would)."""
+
+    def __init__(self, start: float = 1_757_930_000.0):
+        self.t = start
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class GlueFaults:
+    """Wraps moto's Glue client the way the emulator does: fake run states moto cannot produce, a crash
+    right after StartJobRun returns, refused starts."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self.states: dict[str, dict[str, Any]] = {}
+        self.crash_after_start = False
+        self.refuse_next: list[str] = []
+        self.starts: list[dict[str, str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def start_job_run(self, **kwargs: Any) -> Any:
+        if self.refuse_next:
+            code = self.refuse_next.pop(0)
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": code, "Message": "throttled (injected)"}}, "StartJobRun")
+        response = self._client.start_job_run(**kwargs)
+        self.starts.append(kwargs["Arguments"])
+        if self.crash_after_start:
+            self.crash_after_start = False
+            raise RuntimeError("dispatcher crashed right after StartJobRun (injected)")
+        return response
+
+    def get_job_run(self, **kwargs: Any) -> Any:
+        response = self._client.get_job_run(**kwargs)
+        override = self.states.get(kwargs["RunId"])
+        if override:
+            response["JobRun"].update(override)
+        return response
+
+
+class SqsFaults:
+    """Wraps moto's SQS client: moto accepts any receipt handle a message ever had, AWS does not. Handles
+    put in ``stale`` are refused as AWS refuses a handle from before a redelivery."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self.stale: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def _check(self, handle: str, operation: str) -> None:
+        if handle in self.stale:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "ReceiptHandleIsInvalid", "Message": "stale (injected)"}},
+                              operation)
+
+    def delete_message(self, **kwargs: Any) -> Any:
+        self._check(kwargs["ReceiptHandle"], "DeleteMessage")
+        return self._client.delete_message(**kwargs)
+
+    def change_message_visibility(self, **kwargs: Any) -> Any:
+        self._check(kwargs["ReceiptHandle"], "ChangeMessageVisibility")
+        return self._client.change_message_visibility(**kwargs)
+
+
+@dataclass
+class Pipeline:
+    ctx: RuntimeContext
+    clock: FakeClock
+    glue: GlueFaults
+    sqs_faults: SqsFaults
+    env: dict[str, str]
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sqs(self) -> Any:
+        return self.ctx.sqs
+
+    # --- S3 + EventBridge ---------------------------------------------------------------------
+    def land(self, key: str, body: bytes = b"order_id,amount\n1,2.5\n") -> str:
+        """Put an object and return the intake message body EventBridge would deliver for it."""
+        put = self.ctx.s3.put_object(Bucket=LANDING, Key=key, Body=body)
+        version = put.get("VersionId")
+        return json.dumps(eventbridge_object_created(LANDING, key, size=len(body), etag=put["ETag"].strip('"'),
+                                                     version_id=version))
+
+    def route(self, *bodies: str) -> dict[str, Any]:
+        return router.process_event(self.ctx, sqs_event(list(bodies)))
+
+    # --- the ordered queue's event source mapping ---------------------------------------------
+    def receive(self, queue_url: str | None = None, max_messages: int = 1) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(QueueUrl=queue_url or self.ctx.ordered_queue_url,
+                                            MaxNumberOfMessages=max_messages, AttributeNames=["All"],
+                                            MessageAttributeNames=["All"])
+        return list(response.get("Messages", []))
+
+    def dispatch_next(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Deliver the next visible ordered-queue message to the dispatcher, apply its batch response as
+        Lambda would (delete on success, leave in flight on failure); None when nothing is deliverable."""
+        messages = self.receive()
+        if not messages:
+            return None
+        message = messages[0]
+        response = dispatcher.process_event(self.ctx, sqs_event_from_messages(messages))
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        if message["MessageId"] not in failed:
+            self.sqs.delete_message(QueueUrl=self.ctx.ordered_queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return response, message
+
+    def expire_hold(self, file_id: str) -> None:
+        """Make a held message visible now, as the end of its visibility timeout would."""
+        handle = self.ctx.ledger.get(file_id).receipt_handle  # type: ignore[union-attr]
+        self.sqs.change_message_visibility(QueueUrl=self.ctx.ordered_queue_url, ReceiptHandle=handle,
+                                           VisibilityTimeout=0)
+
+    # --- Glue's state change events -----------------------------------------------------------
+    def complete(self, run_id: str, state: str = "SUCCEEDED", message: str | None = None,
+                 job_name: str = JOB) -> dict[str, Any]:
+        return completion.process_event(self.ctx, sqs_event([glue_event(job_name, run_id, state, message)]))
+
+    def depth(self, queue_url: str) -> int:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def file_id_of(self, key: str) -> str:
+        matches = [f.file_id for f in self.ctx.ledger.all_files() if f.key == key]
+        assert len(matches) == 1, f"{key}: {matches}"
+        return matches[0]
+
+
+def glue_event(job_name: str, run_id: str, state: str, message: str | None = None,
+               time: str = "2025-09-15T10:20:00Z") -> str:
+    return json.dumps({
+        "version": "0", "id": f"evt-{run_id}-{state}", "detail-type": "Glue Job State Change",
+        "source": "aws.glue", "account": "123456789012", "time": time, "region": REGION, "resources": [],
+        "detail": {"jobName": job_name, "severity": "INFO" if state == "SUCCEEDED" else "ERROR", "state": state,
+                   "jobRunId": run_id, "message": message or f"Job run {state.lower()}"},
+    })
+
+
+def sqs_event(bodies: list[str]) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": f"m-{index}-{abs(hash(body)) % 10**8}", "receiptHandle": f"rh-{index}", "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1757930000000"},
+        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:intake", "awsRegion": REGION,
+    } for index, body in enumerate(bodies)]}
+
+
+def sqs_event_from_messages(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """ReceiveMessage output in the shape Lambda's event source mapping hands a function."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": dict(m.get("Attributes", {})),
+        "messageAttributes": {k: {"stringValue": v.get("StringValue"), "dataType": v["DataType"]}
+                              for k, v in m.get("MessageAttributes", {}).items()},
+        "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:ordered.fifo", "awsRegion": REGION,
+    } for m in messages]}
+
+
+def create_resources(spec: PipelineSpec, *, max_concurrent_runs: int | None = None) -> dict[str, str]:
+    """The resources the components create, per docs/interfaces.md; returns the functions' environment."""
+    s3 = boto3.client("s3", region_name=REGION)
+    for bucket in (LANDING, OUTPUT):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=LANDING, VersioningConfiguration={"Status": "Enabled"})
+    sqs = boto3.client("sqs", region_name=REGION)
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    dlq = sqs.create_queue(QueueName="ordered-dlq.fifo", Attributes=fifo)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    ordered = sqs.create_queue(QueueName="ordered.fifo", Attributes={
+        **fifo, "VisibilityTimeout": "360",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.receive_ceiling})})
+    intake_dlq = sqs.create_queue(QueueName="intake-dlq")["QueueUrl"]
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName="ledger", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "group", "received_seq")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{"IndexName": "by_group", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "group", "KeyType": "HASH"},
+                                               {"AttributeName": "received_seq", "KeyType": "RANGE"}]}])
+    boto3.client("glue", region_name=REGION).create_job(
+        Name=JOB, Role="arn:aws:iam::123456789012:role/job", GlueVersion="5.0",
+        Command={"Name": "glueetl", "ScriptLocation": f"s3://{OUTPUT}/scripts/ingest_job.py"},
+        ExecutionProperty={"MaxConcurrentRuns": max_concurrent_runs or spec.glue_max_concurrent_runs})
+    return {**to_env(spec), "LANDING_ORDERED_QUEUE_URL": ordered["QueueUrl"], "LANDING_ORDERED_DLQ_URL": dlq,
+            "LANDING_INTAKE_DLQ_URL": intake_dlq, "LANDING_LEDGER_TABLE": "ledger", "LANDING_JOB_NAME": JOB,
+            "LANDING_OUTPUT_BUCKET": OUTPUT}
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+    state_manager.unset_transition("glue::job_run")
+
+
+@pytest.fixture
+def runs_stay_running(aws: None) -> None:
+    """Glue runs in moto stay RUNNING (moto otherwise reports SUCCEEDED at once)."""
+    state_manager.set_transition("glue::job_run", {"progression": "manual", "times": 10_000})
+
+
+DEFAULT_SPEC = {"key_prefix": "landing/", "max_attempts": 3, "max_parallel_groups": 4, "retry_backoff_base_s": 30,
+                "retry_backoff_cap_s": 300, "throttle_backoff_s": 30, "job_timeout_minutes": 30,
+                "hold_margin_s": 600}
+
+
+@pytest.fixture
+def make_pipeline(aws: None) -> Callable[..., Pipeline]:
+    """Build the resources and a context; spec settings and the Glue job's MaxConcurrentRuns can be changed."""
+
+    def build(max_concurrent_runs: int | None = None, **spec_changes: Any) -> Pipeline:
+        spec = PipelineSpec(**{**DEFAULT_SPEC, **spec_changes})
+        env = create_resources(spec, max_concurrent_runs=max_concurrent_runs)
+        clock = FakeClock()
+        glue = GlueFaults(boto3.client("glue", region_name=REGION))
+        sqs = SqsFaults(boto3.client("sqs", region_name=REGION))
+        clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "dynamodb")}
+        ctx = RuntimeContext.from_env(env, clients={**clients, "glue": glue, "sqs": sqs}, clock=clock,
+                                      rng=random.Random(7))
+        obs.metrics.clear_metrics()
+        return Pipeline(ctx=ctx, clock=clock, glue=glue, sqs_faults=sqs, env=env)
+
+    return build
+
+
+@pytest.fixture
+def pipeline(make_pipeline: Callable[..., Pipeline], runs_stay_running: None) -> Pipeline:
+    return make_pipeline()
+
+
+def metric_total(name: str) -> float:
+    """Sum of a metric added since the last clear (the EMF document the next flush would print)."""
+    entry = obs.metrics.provider.metric_set.get(name)
+    return float(sum(entry["Value"])) if entry else 0.0

@@ -1,0 +1,155 @@
+"""The router: S3 events in, one ledger item and one FIFO message per file version out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from runtime.events import dedup_id
+from runtime.ledger import Status
+from tests.runtime.conftest import LANDING, Pipeline, metric_total
+
+
+def _ordered_messages(pipeline: Pipeline) -> list[dict[str, Any]]:
+    return pipeline.receive(max_messages=10)
+
+
+def test_a_landed_file_is_recorded_and_enqueued_in_its_group(pipeline: Pipeline) -> None:
+    body = pipeline.land("landing/orders_20250915_101500.csv")
+
+    response = pipeline.route(body)
+
+    assert response == {"batchItemFailures": []}
+    [message] = _ordered_messages(pipeline)
+    document = json.loads(message["Body"])
+    file_id = document["file_id"]
+    assert message["Attributes"]["MessageGroupId"] == "orders_20250915"
+    assert message["Attributes"]["MessageDeduplicationId"] == file_id
+    assert set(document) == {"file_id", "bucket", "key", "version_id", "etag", "size", "group", "received_at"}
+    assert document["key"] == "landing/orders_20250915_101500.csv" and document["bucket"] == LANDING
+    assert document["version_id"]  # the landing bucket is versioned: the file version is pinned
+    record = pipeline.ctx.ledger.get(file_id)
+    assert record is not None and record.status == Status.RECEIVED and record.attempts == 0
+    assert record.group == "orders_20250915" and record.received_seq.endswith("#" + file_id[:8])
+    assert file_id == dedup_id(LANDING, record.key, record.version_id, record.etag)
+    assert metric_total("FilesReceived") == 1
+
+
+def test_a_repeated_event_enqueues_the_file_once(pipeline: Pipeline) -> None:
+    body = pipeline.land("landing/orders_20250915_101500.csv")
+    pipeline.route(body)
+    pipeline.route(body)  # S3 / EventBridge deliver at least once
+
+    assert len(_ordered_messages(pipeline)) == 1
+    assert metric_total("FilesReceived") == 1
+
+
+def test_a_repeated_event_after_dispatch_is_a_duplicate_not_a_second_message(pipeline: Pipeline) -> None:
+    body = pipeline.land("landing/orders_20250915_101500.csv")
+    pipeline.route(body)
+    pipeline.dispatch_next()  # now RUNNING and held
+
+    pipeline.route(body)  # late duplicate, outside what FIFO dedup could catch
+
+    assert pipeline.depth(pipeline.ctx.ordered_queue_url) == 1  # only the held message
+    assert metric_total("FilesDuplicate") == 1
+
+
+@pytest.mark.parametrize(("key", "size", "why"), [
+    ("landing/folder/", 0, "folder marker"),
+    ("landing/orders_20250915_101500.csv", 0, "zero-byte"),
+    ("elsewhere/orders_20250915_101500.csv", 10, "outside keyPrefix"),
+    ("landing/orders_20250915_101500.xml", 10, "keySuffixes"),
+])
+def test_objects_the_spec_excludes_are_ignored_with_success(make_pipeline: Any, key: str, size: int,
+                                                            why: str) -> None:
+    pipeline = make_pipeline(key_suffixes=(".csv",))
+    from runtime.events import eventbridge_object_created
+
+    body = json.dumps(eventbridge_object_created(LANDING, key, size=size, etag="abc"))
+    response = pipeline.route(body)
+
+    assert response == {"batchItemFailures": []}
+    assert _ordered_messages(pipeline) == []
+    assert list(pipeline.ctx.ledger.all_files()) == []
+    assert metric_total("FilesIgnored") == 1
+
+
+def test_a_malformed_event_goes_to_the_intake_dlq_with_its_reason_without_failing_the_batch(
+        pipeline: Pipeline) -> None:
+    good = pipeline.land("landing/orders_20250915_101500.csv")
+    bad = json.dumps({"detail-type": "Object Created", "source": "aws.s3", "detail": {"bucket": {}}})
+
+    response = pipeline.route("not json at all", bad, good)
+
+    assert response == {"batchItemFailures": []}  # nothing retried forever, nothing blocked
+    assert len(_ordered_messages(pipeline)) == 1
+    parked = pipeline.receive(pipeline.ctx.intake_dlq_url, max_messages=10)
+    reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"] for m in parked)
+    assert len(reasons) == 2
+    assert "detail.object is missing" in reasons[0]
+    assert "message body is not JSON" in reasons[1]
+    assert {m["Body"] for m in parked} == {"not json at all", bad}  # the original body is kept
+    assert metric_total("FilesRejected") == 2
+
+
+def test_without_an_intake_dlq_url_a_malformed_event_is_left_to_the_queue_redrive(pipeline: Pipeline) -> None:
+    pipeline.ctx.intake_dlq_url = ""
+    event_response = pipeline.route("{}")
+    assert [f["itemIdentifier"] for f in event_response["batchItemFailures"]] != []
+
+
+def test_a_key_the_rule_rejects_goes_to_the_intake_dlq(make_pipeline: Any) -> None:
+    pipeline = make_pipeline(grouping_rule="regex", grouping_pattern=r"^(?P<group>orders)_\d+",
+                             grouping_fallback="reject")
+    ok = pipeline.land("landing/orders_1.csv")
+    odd = pipeline.land("landing/customers_1.csv")
+
+    assert pipeline.route(ok, odd) == {"batchItemFailures": []}
+
+    [parked] = pipeline.receive(pipeline.ctx.intake_dlq_url)
+    assert "does not fit grouping rule 'regex'" in parked["MessageAttributes"]["reason"]["StringValue"]
+    assert [json.loads(m["Body"])["group"] for m in _ordered_messages(pipeline)] == ["orders"]
+
+
+@pytest.mark.parametrize("key", [
+    "landing/orders 2025_20250915_101500.csv",
+    "landing/orders+eu_20250915_101500.csv",
+    "landing/bestellungen_straße_20250915_101500.csv",
+    "landing/注文_20250915_101500.csv",
+])
+def test_keys_with_spaces_plus_and_unicode_keep_their_exact_key(pipeline: Pipeline, key: str) -> None:
+    pipeline.route(pipeline.land(key))
+
+    [message] = _ordered_messages(pipeline)
+    document = json.loads(message["Body"])
+    assert document["key"] == key
+    group = message["Attributes"]["MessageGroupId"]
+    assert group.isascii() and " " not in group
+    # the object can be read back with exactly the key the ledger holds
+    pipeline.ctx.s3.head_object(Bucket=LANDING, Key=document["key"], VersionId=document["version_id"])
+
+
+def test_an_s3_notification_with_an_encoded_key_is_decoded_once(pipeline: Pipeline) -> None:
+    key = "landing/orders+eu 2025_20250915_101500.csv"
+    put = pipeline.ctx.s3.put_object(Bucket=LANDING, Key=key, Body=b"a\n1\n")
+    notification = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+        "bucket": {"name": LANDING},
+        "object": {"key": "landing/orders%2Beu+2025_20250915_101500.csv", "size": 4,
+                   "eTag": put["ETag"].strip('"'), "versionId": put["VersionId"]}}}]}
+
+    pipeline.route(json.dumps(notification))
+
+    [message] = _ordered_messages(pipeline)
+    assert json.loads(message["Body"])["key"] == key
+
+
+def test_files_of_different_groups_go_to_different_message_groups(pipeline: Pipeline) -> None:
+    keys = ["landing/orders_20250915_101500.csv", "landing/orders_20250915_103000.csv",
+            "landing/customers_20250915_101500.csv"]
+    pipeline.route(*[pipeline.land(k) for k in keys])
+
+    groups = [pipeline.ctx.ledger.get(pipeline.file_id_of(k)).group for k in keys]  # type: ignore[union-attr]
+    assert groups == ["orders_20250915", "orders_20250915", "customers_20250915"]
