@@ -1,0 +1,126 @@
+"""In-process emulated AWS: moto, made safe for the emulator's threads and put on the pipeline clock.
+
+The emulator runs pollers, handlers and Glue runs on many threads against one
+moto. moto's models are not written for concurrent callers (two receives can
+both see a message visible and both deliver it), so every request moto serves
+is serialised behind one lock; a request takes microseconds to milliseconds and
+nothing waits inside moto (the emulator never long-polls), so the lock costs
+little. moto's Glue runs are put on manual progression: they stay in the state
+the Glue engine gives them, and moto itself then enforces ``MaxConcurrentRuns``
+with ``ConcurrentRunsExceededException``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from emulator.clock import PipelineClock, sqs_runs_on
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+_FOREVER = 10**15  # reads before moto would move a manual-progression run on by itself
+
+
+@contextmanager
+def _requests_arrive_over_tls() -> Iterator[None]:
+    """Evaluate bucket policies knowing every request arrives over HTTPS.
+
+    moto evaluates a bucket policy's Deny statements but supports no condition operator except
+    StringEquals, and treats any other condition as met, so the stack's TLS-only statement
+    (Deny when ``aws:SecureTransport`` is false) would deny every request. The emulator's clients use
+    HTTPS endpoints, so for them that statement never applies; it is left out of the evaluation (and
+    only it: the policy stored in moto stays exactly what the program declared).
+    """
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    original = FakeBucket.get_permission
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy.decode())
+        statements = document.get("Statement", [])
+        statements = statements if isinstance(statements, list) else [statements]
+        document["Statement"] = [s for s in statements if not _tls_only(s)]
+        if not document["Statement"]:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FakeBucket.get_permission = original  # type: ignore[method-assign]
+
+
+def _tls_only(statement: dict[str, Any]) -> bool:
+    condition = statement.get("Condition") or {}
+    return (statement.get("Effect") == "Deny" and list(condition) == ["Bool"]
+            and {k.lower(): str(v).lower() for k, v in condition["Bool"].items()} == {"aws:securetransport": "false"})
+
+
+class InProcessAWS:
+    """A started moto with the emulator's lock and clock; ``client(service)`` gives boto3 clients for it."""
+
+    def __init__(self, region: str, clock: PipelineClock | None = None):
+        self.region = region
+        self.account_id = ACCOUNT_ID
+        self.clock = clock or PipelineClock(1.0)
+        self.lock = threading.RLock()
+        self._stack = ExitStack()
+        self._session: Any = None
+        self._config = Config(region_name=region, retries={"mode": "standard", "max_attempts": 3},
+                              max_pool_connections=64)
+
+    def __enter__(self) -> InProcessAWS:
+        from moto import mock_aws
+        from moto.core.models import botocore_stubber
+        from moto.moto_api import state_manager
+
+        self._stack.enter_context(mock_aws())
+        original = botocore_stubber.process_request
+        lock = self.lock
+
+        def serialised(request: Any) -> Any:
+            with lock:
+                return original(request)
+
+        botocore_stubber.process_request = serialised  # type: ignore[method-assign]
+        self._stack.callback(setattr, botocore_stubber, "process_request", original)
+        self._stack.enter_context(sqs_runs_on(self.clock))
+        self._stack.enter_context(_requests_arrive_over_tls())
+        state_manager.set_transition("glue::job_run", {"progression": "manual", "times": _FOREVER})
+        self._stack.callback(state_manager.unset_transition, "glue::job_run")
+        self._session = boto3.session.Session(region_name=self.region)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stack.close()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the emulated account and region (clients are thread-safe; share them)."""
+        if self._session is None:
+            raise RuntimeError("InProcessAWS is not started; use it as a context manager")
+        return self._session.client(service, config=self._config)
+
+    def glue_job_runs(self, job_name: str) -> list[Any]:
+        """moto's own run objects of a job (the Glue engine sets their state; read under the lock)."""
+        from moto.glue.models import glue_backends
+
+        with self.lock:
+            job = glue_backends[self.account_id][self.region].jobs.get(job_name)
+            return list(job.job_runs) if job is not None else []
+
+    def glue_backend(self) -> Any:
+        from moto.glue.models import glue_backends
+
+        return glue_backends[self.account_id][self.region]

@@ -1,0 +1,219 @@
+"""``landing demo`` without the terminal: deploy, land the files, run until the pipeline is quiet, report.
+
+"Quiet" means nothing can happen any more without a new file or an operator:
+every file has landed, no Glue run is going, no function is running, the intake
+and completion queues are empty, and the ordered queue is either empty or holds
+only files waiting behind a dead file of a group that ``on_failure: block``
+stops. The condition must hold over several checks in a row, so a message
+between two hops is not mistaken for the end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from emulator import pipeline, report, workload
+from emulator.aws import InProcessAWS
+from emulator.clock import PipelineClock
+from emulator.deploy import Deployment, deploy, read_stack
+from emulator.faults import FaultPlan
+from emulator.function_output import routed_stdout
+from emulator.observe import Recorder
+from emulator.report import LedgerView
+
+CHECK_EVERY_S = 0.2
+QUIET_CHECKS = 3
+
+
+@dataclass
+class DemoOptions:
+    stack: str = "dev"
+    project_dir: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Stack settings to change for this run only (tests use them for short timeouts and ``onFailure``)."""
+    engine: pipeline.Engine = "spark"
+    speedup: float = 60.0
+    faults: list[str] = field(default_factory=list)
+    design: pipeline.Design = "held"
+    files: Path | None = None
+    trace: Path | None = None
+    timeout_s: float = 900.0
+    """Wall seconds to wait for quiet before giving up (the report then says which files are unfinished)."""
+    function_log: IO[str] | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    landed: int
+    total: int
+    running: int
+    done: int
+    dead: int
+    groups_running: tuple[str, ...]
+    pipeline_s: float
+    wall_s: float
+
+
+@dataclass
+class DemoResult:
+    report: dict[str, Any]
+    quiet: bool
+    stack: str
+    region: str
+    design: str
+    engine: str
+    speedup: float
+    landing_bucket: str
+    output_bucket: str
+    job_name: str
+    faults_fired: dict[str, int]
+    function_errors: list[str]
+    deploy_s: float
+    spark_start_s: float | None
+    resources: int
+    ledger: dict[str, LedgerView]
+    s3_objects: dict[str, bytes] = field(default_factory=dict)
+    """Output-bucket objects at the end (key -> bytes), for callers that check what the job wrote."""
+
+
+def arrivals_for(options: DemoOptions, spec: Any) -> list[workload.Arrival]:
+    if options.files is not None and options.trace is not None:
+        raise workload.WorkloadError("give --files or --trace, not both")
+    if options.files is not None:
+        return workload.from_folder(options.files)
+    if options.trace is not None:
+        return workload.from_trace(options.trace, spec)
+    return workload.builtin()
+
+
+def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | None = None,
+             keep_output: bool = False) -> DemoResult:
+    stack = read_stack(options.stack, options.project_dir, options.overrides)
+    arrivals = arrivals_for(options, stack.spec)
+    faults = FaultPlan.parse(options.faults)
+    clock = PipelineClock(options.speedup)
+    with routed_stdout(options.function_log), InProcessAWS(stack.region, clock) as aws:
+        started = time.monotonic()
+        deployment = deploy(aws, stack)
+        deploy_s = time.monotonic() - started
+        clock.restart()
+        running = pipeline.start(aws, deployment, arrivals, engine=options.engine, design=options.design,
+                                 faults=faults, recorder=Recorder())
+        try:
+            quiet = _wait_until_quiet(running, len(arrivals), options, on_progress)
+        finally:
+            pipeline.shutdown(running)
+        ledger = read_ledger(aws, deployment)
+        result = DemoResult(
+            report=_report(running, deployment, ledger, options.design), quiet=quiet, stack=options.stack,
+            region=aws.region, design=options.design, engine=options.engine, speedup=options.speedup,
+            landing_bucket=deployment.landing_bucket, output_bucket=deployment.output_bucket,
+            job_name=deployment.job_name, faults_fired=dict(faults.fired()),
+            function_errors=list(running.recorder.function_errors), deploy_s=deploy_s,
+            spark_start_s=getattr(running.executor, "spark_start_s", None), resources=len(deployment.created),
+            ledger=ledger)
+        if keep_output:
+            result.s3_objects = _objects(aws, deployment.output_bucket)
+        close = getattr(running.executor, "close", None)
+        if close is not None:
+            close()
+    return result
+
+
+def read_ledger(aws: InProcessAWS, deployment: Deployment) -> dict[str, LedgerView]:
+    from runtime.ledger import Ledger
+
+    ledger = Ledger(aws.client("dynamodb"), deployment.ledger_table, clock=aws.clock.epoch)
+    return {r.file_id: LedgerView(r.file_id, r.key, r.group, str(r.status), int(r.attempts), r.enqueue_seq,
+                                  r.last_error) for r in ledger.all_files()}
+
+
+def _report(running: pipeline.RunningPipeline, deployment: Deployment, ledger: dict[str, LedgerView],
+            design: str) -> dict[str, Any]:
+    from runtime.grouping import group_for_key
+
+    recorder, clock = running.recorder, running.aws.clock
+    uploads = [(pipeline.file_id_of(deployment.landing_bucket, u), u) for u in recorder.uploads]
+    return report.build(uploads, ledger, recorder.snapshot_runs(), dict(recorder.intake_messages), design=design,
+                        group_of=lambda key: group_for_key(key, deployment.spec), now=clock.now(),
+                        wall_s=clock.wall_elapsed())
+
+
+def _wait_until_quiet(running: pipeline.RunningPipeline, total: int, options: DemoOptions,
+                      on_progress: Callable[[Progress], None] | None) -> bool:
+    clock = running.aws.clock
+    calm = 0
+    ledger: dict[str, LedgerView] = {}
+    last_scan = 0.0
+    while True:
+        if time.monotonic() - last_scan > (0.5 if total < 500 else 2.0):
+            ledger = read_ledger(running.aws, running.deployment)
+            last_scan = time.monotonic()
+        if on_progress is not None:
+            on_progress(_progress(running, ledger, total, options.design))
+        calm = calm + 1 if _quiet_now(running, options.design) else 0
+        if calm >= QUIET_CHECKS:
+            return True
+        if clock.wall_elapsed() > options.timeout_s:
+            return False
+        threading.Event().wait(CHECK_EVERY_S)
+
+
+def _progress(running: pipeline.RunningPipeline, ledger: dict[str, LedgerView], total: int,
+              design: str) -> Progress:
+    recorder, clock = running.recorder, running.aws.clock
+    if design == "seed":
+        done = len({r.file_id for r in recorder.snapshot_runs() if r.state == "SUCCEEDED"})
+    else:
+        done = sum(1 for v in ledger.values() if v.status == "SUCCEEDED")
+    return Progress(landed=len(recorder.uploads), total=total, running=recorder.active_runs(), done=done,
+                    dead=sum(1 for v in ledger.values() if v.status == "DEAD"),
+                    groups_running=tuple(sorted(recorder.running_groups())), pipeline_s=clock.now(),
+                    wall_s=clock.wall_elapsed())
+
+
+def _queue_depth(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
+def _quiet_now(running: pipeline.RunningPipeline, design: str) -> bool:
+    if not running.uploads_done.is_set() or running.recorder.active_runs() or running.in_flight():
+        return False
+    sqs, queues = running.aws.client("sqs"), running.deployment.queues
+    if _queue_depth(sqs, queues["intake"]) or _queue_depth(sqs, queues["completion"]):
+        return False
+    if _queue_depth(sqs, queues["ordered"]) == 0:
+        return True
+    if design == "seed":
+        return False
+    return _only_blocked_left(read_ledger(running.aws, running.deployment), running.deployment)
+
+
+def _only_blocked_left(ledger: dict[str, LedgerView], deployment: Deployment) -> bool:
+    """Whether every unfinished file waits behind a dead file (``on_failure: block``), i.e. needs an operator."""
+    dead_groups = {v.group for v in ledger.values() if v.status == "DEAD"}
+    for view in ledger.values():
+        if view.status in report.FINAL:
+            continue
+        if view.status == "BLOCKED":
+            continue
+        if deployment.spec.on_failure == "block" and view.group in dead_groups and view.status == "RECEIVED":
+            continue
+        return False
+    return True
+
+
+def _objects(aws: InProcessAWS, bucket: str) -> dict[str, bytes]:
+    s3, result = aws.client("s3"), {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents") or []:
+            result[item["Key"]] = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+    return result

@@ -1,0 +1,147 @@
+"""Deploy a stack onto in-process moto: the real program, the stack's own configuration, real names back.
+
+The result names what the rest of the emulator needs (landing bucket, queues,
+ledger, job, mappings), each read from what was actually created rather than
+predicted, so a program change that breaks the wiring shows up here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components.program_runner import ProgramRun, run_program, stack_config
+from emulator.aws import InProcessAWS
+from emulator.bridge import BridgeError, CreatedResource, MotoMocks
+from emulator.lambda_runner import MappingConfig, load_mappings
+from runtime.context import JOB_NAME, LEDGER_TABLE, ORDERED_DLQ_URL, ORDERED_QUEUE_URL, OUTPUT_BUCKET
+from runtime.spec import PipelineSpec
+from runtime.spec_loader import find_project_dir, spec_from_config
+
+DEFAULT_REGION = "us-east-1"
+ROUTER, DISPATCHER, COMPLETION = "runtime.router.handler", "runtime.dispatcher.handler", "runtime.completion.handler"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    project_dir: Path
+    config: dict[str, str]
+    spec: PipelineSpec
+
+    @property
+    def region(self) -> str:
+        return self.config.get("aws:region") or DEFAULT_REGION
+
+
+def read_stack(stack: str, project_dir: Path | None = None,
+               overrides: Mapping[str, Any] | None = None) -> StackConfig:
+    """The stack's configuration exactly as ``pulumi up`` would pass it, and the spec it yields (validated)."""
+    folder = find_project_dir(project_dir)
+    config = stack_config(stack, project_dir=folder, overrides=overrides)
+    return StackConfig(stack, folder, config, spec_from_config(config))
+
+
+@dataclass
+class Deployment:
+    stack: StackConfig
+    program: ProgramRun
+    created: list[CreatedResource]
+    mappings: list[MappingConfig]
+    landing_bucket: str
+    environment: dict[str, str]
+    queues: dict[str, str] = field(default_factory=dict)
+    """role -> queue URL: intake, ordered, completion, intake_dlq, ordered_dlq."""
+
+    @property
+    def spec(self) -> PipelineSpec:
+        return self.stack.spec
+
+    @property
+    def job_name(self) -> str:
+        return self.environment[JOB_NAME]
+
+    @property
+    def ledger_table(self) -> str:
+        return self.environment[LEDGER_TABLE]
+
+    @property
+    def output_bucket(self) -> str:
+        return self.environment[OUTPUT_BUCKET]
+
+    def mapping_for(self, handler: str) -> MappingConfig:
+        for mapping in self.mappings:
+            if mapping.function.handler == handler:
+                return mapping
+        have = ", ".join(m.function.handler for m in self.mappings) or "none"
+        raise BridgeError(f"the stack maps no queue to a function with handler {handler} (mapped: {have})")
+
+
+def deploy(aws: InProcessAWS, stack: StackConfig) -> Deployment:
+    if stack.spec.existing_bucket_name:  # "bring your own bucket": it exists before the stack, so create it first
+        create: dict[str, Any] = {"Bucket": stack.spec.existing_bucket_name}
+        if aws.region != "us-east-1":
+            create["CreateBucketConfiguration"] = {"LocationConstraint": aws.region}
+        aws.client("s3").create_bucket(**create)
+    mocks = MotoMocks(aws, stack.project_dir, stack.stack)
+    try:
+        program = run_program(mocks, stack.stack, project_dir=stack.project_dir, config=stack.config)
+    except BridgeError:
+        raise
+    except Exception as exc:
+        if mocks.errors:
+            raise BridgeError("; ".join(mocks.errors)) from exc
+        raise
+    if mocks.errors:
+        raise BridgeError("; ".join(mocks.errors))
+    mappings = load_mappings(aws)
+    environment = merged_environment(mappings)
+    deployment = Deployment(stack=stack, program=program, created=mocks.created, mappings=mappings,
+                            landing_bucket=_landing_bucket(mocks.created), environment=environment)
+    deployment.queues = {
+        "intake": deployment.mapping_for(ROUTER).queue_url, "ordered": environment[ORDERED_QUEUE_URL],
+        "completion": deployment.mapping_for(COMPLETION).queue_url, "ordered_dlq": environment[ORDERED_DLQ_URL],
+    }
+    for role, url in _dlqs(aws, deployment.queues).items():
+        deployment.queues.setdefault(role, url)
+    return deployment
+
+
+def merged_environment(mappings: list[MappingConfig]) -> dict[str, str]:
+    """The functions' environments as one mapping. The runtime installs one context per process, which is
+    only faithful while every function sees the same value for a variable; a conflict is an error."""
+    merged: dict[str, str] = {}
+    for mapping in mappings:
+        for name, value in mapping.function.environment.items():
+            if merged.setdefault(name, value) != value:
+                raise BridgeError(f"functions disagree on {name} ({merged[name]!r} vs {value!r}); the emulator runs "
+                                  "all handlers with one runtime context and cannot honour both")
+    missing = [name for name in (JOB_NAME, LEDGER_TABLE, ORDERED_QUEUE_URL, ORDERED_DLQ_URL, OUTPUT_BUCKET)
+               if name not in merged]
+    if missing:
+        raise BridgeError(f"no deployed function has {', '.join(missing)} in its environment (see "
+                          "docs/interfaces.md); the handlers could not find the pipeline's resources")
+    return merged
+
+
+def _landing_bucket(created: list[CreatedResource]) -> str:
+    for resource in created:
+        if resource.type == "aws:s3/bucketNotification:BucketNotification" and resource.state.get("eventbridge"):
+            return str(resource.state["bucket"])
+    raise BridgeError("the stack declares no bucket with EventBridge notifications on (aws:s3/bucketNotification "
+                      "with eventbridge=true): nothing would ever reach the intake rule")
+
+
+def _dlqs(aws: InProcessAWS, queues: dict[str, str]) -> dict[str, str]:
+    """The dead-letter queues of the intake and completion queues, from their redrive policies."""
+    import json
+
+    sqs, found = aws.client("sqs"), {}
+    for role in ("intake", "completion"):
+        attributes = sqs.get_queue_attributes(QueueUrl=queues[role], AttributeNames=["RedrivePolicy"])["Attributes"]
+        if "RedrivePolicy" in attributes:
+            arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
+            found[f"{role}_dlq"] = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+    return found

@@ -1,0 +1,185 @@
+"""Glue runs in the emulator: started through the Glue API, executed here, reported through EventBridge.
+
+moto accepts ``StartJobRun`` (and, with its runs on manual progression, refuses
+a start beyond ``MaxConcurrentRuns`` with ``ConcurrentRunsExceededException``,
+as Glue does) but never runs anything, never fails and emits no events. The
+engine fills that in: every run moto accepts is executed by a run executor
+(the real job script on local Spark, or a sleep of the file's given duration),
+its state is set on moto's own run object (so ``GetJobRun`` tells the truth to
+the dispatcher's recovery path), and its end is published as the
+``Glue Job State Change`` event through EventBridge's ``PutEvents``, where the
+stack's completion rule routes it. (On AWS only Glue may emit ``aws.glue``
+events; moto accepts the source from PutEvents, which lets the deployed rule's
+own pattern decide delivery. This is the one place the emulator speaks for AWS.)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from emulator.aws import InProcessAWS
+from emulator.faults import FaultPlan, FunctionCrash
+from emulator.observe import Recorder, RunObservation
+
+FINAL_SEVERITY = {"SUCCEEDED": "INFO", "FAILED": "ERROR", "TIMEOUT": "ERROR", "STOPPED": "INFO", "ERROR": "ERROR"}
+DETAIL_TYPE = "Glue Job State Change"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One accepted run, as the executor sees it."""
+
+    run_id: str
+    job_name: str
+    arguments: dict[str, str]
+    timeout_s: float  # pipeline seconds
+
+    @property
+    def key(self) -> str:
+        return self.arguments.get("--source_key", "")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    state: str  # SUCCEEDED | FAILED | TIMEOUT
+    message: str = ""
+
+
+class RunExecutor(Protocol):
+    def execute(self, request: RunRequest, forced: str | None) -> RunOutcome:
+        """Run one request; ``forced`` is a fault's verdict (FAILED or TIMEOUT) the executor must honour."""
+        ...
+
+
+class SleepExecutor:
+    """A run that takes the file's given duration (pipeline seconds) and touches no data: for fast replays."""
+
+    def __init__(self, aws: InProcessAWS, durations: Callable[[str], float], stop: threading.Event):
+        self.aws, self.durations, self.stop = aws, durations, stop
+
+    def execute(self, request: RunRequest, forced: str | None) -> RunOutcome:
+        duration = self.durations(request.key)
+        if forced == "TIMEOUT" or duration > request.timeout_s:
+            self.aws.clock.sleep(request.timeout_s, self.stop)
+            return RunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_s / 60:g} minutes")
+        self.aws.clock.sleep(duration, self.stop)
+        if forced == "FAILED":
+            return RunOutcome("FAILED", "injected failure (fault fail-run)")
+        return RunOutcome("SUCCEEDED")
+
+
+class GlueEngine:
+    """Executes every run moto accepts for the pipeline's job and reports its end."""
+
+    def __init__(self, aws: InProcessAWS, job_name: str, executor: RunExecutor, recorder: Recorder,
+                 faults: FaultPlan, fail_attempts: Mapping[str, int] | None = None, workers: int = 64):
+        self.aws, self.job_name, self.executor, self.recorder, self.faults = aws, job_name, executor, recorder, faults
+        self.fail_attempts = dict(fail_attempts or {})
+        self.events = aws.client("events")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glue-run")
+        self._runs_per_key: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._original_start: Any = None
+        job = aws.client("glue").get_job(JobName=job_name)["Job"]
+        self.timeout_s = float(job.get("Timeout") or 2880) * 60.0
+
+    # -- the Glue API side --------------------------------------------------------------------------
+    def install(self) -> None:
+        """Hook moto's StartJobRun: faults on the way in, the engine told of every accepted run."""
+        backend = self.aws.glue_backend()
+        original = backend.start_job_run
+        self._original_start = original
+
+        def start_job_run(*args: Any, **kwargs: Any) -> str:
+            arguments = kwargs.get("arguments") if "arguments" in kwargs else (args[1] if len(args) > 1 else None)
+            name = kwargs.get("name") if "name" in kwargs else args[0]
+            key = (arguments or {}).get("--source_key", "")
+            if name == self.job_name and self.faults.fire("throttle", key):
+                from moto.glue.exceptions import ConcurrentRunsExceededException
+
+                raise ConcurrentRunsExceededException(f"Concurrent runs exceeded for {name} (fault throttle)")
+            run_id: str = original(*args, **kwargs)
+            if name == self.job_name:
+                self._accepted(run_id)
+                if self.faults.fire("crash-after-start", key):
+                    raise FunctionCrash(f"the dispatcher died right after starting run {run_id} (fault "
+                                        "crash-after-start)")
+            return run_id
+
+        backend.start_job_run = start_job_run
+
+    def uninstall(self) -> None:
+        if self._original_start is not None:
+            backend = self.aws.glue_backend()
+            backend.__dict__.pop("start_job_run", None)
+            self._original_start = None
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def _moto_run(self, run_id: str) -> Any:
+        for run in self.aws.glue_job_runs(self.job_name):
+            if run.job_run_id == run_id:
+                return run
+        raise LookupError(f"run {run_id} vanished from moto")
+
+    def _accepted(self, run_id: str) -> None:
+        # Called inside moto's request (the lock is held): just note it and hand the run to a worker.
+        run = self._moto_run(run_id)
+        run.status = "RUNNING"
+        arguments = dict(run.arguments or {})
+        request = RunRequest(run_id, self.job_name, arguments, self.timeout_s)
+        attempt = arguments.get("--attempt", "0")
+        self.recorder.run_started(RunObservation(
+            run_id=run_id, key=request.key, file_id=arguments.get("--file_id", ""),
+            group=arguments.get("--group", ""), attempt=int(attempt) if attempt.isdigit() else 0,
+            start=self.aws.clock.now()))
+        self._pool.submit(self._execute, request)
+
+    # -- the run ------------------------------------------------------------------------------------
+    def _execute(self, request: RunRequest) -> None:
+        forced = self._forced_outcome(request.key)
+        try:
+            outcome = self.executor.execute(request, forced)
+        except Exception as exc:  # an executor bug must still end the run, or its group would hang forever
+            outcome = RunOutcome("FAILED", f"emulator could not run the job: {exc}")
+        self._finish(request, outcome)
+
+    def _forced_outcome(self, key: str) -> str | None:
+        with self._lock:
+            index = self._runs_per_key.get(key, 0)
+            self._runs_per_key[key] = index + 1
+        if index < self.fail_attempts.get(key, 0):
+            return "FAILED"
+        if self.faults.fire("timeout-run", key):
+            return "TIMEOUT"
+        if self.faults.fire("fail-run", key):
+            return "FAILED"
+        return None
+
+    def _finish(self, request: RunRequest, outcome: RunOutcome) -> None:
+        with self.aws.lock:
+            run = self._moto_run(request.run_id)
+            run.status = outcome.state
+            run.completed_on = run.modified_on = datetime.now(UTC).replace(tzinfo=None)
+            run.error_message = outcome.message
+        self.recorder.run_finished(request.run_id, self.aws.clock.now(), outcome.state, outcome.message)
+        if self.faults.fire("lose-completion", request.key):
+            return
+        self.publish(request.run_id, outcome)
+
+    def publish(self, run_id: str, outcome: RunOutcome) -> None:
+        detail = {"jobName": self.job_name, "severity": FINAL_SEVERITY.get(outcome.state, "INFO"),
+                  "state": outcome.state, "jobRunId": run_id,
+                  "message": outcome.message or f"Job run {outcome.state.lower()}"}
+        response = self.events.put_events(Entries=[{
+            "Source": "aws.glue", "DetailType": DETAIL_TYPE, "Detail": json.dumps(detail),
+            "Resources": [f"arn:aws:glue:{self.aws.region}:{self.aws.account_id}:job/{self.job_name}"]}])
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"EventBridge refused the Glue state change event: {response['Entries']}")

@@ -1,0 +1,239 @@
+"""SQS event source mappings, run the way Lambda runs them, with the real handlers in this process.
+
+moto stores functions and mappings but cannot run Python code without Docker;
+this runner takes its place. For every mapping moto holds it polls the queue,
+builds the SQS event Lambda would send, calls the function's handler (resolved
+from its handler string, after checking the module is in the deployed zip) and
+then does what Lambda does with the answer: deletes the records that succeeded,
+leaves the ones reported in ``batchItemFailures`` (they become visible again
+when their visibility timeout ends, or when the handler changed it), and leaves
+the whole batch when the function raised or died. Batch size and
+``ScalingConfig.MaximumConcurrency`` bound each mapping exactly as in AWS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import threading
+import traceback
+import uuid
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.aws import InProcessAWS
+from emulator.faults import FunctionCrash
+from emulator.function_output import function_scope
+from emulator.observe import Recorder
+
+DEFAULT_CONCURRENCY = 8
+"""Concurrent invocations of a mapping without MaximumConcurrency (AWS starts 5 pollers and scales up)."""
+IDLE_POLL_S = (0.005, 0.05)
+"""Wall seconds between receives on an empty queue: short right after work, backing off to the longer."""
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class HandlerNotDeployed(RuntimeError):
+    """The function's handler string names a module its deployed code does not contain."""
+
+
+@dataclass(frozen=True)
+class DeployedFunction:
+    name: str
+    arn: str
+    handler: str
+    environment: dict[str, str]
+    timeout_s: int
+    memory_mb: int
+    code: bytes
+
+
+@dataclass(frozen=True)
+class MappingConfig:
+    uuid: str
+    function: DeployedFunction
+    queue_arn: str
+    queue_url: str
+    fifo: bool
+    batch_size: int
+    max_concurrency: int
+    reports_item_failures: bool
+    enabled: bool
+
+
+class LambdaContext:
+    """The context object Lambda passes (what Powertools reads from it)."""
+
+    def __init__(self, function: DeployedFunction, region: str, account: str, remaining_ms: Callable[[], int]):
+        self.function_name = function.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function.arn
+        self.memory_limit_in_mb = function.memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function.name}"
+        self.log_stream_name = f"emulator/{self.aws_request_id}"
+        self._remaining_ms = remaining_ms
+        self.region, self.account = region, account
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._remaining_ms()
+
+
+def load_mappings(aws: InProcessAWS) -> list[MappingConfig]:
+    """Every SQS event source mapping moto holds, with its function's deployed configuration and code."""
+    from moto.awslambda.models import lambda_backends
+
+    lambda_, sqs = aws.client("lambda"), aws.client("sqs")
+    result = []
+    for mapping in lambda_.list_event_source_mappings()["EventSourceMappings"]:
+        if ":sqs:" not in mapping["EventSourceArn"]:
+            continue
+        config = lambda_.get_function_configuration(FunctionName=mapping["FunctionArn"])
+        with aws.lock:
+            code = lambda_backends[aws.account_id][aws.region].get_function(config["FunctionName"]).code_bytes
+        function = DeployedFunction(
+            name=config["FunctionName"], arn=config["FunctionArn"], handler=config["Handler"],
+            environment=dict((config.get("Environment") or {}).get("Variables") or {}),
+            timeout_s=int(config.get("Timeout", 3)), memory_mb=int(config.get("MemorySize", 128)), code=code)
+        queue_name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
+        queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        scaling = mapping.get("ScalingConfig") or {}
+        result.append(MappingConfig(
+            uuid=mapping["UUID"], function=function, queue_arn=mapping["EventSourceArn"], queue_url=queue_url,
+            fifo=queue_name.endswith(".fifo"), batch_size=int(mapping.get("BatchSize") or 10),
+            max_concurrency=int(scaling.get("MaximumConcurrency") or DEFAULT_CONCURRENCY),
+            reports_item_failures="ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []),
+            enabled=mapping.get("State", "Enabled") in ("Enabled", "Enabling", "Creating")))
+    return result
+
+
+def resolve_handler(function: DeployedFunction) -> Handler:
+    """Import the function's handler, after checking its module is in the deployed zip: a handler string that
+    only works because the module happens to be on this machine's path would fail in AWS."""
+    module_name, _, attribute = function.handler.rpartition(".")
+    if not module_name:
+        raise HandlerNotDeployed(f"function {function.name}: handler {function.handler!r} is not 'module.function'")
+    module_path = module_name.replace(".", "/")
+    with zipfile.ZipFile(io.BytesIO(function.code)) as archive:
+        names = set(archive.namelist())
+    if f"{module_path}.py" not in names and f"{module_path}/__init__.py" not in names:
+        raise HandlerNotDeployed(
+            f"function {function.name}: handler {function.handler!r} needs {module_path}.py, which its deployed "
+            f"code does not contain (it holds {len(names)} files, e.g. {sorted(names)[:5]})")
+    handler = getattr(importlib.import_module(module_name), attribute, None)
+    if not callable(handler):
+        raise HandlerNotDeployed(f"function {function.name}: {module_name} has no function {attribute!r}")
+    return handler  # type: ignore[no-any-return]
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """One record of the event Lambda sends for SQS (camelCase, attributes as strings)."""
+    attributes = {name: str(value) for name, value in (message.get("Attributes") or {}).items()}
+    message_attributes = {
+        name: {"stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"),
+               "stringListValues": [], "binaryListValues": [], "dataType": value.get("DataType", "String")}
+        for name, value in (message.get("MessageAttributes") or {}).items()}
+    return {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
+            "attributes": attributes, "messageAttributes": message_attributes, "md5OfBody": message.get("MD5OfBody"),
+            "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region}
+
+
+class MappingRunner:
+    """The pollers and concurrent invocations of one event source mapping."""
+
+    def __init__(self, aws: InProcessAWS, mapping: MappingConfig, handler: Handler, recorder: Recorder,
+                 stop: threading.Event, on_batch: Callable[[list[dict[str, Any]]], None] | None = None):
+        self.aws, self.mapping, self.handler, self.recorder, self.stop = aws, mapping, handler, recorder, stop
+        self.on_batch = on_batch
+        self.sqs = aws.client("sqs")
+        self._slots = threading.Semaphore(mapping.max_concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=mapping.max_concurrency,
+                                        thread_name_prefix=f"lambda-{mapping.function.name[:20]}")
+        self._thread = threading.Thread(target=self._poll, name=f"poller-{mapping.function.name[:20]}", daemon=True)
+        self.in_flight = 0
+        self._count_lock = threading.Lock()
+
+    def start(self) -> None:
+        if self.mapping.enabled:
+            self._thread.start()
+
+    def join(self) -> None:
+        if self._thread.is_alive():
+            self._thread.join()
+        self._pool.shutdown(wait=True)
+
+    def _poll(self) -> None:
+        idle = IDLE_POLL_S[0]
+        per_receive = min(10, self.mapping.batch_size)
+        while not self.stop.is_set():
+            if not self._slots.acquire(timeout=0.05):
+                continue
+            try:
+                response = self.sqs.receive_message(
+                    QueueUrl=self.mapping.queue_url, MaxNumberOfMessages=per_receive, WaitTimeSeconds=0,
+                    AttributeNames=["All"], MessageAttributeNames=["All"])
+            except Exception:
+                self._slots.release()
+                if self.stop.wait(IDLE_POLL_S[1]):
+                    return
+                continue
+            messages = response.get("Messages") or []
+            if not messages:
+                self._slots.release()
+                if self.stop.wait(idle):
+                    return
+                idle = min(idle * 2, IDLE_POLL_S[1])
+                continue
+            idle = IDLE_POLL_S[0]
+            with self._count_lock:
+                self.in_flight += 1
+            self._pool.submit(self._invoke, messages)
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+        function = self.mapping.function
+        records = [sqs_record(m, self.mapping.queue_arn, self.aws.region) for m in messages]
+        clock = self.aws.clock
+        deadline = clock.now() + function.timeout_s
+        context = LambdaContext(function, self.aws.region, self.aws.account_id,
+                                lambda: max(0, int((deadline - clock.now()) * 1000)))
+        error: str | None = None
+        crashed = False
+        response: Any = None
+        try:
+            if self.on_batch is not None:
+                self.on_batch(records)
+            with function_scope():
+                response = self.handler({"Records": records}, context)
+        except FunctionCrash as exc:
+            crashed, error = True, f"crashed: {exc}"
+        except Exception as exc:
+            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        try:
+            if error is None:
+                self._delete_succeeded(messages, response)
+        finally:
+            self.recorder.invoked(function.name, clock.now(), error=error, crashed=crashed)
+            with self._count_lock:
+                self.in_flight -= 1
+            self._slots.release()
+
+    def _delete_succeeded(self, messages: list[dict[str, Any]], response: Any) -> None:
+        """Lambda's rule: with ReportBatchItemFailures, delete all but the reported ids (an unknown or empty id
+        fails the whole batch); without it, a normal return deletes the batch."""
+        failed: set[str] = set()
+        if self.mapping.reports_item_failures and isinstance(response, dict):
+            ids = {m["MessageId"] for m in messages}
+            for item in response.get("batchItemFailures") or []:
+                identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+                if not identifier or identifier not in ids:
+                    return  # the whole batch counts as failed
+                failed.add(identifier)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            chunk = done[start:start + 10]
+            self.sqs.delete_message_batch(QueueUrl=self.mapping.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])

@@ -1,0 +1,94 @@
+"""What the emulator saw while the pipeline ran: uploads, events, invocations and Glue runs.
+
+The report is built from the ledger (what the pipeline believes) and from
+these observations (what actually happened in emulated AWS): run intervals
+come from the Glue engine, not from the ledger, so an overlap the ledger never
+hears of (the seed design's) is still visible.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Upload:
+    key: str
+    version_id: str | None
+    etag: str
+    size: int
+    at: float
+
+
+@dataclass
+class RunObservation:
+    run_id: str
+    key: str
+    file_id: str
+    group: str
+    attempt: int
+    start: float
+    end: float | None = None
+    state: str = "RUNNING"
+    message: str = ""
+
+
+@dataclass
+class Recorder:
+    """Thread-safe log of observations, read by the progress display and the report."""
+
+    uploads: list[Upload] = field(default_factory=list)
+    runs: dict[str, RunObservation] = field(default_factory=dict)
+    intake_messages: dict[str, set[str]] = field(default_factory=dict)
+    """file id -> ids of distinct intake messages announcing it (redeliveries of one message count once)."""
+    invocations: Counter[str] = field(default_factory=Counter)
+    function_errors: list[str] = field(default_factory=list)
+    crashes: int = 0
+    last_activity: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def touch(self, now: float) -> None:
+        self.last_activity = max(self.last_activity, now)
+
+    def uploaded(self, upload: Upload) -> None:
+        with self._lock:
+            self.uploads.append(upload)
+            self.touch(upload.at)
+
+    def intake_message(self, file_id: str, message_id: str) -> None:
+        with self._lock:
+            self.intake_messages.setdefault(file_id, set()).add(message_id)
+
+    def invoked(self, function: str, now: float, error: str | None = None, crashed: bool = False) -> None:
+        with self._lock:
+            self.invocations[function] += 1
+            if error:
+                self.function_errors.append(f"{function}: {error}")
+            if crashed:
+                self.crashes += 1
+            self.touch(now)
+
+    def run_started(self, run: RunObservation) -> None:
+        with self._lock:
+            self.runs[run.run_id] = run
+            self.touch(run.start)
+
+    def run_finished(self, run_id: str, end: float, state: str, message: str) -> None:
+        with self._lock:
+            run = self.runs[run_id]
+            run.end, run.state, run.message = end, state, message
+            self.touch(end)
+
+    def snapshot_runs(self) -> list[RunObservation]:
+        with self._lock:
+            return [RunObservation(**vars(run)) for run in self.runs.values()]
+
+    def running_groups(self) -> set[str]:
+        with self._lock:
+            return {run.group for run in self.runs.values() if run.end is None}
+
+    def active_runs(self) -> int:
+        with self._lock:
+            return sum(1 for run in self.runs.values() if run.end is None)

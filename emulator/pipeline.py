@@ -1,0 +1,155 @@
+"""The deployed stack, running: mapping runners, the Glue engine and the uploads, started and stopped together."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from emulator.aws import InProcessAWS
+from emulator.deploy import COMPLETION, DISPATCHER, ROUTER, Deployment
+from emulator.faults import FaultPlan
+from emulator.glue_engine import GlueEngine, RunExecutor, SleepExecutor
+from emulator.lambda_runner import MappingRunner, resolve_handler
+from emulator.observe import Recorder, Upload
+from emulator.seed_dispatcher import seed_handler
+from emulator.workload import DEFAULT_RUN_S, Arrival, durations_of, fail_attempts_of
+from runtime.events import dedup_id
+
+Engine = Literal["spark", "sleep"]
+Design = Literal["held", "seed"]
+
+
+@dataclass
+class RunningPipeline:
+    aws: InProcessAWS
+    deployment: Deployment
+    recorder: Recorder
+    faults: FaultPlan
+    engine: GlueEngine
+    runners: list[MappingRunner]
+    stop: threading.Event
+    executor: Any
+    uploads_done: threading.Event
+
+    def in_flight(self) -> int:
+        return sum(runner.in_flight for runner in self.runners)
+
+
+def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *, engine: Engine, design: Design,
+          faults: FaultPlan, recorder: Recorder | None = None) -> RunningPipeline:
+    """Wire the real handlers to the emulated account and start everything; uploads follow their schedule."""
+    from runtime.context import RuntimeContext, install
+
+    recorder = recorder or Recorder()
+    stop = threading.Event()
+    clients = {service: aws.client(service) for service in ("sqs", "glue", "dynamodb", "s3")}
+    install(RuntimeContext.from_env(deployment.environment, clients=clients, clock=aws.clock.epoch))
+    prefix = deployment.spec.key_prefix
+    executor = _executor(aws, deployment, arrivals, engine, stop)
+    glue = GlueEngine(aws, deployment.job_name, executor, recorder, faults,
+                      fail_attempts=fail_attempts_of(arrivals, prefix))
+    glue.install()
+    runners = []
+    for mapping in deployment.mappings:
+        if design == "seed" and mapping.function.handler == DISPATCHER:
+            handler: Callable[[dict[str, Any], Any], Any] = seed_handler(
+                clients["glue"], deployment.job_name, deployment.spec, deployment.output_bucket)
+        else:
+            handler = resolve_handler(mapping.function)
+        on_batch = _intake_observer(recorder) if mapping.function.handler == ROUTER else None
+        runners.append(MappingRunner(aws, mapping, handler, recorder, stop, on_batch=on_batch))
+    uploads_done = threading.Event()
+    running = RunningPipeline(aws, deployment, recorder, faults, glue, runners, stop, executor, uploads_done)
+    for runner in runners:
+        runner.start()
+    threading.Thread(target=_upload_all, args=(running, arrivals), name="uploader", daemon=True).start()
+    return running
+
+
+def shutdown(running: RunningPipeline) -> None:
+    from runtime.context import install
+
+    running.stop.set()
+    for runner in running.runners:
+        runner.join()
+    running.engine.shutdown()
+    running.engine.uninstall()
+    install(None)
+
+
+def _executor(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], engine: Engine,
+              stop: threading.Event) -> RunExecutor:
+    if engine == "sleep":
+        durations = durations_of(arrivals, deployment.spec.key_prefix)
+        return SleepExecutor(aws, lambda key: durations.get(key, DEFAULT_RUN_S), stop)
+    from emulator.spark_executor import SparkExecutor
+
+    spark = SparkExecutor(aws, deployment.job_name, stop)
+    threading.Thread(target=spark.session, name="spark-start", daemon=True).start()  # warm up while files land
+    return spark
+
+
+def _intake_observer(recorder: Recorder) -> Callable[[list[dict[str, Any]]], None]:
+    """Count the distinct intake messages announcing each file version (how duplicates are observed)."""
+    from runtime.events import IgnoredEvent, MalformedEvent, parse_message_body
+
+    def observe(records: list[dict[str, Any]]) -> None:
+        for record in records:
+            try:
+                objects = parse_message_body(record["body"])
+            except (MalformedEvent, IgnoredEvent):
+                continue
+            for obj in objects:
+                recorder.intake_message(obj.dedup_id, record["messageId"])
+
+    return observe
+
+
+def _upload_all(running: RunningPipeline, arrivals: list[Arrival]) -> None:
+    aws, deployment = running.aws, running.deployment
+    s3, events = aws.client("s3"), aws.client("events")
+    try:
+        for arrival in sorted(arrivals, key=lambda a: a.at):
+            if aws.clock.sleep_until(arrival.at, running.stop):
+                return
+            key = deployment.spec.key_prefix + arrival.name
+            response = s3.put_object(Bucket=deployment.landing_bucket, Key=key, Body=arrival.body)
+            version = response.get("VersionId")
+            etag = response["ETag"].strip('"')
+            running.recorder.uploaded(Upload(key, version, etag, len(arrival.body), aws.clock.now()))
+            _landing_faults(running, s3, events, key, version, etag, len(arrival.body))
+    finally:
+        running.uploads_done.set()
+
+
+def _landing_faults(running: RunningPipeline, s3: Any, events: Any, key: str, version: str | None, etag: str,
+                    size: int) -> None:
+    """Faults that happen between S3 and the intake queue, injected through the real services."""
+    bucket, faults = running.deployment.landing_bucket, running.faults
+    if faults.fire("delete-before-processing", key):
+        s3.delete_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
+    while faults.fire("duplicate-event", key):
+        _put_s3_event(events, running.aws.region, bucket, {"key": key, "size": size, "etag": etag,
+                                                           "version-id": version, "sequencer": "0"})
+    while faults.fire("malformed-event", key):
+        _put_s3_event(events, running.aws.region, bucket, {"key": key, "size": "corrupt"})
+
+
+def _put_s3_event(events: Any, region: str, bucket: str, obj: dict[str, Any]) -> None:
+    """An Object Created event as S3 emits it, sent through EventBridge so the stack's own rule must match it."""
+    detail = {"version": "0", "bucket": {"name": bucket}, "object": {k: v for k, v in obj.items() if v is not None},
+              "request-id": "EMULATED", "requester": "123456789012", "reason": "PutObject"}
+    response = events.put_events(Entries=[{"Source": "aws.s3", "DetailType": "Object Created",
+                                           "Detail": json.dumps(detail), "Resources": [f"arn:aws:s3:::{bucket}"]}])
+    if response.get("FailedEntryCount"):
+        raise RuntimeError(f"EventBridge refused an injected S3 event: {response['Entries']}")
+
+
+def file_id_of(bucket: str, upload: Upload) -> str:
+    return dedup_id(bucket, upload.key, upload.version_id, upload.etag)
+
+
+__all__ = ["COMPLETION", "DISPATCHER", "ROUTER", "RunningPipeline", "file_id_of", "shutdown", "start"]
