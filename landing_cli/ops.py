@@ -1,0 +1,199 @@
+"""``landing status``, ``landing redrive``, ``landing skip``: operate a deployed pipeline with your AWS credentials.
+
+Resource names come from flags, from the stack's outputs (``--outputs FILE`` as
+written by ``pulumi stack output --json``), or from the same ``LANDING_*``
+variables the functions use; no ``pulumi`` CLI is needed at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from landing_cli.common import err_console
+from landing_cli.ops_actions import (
+    OpsError,
+    duration_s,
+    files_for_status,
+    operator_context,
+    queue_depths,
+    read_outputs,
+    redrive,
+    resolve_names,
+    skip,
+)
+from runtime.context import RuntimeContext, aws_error_code
+from runtime.spec import PipelineSpec, SpecError
+from runtime.spec_loader import StackFileError, load_stack
+
+OPS_ERROR_EXIT = 2
+T = TypeVar("T")
+
+StackOpt = Annotated[str, typer.Option(help="Stack name: its Pulumi.<stack>.yaml gives max_attempts and on_failure "
+                                            "for the display, and it names the outputs file in hints.")]
+OutputsOpt = Annotated[Path | None, typer.Option(
+    help="Stack outputs JSON from `pulumi stack output --json --stack dev > dev-outputs.json`.")]
+TableOpt = Annotated[str | None, typer.Option("--table", help="Ledger table name (stack output ledger_table_name).")]
+QueueOpt = Annotated[str | None, typer.Option(
+    "--queue-url", help="Ordered FIFO queue URL (stack output ordered_queue_url).")]
+DlqOpt = Annotated[str | None, typer.Option("--dlq-url", help="FIFO DLQ URL (stack output ordered_dlq_url).")]
+RegionOpt = Annotated[str | None, typer.Option(help="AWS region (default: your profile's or AWS_REGION).")]
+
+
+def _spec_or_default(stack: str) -> PipelineSpec:
+    try:
+        return load_stack(stack)
+    except (SpecError, StackFileError):
+        return PipelineSpec()
+
+
+def _context(stack: str, outputs: Path | None, table: str | None, queue_url: str | None, dlq_url: str | None,
+             region: str | None, needed: tuple[str, ...]) -> RuntimeContext:
+    flags = {"ledger_table": table, "ordered_queue_url": queue_url, "ordered_dlq_url": dlq_url}
+    names = resolve_names(flags, read_outputs(outputs) if outputs else {}, os.environ, needed, stack,
+                          optional=("ordered_queue_url", "ordered_dlq_url"))
+    return operator_context(names, _spec_or_default(stack), region=region)
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Turn missing names, missing credentials and AWS refusals into one clear line and exit 2."""
+    try:
+        return action()
+    except OpsError as exc:
+        message = str(exc)
+    except Exception as exc:
+        kind = type(exc).__name__
+        if kind == "NoCredentialsError":
+            message = ("no AWS credentials found. Fix: `aws configure`, `aws sso login --profile P` with "
+                       "AWS_PROFILE=P, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+        elif kind == "NoRegionError":
+            message = "no AWS region. Fix: pass --region eu-west-1, or set AWS_REGION / your profile's region"
+        elif aws_error_code(exc) == "ResourceNotFoundException":
+            message = f"{exc}. Fix: check --table / --outputs point at this account and --region"
+        elif aws_error_code(exc) in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException",
+                                     "ExpiredTokenException", "InvalidClientTokenId"):
+            message = f"AWS refused the call ({aws_error_code(exc)}): {exc}. Fix: use credentials allowed to " \
+                      "read the ledger and the queues"
+        elif aws_error_code(exc) and "NonExistentQueue" in str(aws_error_code(exc)):
+            message = f"{exc}. Fix: check --queue-url / --dlq-url / --outputs and --region"
+        else:
+            raise
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(OPS_ERROR_EXIT)
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.0f}s" if value < 120 else f"{value / 60:.1f}m"
+
+
+def _status(ctx: RuntimeContext, group: str | None, key: str | None, as_json: bool) -> None:
+    records = files_for_status(ctx.ledger, group=group, key=key)
+    now = ctx.now()
+    if as_json:
+        typer.echo(json.dumps([{**{k: v for k, v in r.__dict__.items() if k != "receipt_handle"},
+                                "run_ids": list(r.run_ids), "duration_s": duration_s(r, now)} for r in records],
+                              indent=2, default=str))
+        return
+    console = Console()
+    if not records:
+        console.print("no files in the ledger" + (f" for group {group!r}" if group else "")
+                      + (f" with key {key!r}" if key else ""))
+    current = None
+    table: Table | None = None
+    for record in records:
+        if record.group != current:
+            if table is not None:
+                console.print(table)
+            current = record.group
+            table = Table(title=f"group {record.group}", title_justify="left")
+            for column in ("#", "key", "status", "attempts", "received", "run time", "last error"):
+                table.add_column(column, overflow="fold")
+        assert table is not None
+        attempts = f"{record.attempts_since_redrive}/{ctx.spec.max_attempts}" + \
+            (f" (+{record.attempt_base})" if record.attempt_base else "")
+        style = {"DEAD": "red", "BLOCKED": "yellow", "FAILED": "yellow", "RUNNING": "cyan", "SKIPPED": "dim"}
+        table.add_row(str(len(table.rows) + 1), record.key, record.status, attempts, record.received_at or "",
+                      _seconds(duration_s(record, now)), (record.last_error or "")[:120],
+                      style=style.get(record.status))
+    if table is not None:
+        console.print(table)
+    counts = Counter(r.status for r in records)
+    console.print("files: " + ", ".join(f"{status} {n}" for status, n in sorted(counts.items())) if counts else "")
+    for label, (visible, in_flight) in queue_depths(ctx).items():
+        console.print(f"{label}: {visible} waiting, {in_flight} in flight")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("status")
+    def status(stack: StackOpt = "dev", outputs: OutputsOpt = None, table: TableOpt = None,
+               queue_url: QueueOpt = None, dlq_url: DlqOpt = None, region: RegionOpt = None,
+               group: Annotated[str | None, typer.Option(help="Only this group (its MessageGroupId).")] = None,
+               key: Annotated[str | None, typer.Option(help="Only files with exactly this S3 key.")] = None,
+               as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+               ) -> None:
+        """Show the ledger: per group, its files in processing order with status, attempts and run time,
+        plus the backlog of the ordered queue and the FIFO DLQ.
+
+        Examples:
+          landing status --stack dev --outputs dev-outputs.json
+          landing status --table ingest-ledger-1a2b --group orders_20250915
+        """
+        ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, region, ("ledger_table",)))
+        _run(lambda: _status(ctx, group, key, as_json))
+
+    @app.command("redrive")
+    def redrive_cmd(stack: StackOpt = "dev", outputs: OutputsOpt = None, table: TableOpt = None,
+                    queue_url: QueueOpt = None, dlq_url: DlqOpt = None, region: RegionOpt = None,
+                    group: Annotated[str | None, typer.Option(help="Only DLQ messages of this group.")] = None,
+                    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would move; move nothing."
+                                                          )] = False) -> None:
+        """Move DEAD files from the FIFO DLQ back to the ordered queue, keeping each message's group and
+        dedup id; the ledger gives each one a fresh set of max_attempts runs. A group blocked behind one
+        of them (on_failure: block) is woken so the redriven file runs first.
+
+        Examples:
+          landing redrive --stack dev --outputs dev-outputs.json --dry-run
+          landing redrive --stack dev --outputs dev-outputs.json --group orders_20250915
+        """
+        ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, region,
+                                    ("ledger_table", "ordered_queue_url", "ordered_dlq_url")))
+        moved, problems = _run(lambda: redrive(ctx, group=group, dry_run=dry_run))
+        result = Table(title="would redrive" if dry_run else "redriven", title_justify="left")
+        for column in ("group", "key", "status before", "dedup id", "note"):
+            result.add_column(column, overflow="fold")
+        for item in moved:
+            result.add_row(item.group, item.key, item.status_before, item.dedup_id[:16] + "…", item.note)
+        Console().print(result)
+        for problem in problems:
+            err_console.print(f"[yellow]warning:[/] {problem}", markup=True, highlight=False)
+        typer.echo(f"{len(moved)} message(s) {'would be ' if dry_run else ''}redriven")
+
+    @app.command("skip")
+    def skip_cmd(key: Annotated[str, typer.Argument(help="S3 key of the DEAD file to skip.")],
+                 stack: StackOpt = "dev", outputs: OutputsOpt = None, table: TableOpt = None,
+                 queue_url: QueueOpt = None, dlq_url: DlqOpt = None, region: RegionOpt = None,
+                 file_id: Annotated[str | None, typer.Option(
+                     help="The file id, when several versions of the key are DEAD.")] = None,
+                 reason: Annotated[str, typer.Option(help="Recorded in the ledger's last_error.")] = "") -> None:
+        """Give up on a DEAD file: mark it SKIPPED, remove it from the FIFO DLQ, and release its group if
+        it was blocked behind it (on_failure: block).
+
+        Example:
+          landing skip --stack dev --outputs dev-outputs.json landing/orders_20250915_101500.csv
+        """
+        ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, region, ("ledger_table",)))
+        done = _run(lambda: skip(ctx, key, file_id=file_id, reason=reason))
+        typer.echo(f"skipped {done.record.key} (group {done.record.group}); "
+                   f"{'removed from' if done.removed_from_dlq else 'not found in'} the FIFO DLQ; "
+                   f"{done.woken} blocked file(s) released")
+
