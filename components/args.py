@@ -13,8 +13,6 @@ Every input is plain (not an ``Input[...]``): the values decide which resources
 exist and how they are wired, so they must be known when the program runs.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import json
 from collections.abc import Mapping

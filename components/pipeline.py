@@ -6,9 +6,11 @@ completion queue -> completion Lambda; plus the ledger, the output bucket and
 monitoring. Every part is its own component in this package; this one only
 validates the args (before registering anything, so a bad setting never leaves
 half a stack), wires the parts together and publishes the names users need.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here or in ``components/args.py``: Pulumi's component
+analyzer reads the annotations of ``__init__``'s ``args`` and of the outputs at run time, and
+needs real types, not strings.
+"""
 
 from typing import Any
 
@@ -138,7 +140,7 @@ class IngestionPipeline(pulumi.ComponentResource):
 
     @classmethod
     def from_spec(cls, name: str, spec: PipelineSpec,
-                  opts: pulumi.ResourceOptions | None = None) -> IngestionPipeline:
+                  opts: pulumi.ResourceOptions | None = None) -> "IngestionPipeline":
         """Build the pipeline from an already validated spec (what ``__main__.py`` does)."""
         return cls(name, args_from_spec(spec), opts)
 
