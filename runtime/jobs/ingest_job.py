@@ -1,0 +1,199 @@
+"""The Glue 5.0 job that ingests one landed file; the same script runs in local PySpark.
+
+Started by the dispatcher with the arguments in docs/interfaces.md ("Glue job"). It reads the file (CSV
+with header, JSON lines or Parquet, by extension), validates it against the optional schema, writes the
+good rows as Parquet with lineage columns to a folder unique to the file version and the rejected rows,
+with their reason, to the quarantine folder (both replaced on a rerun), optionally merges the file into
+its group's snapshot, and writes the manifest last, as the mark of a complete run.
+
+On Glue the helper modules come from ``--extra-py-files`` (a zip with the ``runtime/`` package at its
+root); the emulator calls ``main(argv, spark)`` with its own shared session. A file whose rows are all
+malformed still succeeds (rows_out 0, everything in quarantine): it was read and nothing was lost. A
+file that cannot be read at all fails the run with a message naming the file and the format.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if __package__ in (None, ""):  # run as a script (Glue, the emulator, a shell): find the runtime package
+    try:
+        import runtime.jobs  # noqa: F401
+    except ImportError:
+        _checkout = Path(__file__).resolve().parent.parent.parent
+        if not (_checkout / "runtime" / "jobs" / "validate.py").is_file():
+            raise ImportError(
+                "the ingest job's modules (package runtime.jobs) are not importable: on Glue, set the job "
+                "argument --extra-py-files to a zip holding the runtime/ package at its root (docs/job.md)"
+            ) from None
+        sys.path.insert(0, str(_checkout))
+
+from runtime.jobs.arguments import JobArgs, parse_args
+from runtime.jobs.readers import detect_format, read_raw, spark_path
+from runtime.jobs.schema import LINEAGE_COLUMNS, REASON, ROW_ORDER
+from runtime.jobs.snapshot import SnapshotError, apply_file
+from runtime.jobs.storage import JsonStore, local_input
+from runtime.jobs.validate import Validated, bad_rows, good_rows, validate
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+MANIFEST_VERSION = 1
+QUARANTINE_SAMPLE = 5
+SESSION_SETTINGS = {
+    # An impossible date must become a null the job can flag, not a SparkUpgradeException that kills it.
+    "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+    # Glue runs in UTC; a local JVM in another zone would read zone-less timestamps differently.
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+class IngestError(RuntimeError):
+    """The run cannot complete; the message names the file and what to do. Glue shows it as the run's error."""
+
+
+def main(argv: list[str], spark: SparkSession | None = None, store: JsonStore | None = None) -> dict[str, Any]:
+    """Ingest one file and return its manifest. Pass ``spark`` to reuse a session (it is left running)."""
+    args = parse_args(argv)
+    session = spark if spark is not None else _new_session()
+    try:
+        return run(session, args, store or JsonStore())
+    finally:
+        if spark is None and not _on_glue():
+            session.stop()
+
+
+def run(spark: SparkSession, args: JobArgs, store: JsonStore) -> dict[str, Any]:
+    from pyspark.sql import functions as F
+
+    started = time.monotonic()
+    ingested_at = datetime.now(UTC).replace(microsecond=0)
+    for key, value in SESSION_SETTINGS.items():
+        spark.conf.set(key, value)
+    fmt = detect_format(args.input_uri, args.source_key)
+    with _unreadable(args, fmt):
+        raw = read_raw(spark, local_input(args.input_uri), fmt, args.schema)
+        validated = validate(raw.frame, args.schema, args.merge_keys, fmt, raw.file_columns)
+    # Cache before splitting: the file is parsed once, and the malformed-record column is filled in
+    # (Spark skips parsing it when a query does not need every column).
+    frame = validated.frame.cache()
+    try:
+        with _unreadable(args, fmt):
+            # The one pass that parses the whole file and fills the cache; an unreadable file fails here.
+            totals = frame.agg(F.count(F.lit(1)).alias("rows"), F.count(REASON).alias("bad")).collect()[0]
+        rows_in, rows_quarantined = int(totals["rows"]), int(totals["bad"])
+        good = _with_lineage(good_rows(validated), args, ingested_at)
+        good.drop(ROW_ORDER).write.mode("overwrite").parquet(spark_path(args.output_uri))
+        bad = _with_lineage(bad_rows(validated), args, ingested_at)
+        # Written even when empty, so a rerun replaces an earlier attempt's quarantined rows.
+        bad.write.mode("overwrite").parquet(spark_path(args.quarantine_uri))
+        sample = [row[REASON] for row in bad.select(REASON).limit(QUARANTINE_SAMPLE).collect()]
+        snapshot = None
+        if args.merge_keys:
+            try:
+                snapshot = apply_file(spark, store, args.snapshot_uri, good, args.merge_keys, _provenance(args))
+            except SnapshotError as exc:
+                raise IngestError(f"snapshot {args.snapshot_uri}: {exc}") from exc
+        manifest = _manifest(args, fmt, validated, good.drop(ROW_ORDER), rows_in, rows_quarantined, sample,
+                             snapshot.as_manifest() if snapshot else None, ingested_at, started)
+    finally:
+        frame.unpersist()
+    store.write(args.manifest_uri, manifest)
+    return manifest
+
+
+@contextmanager
+def _unreadable(args: JobArgs, fmt: str) -> Iterator[None]:
+    """Turn Spark's failure to read the file into one clear message naming the file and the format."""
+    from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
+    from pyspark.errors.exceptions.captured import CapturedException
+
+    try:
+        yield
+    except (Py4JJavaError, CapturedException) as exc:
+        raise IngestError(
+            f"cannot read {args.input_uri} as {fmt} (chosen by its extension): {_cause(exc)}. The file is "
+            "missing, truncated or not in that format; fix or re-upload it, then redrive it") from exc
+
+
+def _with_lineage(frame: DataFrame, args: JobArgs, ingested_at: datetime) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    values: dict[str, Any] = {"_source_key": args.source_key, "_source_version": args.source_version,
+                              "_group": args.group, "_run_id": args.run_id}
+    columns = [F.lit(values[name]).cast("string").alias(name) for name in LINEAGE_COLUMNS[:-1]]
+    return frame.select("*", *columns, F.lit(ingested_at).cast("timestamp").alias(LINEAGE_COLUMNS[-1]))
+
+
+def _provenance(args: JobArgs) -> dict[str, Any]:
+    return {"file_id": args.file_id, "source_key": args.source_key, "source_version": args.source_version,
+            "run_id": args.run_id, "attempt": args.attempt}
+
+
+def _manifest(args: JobArgs, fmt: str, validated: Validated, good: DataFrame, rows_in: int, rows_quarantined: int,
+              sample: list[str], snapshot: dict[str, Any] | None, ingested_at: datetime,
+              started: float) -> dict[str, Any]:
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "status": "SUCCEEDED",
+        "job_name": args.job_name, "run_id": args.run_id, "attempt": args.attempt,
+        "file_id": args.file_id, "group": args.group,
+        "source_key": args.source_key, "source_version": args.source_version,
+        "input_uri": args.input_uri, "input_format": fmt,
+        "rows_in": rows_in, "rows_out": rows_in - rows_quarantined, "rows_quarantined": rows_quarantined,
+        "schema": [f"{field.name}:{field.dataType.simpleString()}" for field in good.schema.fields],
+        "declared_schema": [str(column) for column in args.schema],
+        "missing_columns": list(validated.missing_columns), "ignored_columns": list(validated.ignored_columns),
+        "quarantine_sample": sample,
+        "merge_keys": list(args.merge_keys),
+        "output_uri": args.output_uri, "quarantine_uri": args.quarantine_uri, "manifest_uri": args.manifest_uri,
+        "snapshot_uri": args.snapshot_uri or None, "snapshot": snapshot,
+        "ingested_at": ingested_at.isoformat(),
+        "duration_s": round(time.monotonic() - started, 3),
+    }
+
+
+def _cause(exc: Exception) -> str:
+    """The most specific line of a JVM error, not its page of stack trace."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by:")]
+    if causes:
+        return causes[-1]
+    return next((line for line in lines if not line.startswith(("An error occurred", ": org.apache.spark.Spark",
+                                                                 "at "))), type(exc).__name__)
+
+
+def _on_glue() -> bool:
+    try:
+        import awsglue  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _new_session() -> SparkSession:
+    """Glue's session on Glue; locally a plain one (no UI, no progress bars in the job's output)."""
+    if _on_glue():
+        from awsglue.context import GlueContext
+        from pyspark.context import SparkContext
+
+        glue_session: SparkSession = GlueContext(SparkContext.getOrCreate()).spark_session
+        return glue_session
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.appName("landing-ingest")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .getOrCreate())
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(main(sys.argv[1:]), indent=2, default=str))

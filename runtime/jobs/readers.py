@@ -1,0 +1,116 @@
+"""Reading the landed file into a DataFrame of raw values, whatever its format.
+
+Every format comes out the same shape: the file's columns (CSV and JSON with a schema: as text, so that
+validation sees exactly what was written and can say what was wrong with it), ``_raw_record`` holding
+the original line when the parser could not make a row of it, and ``_row``, the row's position in the
+file, which the snapshot merge needs for "last row per key wins, in file order".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from runtime.jobs.schema import RAW_RECORD, ROW_ORDER, Column, JobArgumentError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+Format = Literal["csv", "json", "parquet"]
+
+EXTENSIONS: dict[str, Format] = {
+    ".csv": "csv", ".csv.gz": "csv",
+    ".json": "json", ".jsonl": "json", ".ndjson": "json",
+    ".json.gz": "json", ".jsonl.gz": "json", ".ndjson.gz": "json",
+    ".parquet": "parquet", ".snappy.parquet": "parquet",
+}
+_GLOB_CHARS = re.compile(r"([\\*?\[\]{}])")
+
+
+class UnsupportedFormat(JobArgumentError):
+    """The file's name does not say which format it is in."""
+
+
+def detect_format(*names: str) -> Format:
+    """The format named by the first of ``names`` that has a known extension (case-insensitive).
+
+    The input URI comes first; the source key is the fallback for a copy staged under another name.
+    """
+    for name in names:
+        lowered = name.lower()
+        for extension in sorted(EXTENSIONS, key=len, reverse=True):
+            if lowered.endswith(extension):
+                return EXTENSIONS[extension]
+    raise UnsupportedFormat(
+        f"cannot tell the format of {names[0]!r} from its extension; supported: "
+        f"{', '.join(EXTENSIONS)}. Rename the file, or narrow keySuffixes in the stack so such files "
+        "are not sent to the job")
+
+
+def spark_path(uri: str) -> str:
+    """Escape Hadoop glob characters so a key like ``orders[1].csv`` names one file, not a pattern."""
+    return _GLOB_CHARS.sub(r"\\\1", uri)
+
+
+@dataclass(frozen=True)
+class RawFile:
+    frame: DataFrame
+    file_columns: tuple[str, ...] | None
+    """The file's own column names when known without a scan (CSV header, Parquet footer); None for JSON."""
+
+
+def read_raw(spark: SparkSession, uri: str, fmt: Format, schema: tuple[Column, ...]) -> RawFile:
+    """Lazily read ``uri``; nothing is parsed until an action runs (unreadable files fail there)."""
+    path = spark_path(uri)
+    if fmt == "csv":
+        raw = _read_csv(spark, path)
+    elif fmt == "json":
+        raw = _read_json(spark, path, schema)
+    else:
+        frame = spark.read.parquet(path)
+        raw = RawFile(_with_raw_record(frame), tuple(frame.columns))
+    from pyspark.sql import functions as F
+
+    # Partitions of one file are its byte ranges in order, so this id grows with the position in the file.
+    return RawFile(raw.frame.withColumn(ROW_ORDER, F.monotonically_increasing_id()), raw.file_columns)
+
+
+def _read_csv(spark: SparkSession, path: str) -> RawFile:
+    # The header is read first (one line) so that every column, however named, can be read as text with
+    # the malformed-record column beside it; inferring types would hide the values that did not fit.
+    header = [name.lstrip("\ufeff") for name in spark.read.option("header", True).csv(path).columns]
+    ddl = _string_ddl([*header, RAW_RECORD])
+    frame = (spark.read.schema(ddl)
+             .option("header", True)
+             .option("mode", "PERMISSIVE")
+             .option("columnNameOfCorruptRecord", RAW_RECORD)
+             .csv(path))
+    return RawFile(frame, tuple(header))
+
+
+def _read_json(spark: SparkSession, path: str, schema: tuple[Column, ...]) -> RawFile:
+    reader = spark.read.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", RAW_RECORD)
+    if schema:
+        # Declared fields as text: a JSON number or boolean comes back as its text, an object as JSON.
+        frame = reader.schema(_string_ddl([*(column.name for column in schema), RAW_RECORD])).json(path)
+    else:
+        frame = _with_raw_record(reader.json(path))
+    return RawFile(frame, None)
+
+
+def _with_raw_record(frame: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    if RAW_RECORD in frame.columns:
+        return frame
+    return frame.withColumn(RAW_RECORD, F.lit(None).cast("string"))
+
+
+def _string_ddl(names: list[str]) -> str:
+    return ", ".join(f"{quote(name)} STRING" for name in names)
+
+
+def quote(name: str) -> str:
+    """A column name as a Spark SQL identifier, whatever characters the file used."""
+    return "`" + name.replace("`", "``") + "`"
