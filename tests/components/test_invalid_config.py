@@ -1,0 +1,63 @@
+"""Invalid configuration stops the program with the spec's messages before anything is registered."""
+
+from __future__ import annotations
+
+import contextvars
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from typer.testing import CliRunner
+
+from components.mocks import AwsMocks
+from components.pipeline import IngestionPipeline
+from components.program_runner import run_program
+from landing_cli.main import app
+from runtime.spec import SpecError
+
+
+class _Recorder(AwsMocks):
+    def __init__(self) -> None:
+        super().__init__()
+        self.registered: list[str] = []
+
+    def create(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.registered.append(args.typ)
+        return super().create(args)
+
+
+def test_every_problem_is_reported_and_nothing_is_registered() -> None:
+    mocks = _Recorder()
+    with pytest.raises(SpecError) as raised:
+        run_program(mocks, "dev", overrides={"maxParallelGroups": 0, "maxAtempts": 2, "workerCount": "many"})
+    settings = {p.setting for p in raised.value.problems}
+    assert settings == {"maxParallelGroups", "maxAtempts", "workerCount"}
+    text = str(raised.value)
+    assert "did you mean landing-pipeline:maxAttempts?" in text
+    assert "expected a whole number" in text
+    assert mocks.registered == []
+
+
+def _construct_under_mocks(mocks: AwsMocks, args: dict[str, Any]) -> None:
+    pulumi.runtime.set_mocks(mocks, project="landing-pipeline", stack="unit", preview=False)
+    IngestionPipeline("bad", args)  # type: ignore[arg-type]
+
+
+def test_component_args_are_validated_like_stack_config_before_the_component_registers() -> None:
+    mocks = _Recorder()
+    with pytest.raises(SpecError) as raised:  # in a fresh context: Pulumi's settings are context variables
+        contextvars.Context().run(_construct_under_mocks, mocks, {"max_parallel_groups": -3,
+                                                                  "job_timeout_minute": 30})
+    assert {p.setting for p in raised.value.problems} == {"maxParallelGroups", "jobTimeoutMinute"}
+    assert "did you mean landing-pipeline:jobTimeoutMinutes?" in str(raised.value)
+    assert mocks.registered == []
+
+
+def test_landing_plan_exits_2_with_the_messages_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config:\n  landing-pipeline:maxParallelGroups: 0\n  landing-pipeline:onFailure: stop\n")
+    result = CliRunner().invoke(app, ["plan", "--spec", str(bad)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    assert "maxParallelGroups = 0" in result.output and "onFailure = 'stop'" in result.output
+    assert "Traceback" not in result.output

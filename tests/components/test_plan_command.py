@@ -1,0 +1,59 @@
+"""`landing plan`: the resource tree with the settings a reviewer checks, and the JSON export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from landing_cli.main import app
+from tests.components.conftest import plan
+
+runner = CliRunner()
+
+
+def test_tree_shows_the_key_settings_of_the_prod_stack() -> None:
+    result = runner.invoke(app, ["plan", "--stack", "prod"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for expected in (
+        "IngestionPipeline  ingest",
+        "FIFO, visibility 360 s, retention 14 d, SSE-SQS yes",
+        "content-based dedup yes",
+        "maxReceiveCount=100",
+        "batch size 1, ReportBatchItemFailures, maximum concurrency 16",
+        "Glue 5.0 glueetl, 10 x G.2X, timeout 120 min, MaxConcurrentRuns 16, maxRetries 0",
+        "PAY_PER_REQUEST, key pk, GSI by_group(group, received_seq), PITR yes, SSE yes",
+        "all public access blocked",
+        "DenyInsecureTransport: Deny s3:*",
+        "StartAndWatchJob: Allow glue:GetJobRun, glue:GetJobRuns, glue:StartJobRun on job/",
+        "retention 90 d",
+        "expire-landed-objects",
+    ):
+        assert expected in out, expected
+    assert "total" in out and "80" in out
+
+
+def test_json_lists_every_resource_with_type_name_parent_inputs(tmp_path: Path) -> None:
+    target = tmp_path / "plans" / "dev.json"
+    result = runner.invoke(app, ["plan", "--stack", "dev", "--json", str(target), "-q"])
+    assert result.exit_code == 0, result.output
+    entries = json.loads(target.read_text())
+    run = plan("dev")
+    assert len(entries) == len(run.resources)
+    assert all(set(e) == {"type", "name", "parent", "inputs"} for e in entries)
+    assert entries[0] == {"type": "landing:index:IngestionPipeline", "name": "ingest", "parent": None, "inputs": {}}
+    job = next(e for e in entries if e["type"] == "aws:glue/job:Job")
+    assert job["parent"] == "ingest-processing"
+    assert job["inputs"]["executionProperty"] == {"maxConcurrentRuns": 2}
+    again = tmp_path / "again.json"
+    runner.invoke(app, ["plan", "--stack", "dev", "--json", str(again), "-q"])
+    assert again.read_text() == target.read_text()  # stable order: plans diff cleanly
+
+
+def test_help_explains_options_with_examples() -> None:
+    result = runner.invoke(app, ["plan", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for text in ("--stack", "--json", "--spec", "landing plan --stack prod", "without AWS credentials"):
+        assert text in result.output
