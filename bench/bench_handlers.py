@@ -1,0 +1,184 @@
+"""Handler cost: import time of each Lambda module vs bare `import boto3`, and per-message overhead on moto.
+
+Run: .venv/bin/python bench/bench_handlers.py [--reps 9] [--messages 300]
+
+1. Import time (what a cold start pays before the first line of the handler runs): each module is
+   imported in a fresh interpreter, several times, and the median is compared with `import boto3` measured
+   the same way in the same run. The handler modules create boto3 clients lazily, so the table also shows
+   "module + boto3", the import a cold start pays before its first AWS call. Goal: <= 1.3x boto3.
+2. Throughput against in-process moto: the router (batches of 10 EventBridge events) and the dispatcher
+   (one message per invocation, as its event source mapping sends them) called through their Lambda entry
+   points, vs raw boto3 SendMessage to a FIFO queue on the same moto in the same run. The AWS calls each
+   handler makes are timed separately, so "handler overhead" is what the handler adds on top of them
+   (parsing, grouping, ledger marshalling, Powertools logging, metrics and batch processing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MODULES = ["runtime.router", "runtime.dispatcher", "runtime.completion"]
+GOAL_RATIO = 1.3
+
+
+def import_seconds(statement: str, reps: int) -> float:
+    """Median wall time of ``statement`` (imports) in fresh interpreters, excluding interpreter start."""
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    samples = []
+    for _ in range(reps):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+        samples.append(float(out.stdout.strip()))
+    return statistics.median(samples)
+
+
+def bench_imports(reps: int) -> list[dict[str, Any]]:
+    baseline = import_seconds("import boto3", reps)
+    rows = [{"what": "import boto3 (baseline)", "ms": baseline * 1000, "ratio": 1.0}]
+    for module in MODULES:
+        alone = import_seconds(f"import {module}", reps)
+        with_boto = import_seconds(f"import {module}, boto3", reps)
+        rows.append({"what": f"import {module}", "ms": alone * 1000, "ratio": alone / baseline})
+        rows.append({"what": f"import {module} + boto3", "ms": with_boto * 1000, "ratio": with_boto / baseline})
+    return rows
+
+
+class CallTimer:
+    """Seconds spent inside AWS API calls, via botocore's before/after-call events."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+        self._started: list[float] = []
+
+    def attach(self, client: Any) -> Any:
+        client.meta.events.register("before-call", self._before)
+        client.meta.events.register("after-call", self._after)
+        return client
+
+    def _before(self, **_: Any) -> None:
+        self._started.append(time.perf_counter())
+
+    def _after(self, **_: Any) -> None:
+        self.seconds += time.perf_counter() - self._started.pop()
+        self.calls += 1
+
+    def reset(self) -> None:
+        self.seconds, self.calls = 0.0, 0
+
+
+def bench_throughput(messages: int) -> list[dict[str, Any]]:
+    import boto3
+    from moto import mock_aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        os.environ.setdefault(name, value)
+    from runtime import dispatcher, router
+    from runtime import observability as obs
+    from runtime.context import RuntimeContext, install
+    from runtime.events import eventbridge_object_created
+    from runtime.spec import PipelineSpec
+    from tests.runtime.conftest import LANDING, create_resources, sqs_event, sqs_event_from_messages
+
+    rows = []
+    devnull = open(os.devnull, "w")  # noqa: SIM115  (kept open for the whole run)
+    obs.logger.registered_handler.stream = devnull  # type: ignore[attr-defined]  # format every line, print none
+    with mock_aws(), contextlib.redirect_stdout(devnull):
+        spec = PipelineSpec(key_prefix="landing/", max_parallel_groups=1000)
+        env = create_resources(spec, max_concurrent_runs=10_000)
+        timer = CallTimer()
+        clients = {name: timer.attach(boto3.client(name, region_name="us-east-1"))
+                   for name in ("sqs", "s3", "dynamodb", "glue")}
+        ctx = RuntimeContext.from_env(env, clients=clients)
+        install(ctx)
+        sqs = clients["sqs"]
+
+        # moto's SQS gets slower as a queue fills and the machine is shared, so the three are measured in
+        # interleaved rounds of 10: raw sends, one router batch, then ten dispatcher invocations
+        scratch = sqs.create_queue(QueueName="bench.fifo", Attributes={"FifoQueue": "true",
+                                                                       "ContentBasedDeduplication": "true"})["QueueUrl"]
+        mapping_sqs = boto3.client("sqs", region_name="us-east-1")  # the event source mapping's receives
+        bodies = []
+        for index in range(messages):
+            key = f"landing/file{index:05d}_20250915_101500.csv"
+            put = clients["s3"].put_object(Bucket=LANDING, Key=key, Body=b"a,b\n1,2\n")
+            bodies.append(json.dumps(eventbridge_object_created(LANDING, key, size=8, etag=put["ETag"].strip('"'),
+                                                                version_id=put.get("VersionId"))))
+        totals = {name: [0.0, 0.0, 0] for name in ("raw", "router", "dispatcher")}  # seconds, in AWS, calls
+        held = 0
+        for offset in range(0, messages, 10):
+            batch = bodies[offset:offset + 10]
+            timer.reset()
+            start = time.perf_counter()
+            for index in range(offset, offset + len(batch)):
+                sqs.send_message(QueueUrl=scratch, MessageBody=json.dumps({"n": index}), MessageGroupId=f"g{index}",
+                                 MessageDeduplicationId=f"d{index}")
+            _add(totals["raw"], time.perf_counter() - start, timer)
+
+            timer.reset()
+            start = time.perf_counter()
+            response = router.handler(sqs_event(batch), None)
+            _add(totals["router"], time.perf_counter() - start, timer)
+            assert response == {"batchItemFailures": []}, response
+
+            for _ in batch:
+                received = mapping_sqs.receive_message(QueueUrl=ctx.ordered_queue_url, MaxNumberOfMessages=1,
+                                                       AttributeNames=["All"], MessageAttributeNames=["All"])
+                timer.reset()
+                start = time.perf_counter()
+                response = dispatcher.handler(sqs_event_from_messages(received["Messages"]), None)
+                _add(totals["dispatcher"], time.perf_counter() - start, timer)
+                held += len(response["batchItemFailures"])
+        assert held == messages, f"held {held} of {messages}"
+        labels = {"raw": "raw boto3 SendMessage (baseline)", "router": "router handler (batch of 10)",
+                  "dispatcher": "dispatcher handler (batch of 1)"}
+        for name, (seconds, in_aws, calls) in totals.items():
+            rows.append({"what": labels[name], "per_s": messages / seconds, "ms": seconds / messages * 1000,
+                         "aws_ms": in_aws / messages * 1000, "calls": calls / messages})
+        install(None)
+    return rows
+
+
+def _add(total: list[Any], seconds: float, timer: CallTimer) -> None:
+    total[0] += seconds
+    total[1] += timer.seconds
+    total[2] += timer.calls
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=9, help="fresh interpreters per import measurement")
+    parser.add_argument("--messages", type=int, default=300, help="messages per throughput measurement")
+    args = parser.parse_args(argv)
+
+    print(f"import time, median of {args.reps} fresh interpreters (goal: handler module <= {GOAL_RATIO}x boto3)")
+    for row in bench_imports(args.reps):
+        flag = "" if row["ratio"] <= GOAL_RATIO or "+ boto3" in row["what"] else "  <-- above goal"
+        print(f"  {row['what']:<42} {row['ms']:8.1f} ms   {row['ratio']:5.2f}x{flag}")
+
+    print(f"\nper-message cost against in-process moto ({args.messages} messages each, same run)")
+    rows = bench_throughput(args.messages)
+    baseline = rows[0]["per_s"]
+    print(f"  {'':<36} {'msg/s':>8} {'ms/msg':>8} {'in AWS':>8} {'handler':>8} {'calls':>6} {'vs raw send':>12}")
+    for row in rows:
+        overhead = row["ms"] - row["aws_ms"]
+        print(f"  {row['what']:<36} {row['per_s']:8.0f} {row['ms']:8.2f} {row['aws_ms']:8.2f} {overhead:8.2f} "
+              f"{row['calls']:6.1f} {row['per_s'] / baseline:11.2f}x")
+    print("\n  'in AWS': time inside boto3 calls to moto; 'handler': the rest (the handler's own overhead);"
+          "\n  'calls': AWS API calls per message; 'vs raw send': throughput relative to one raw SendMessage.")
+
+
+if __name__ == "__main__":
+    main()
