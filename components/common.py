@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import pulumi
@@ -45,13 +46,30 @@ def deny_insecure_transport(sid: str, actions: str, resources: Sequence[Any]) ->
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
 
 
+_PARTITION: ContextVar[pulumi.Output[str] | None] = ContextVar("landing_partition", default=None)
+_REGION: ContextVar[pulumi.Output[str] | None] = ContextVar("landing_region", default=None)
+
+
 def partition() -> pulumi.Output[str]:
-    """The AWS partition (aws, aws-cn, aws-us-gov) of the provider, for ARNs we must spell out."""
-    return aws.get_partition_output().partition
+    """The AWS partition (aws, aws-cn, aws-us-gov) of the provider, for ARNs we must spell out.
+
+    Asked once per deployment (a context variable: every program run, and every mock run, has its
+    own context), not once per ARN: each ask is a provider call.
+    """
+    cached = _PARTITION.get()
+    if cached is None:
+        cached = aws.get_partition_output().partition
+        _PARTITION.set(cached)
+    return cached
 
 
 def region() -> pulumi.Output[str]:
-    return aws.get_region_output().region
+    """The provider's region (for the Powertools layer ARN and the dashboard), asked once per deployment."""
+    cached = _REGION.get()
+    if cached is None:
+        cached = aws.get_region_output().region
+        _REGION.set(cached)
+    return cached
 
 
 def s3_arn(bucket: pulumi.Input[str], path: str | None = None) -> pulumi.Output[str]:
