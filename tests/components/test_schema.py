@@ -95,3 +95,17 @@ def test_plugin_manifest_and_version() -> None:
     assert (ROOT / manifest["main"]).is_file()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert PROVIDER["PACKAGE_VERSION"] == project["version"]
+
+
+def test_components_doc_lists_every_input_with_its_default_and_every_output() -> None:
+    doc = (ROOT / "docs" / "components.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip().strip("`"): line for line in doc.splitlines()
+            if line.startswith("| `") and line.count("|") >= 4}
+    for setting in settings():
+        assert setting.config_key in rows, f"docs/components.md: no row for {setting.config_key}"
+        default = setting.default
+        shown = json.dumps(default) if isinstance(default, list | bool) or default == "" else str(default)
+        assert f"`{shown}`" in rows[setting.config_key], f"{setting.config_key}: default {shown} not in its row"
+    for name in OUTPUT_NAMES:
+        camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+        assert f"`{camel}`" in doc, camel
