@@ -93,7 +93,8 @@ def run(spark: SparkSession, args: JobArgs, store: JsonStore) -> dict[str, Any]:
         bad = _with_lineage(bad_rows(validated), args, ingested_at)
         # Written even when empty, so a rerun replaces an earlier attempt's quarantined rows.
         bad.write.mode("overwrite").parquet(spark_path(args.quarantine_uri))
-        sample = [row[REASON] for row in bad.select(REASON).limit(QUARANTINE_SAMPLE).collect()]
+        sample = ([row[REASON] for row in bad.select(REASON).limit(QUARANTINE_SAMPLE).collect()]
+                  if rows_quarantined else [])
         snapshot = None
         if args.merge_keys:
             try:

@@ -125,6 +125,11 @@ def convert(frame: DataFrame, source: str, column: Column) -> tuple[SparkColumn,
     failed = raw.isNotNull() & value.isNull() & ~_blank(raw)
     preview = F.concat(F.lit(f"{column.name}: '"), F.substring(text, 1, VALUE_PREVIEW), F.lit("' "))
     problem = F.when(failed, F.concat(preview, _what_is_wrong(source, column, source_type)))
+    if column.kind in ("double", "float") and source_type == "string":
+        # A value beyond the type's range converts to Infinity without complaint; only "Infinity" may.
+        overflow = F.abs(value) == F.lit(float("inf"))
+        overflow = overflow & ~F.lower(raw).contains("inf")
+        problem = problem.when(overflow, F.concat(preview, F.lit(f"is out of range for {column.kind}")))
     if column.kind == "decimal":
         # Compare with a conversion that keeps every digit: a difference means the value was rounded.
         wide = _try_cast(quote(source), f"decimal(38,{38 - (column.precision - column.scale)})")

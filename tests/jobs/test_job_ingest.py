@@ -262,6 +262,15 @@ def test_keys_with_spaces_plus_unicode_and_brackets_are_read(run_job: Any, tmp_p
     assert [row["id"] for row in encoded.good()] == [1]
 
 
+def test_a_quoted_newline_is_quarantined_not_joined_and_a_byte_order_mark_is_dropped(run_job: Any,
+                                                                                      tmp_path: Path) -> None:
+    text = '\ufeffid,note,ratio\n1,"two\nlines",2\n2,ok,1e39\n3,fine,Infinity\n'
+    run = run_job(write_text(tmp_path / "orders_5.csv", text), schema=["id:int", "note:string", "ratio:float"])
+    assert [(row["id"], row["ratio"]) for row in run.good()] == [(3, float("inf"))]
+    assert [row["_raw_record"] for row in run.bad()] == ['1,"two', 'lines",2', None]
+    assert run.bad()[2]["_reason"] == "ratio: '1e39' is out of range for float"
+
+
 def test_an_unreadable_file_fails_with_a_clear_message(run_job: Any, tmp_path: Path) -> None:
     garbage = write_text(tmp_path / "orders.parquet", "id,amount\n1,2\n")
     with pytest.raises(ingest_job.IngestError, match=r"cannot read .*orders\.parquet as parquet .*not a Parquet"):
