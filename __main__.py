@@ -7,11 +7,10 @@ before any resource is declared: an invalid setting stops ``pulumi up`` (and
 
 import pulumi
 
-from components.config import program_config
+from components.config import program_spec
 from components.pipeline import IngestionPipeline
-from runtime.spec_loader import spec_from_config
 
-spec = spec_from_config(program_config())
+spec = program_spec()  # raises InvalidStackConfig (every problem, no traceback) before any resource
 pipeline = IngestionPipeline.from_spec("ingest", spec)
 
 for output_name, value in pipeline.outputs().items():

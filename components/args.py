@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypedDict, cast
 
-from runtime.spec import PROJECT, PipelineSpec, Setting, settings
+from runtime.spec import PROJECT, PipelineSpec, Problem, Setting, SpecError, settings
 from runtime.spec_loader import spec_from_config
 
 _PYTHON_TYPES = {"string": "str", "integer": "int", "boolean": "bool", "array": "list[str]"}
@@ -139,6 +139,20 @@ def spec_from_args(args: Mapping[str, Any] | None) -> PipelineSpec:
     """
     config = {f"{PROJECT}:{_camel(key)}": value for key, value in (args or {}).items() if value is not None}
     return spec_from_config(config)
+
+
+def check_component_rules(spec: PipelineSpec) -> PipelineSpec:
+    """Combinations the spec accepts but this component cannot honour without losing something."""
+    problems = []
+    if spec.existing_bucket_name and spec.landed_object_expiration_days > 0:
+        problems.append(Problem(
+            "landedObjectExpirationDays", spec.landed_object_expiration_days,
+            "a lifecycle configuration replaces every rule of the existing bucket "
+            f"{spec.existing_bucket_name!r}, so the pipeline does not write one",
+            "set it to 0 and add an expiration rule to your bucket's own lifecycle configuration"))
+    if problems:
+        raise SpecError(problems)
+    return spec
 
 
 def args_from_spec(spec: PipelineSpec) -> IngestionPipelineArgs:

@@ -13,7 +13,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pulumi
 from pulumi.runtime import config as pulumi_config
+
+from components.args import check_component_rules
+from runtime.spec import PipelineSpec, SpecError
+from runtime.spec_loader import spec_from_config
+
+
+class InvalidStackConfig(SpecError, pulumi.RunError):
+    """The stack's configuration is invalid. A ``RunError``, so ``pulumi up`` prints the problems
+    without a Python traceback; a ``SpecError``, so callers (``landing plan``, tests) read ``.problems``."""
 
 
 def program_config() -> dict[str, Any]:
@@ -25,3 +35,11 @@ def program_config() -> dict[str, Any]:
         if env_key in os.environ:
             merged[key] = os.environ[env_key]
     return merged
+
+
+def program_spec() -> PipelineSpec:
+    """The validated spec of the stack being deployed; every problem at once, before any resource."""
+    try:
+        return check_component_rules(spec_from_config(program_config()))
+    except SpecError as exc:
+        raise InvalidStackConfig(exc.problems) from None

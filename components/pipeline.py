@@ -16,7 +16,7 @@ from typing import Any
 
 import pulumi
 
-from components.args import IngestionPipelineArgs, args_from_spec, spec_from_args
+from components.args import IngestionPipelineArgs, args_from_spec, check_component_rules, spec_from_args
 from components.completion_path import CompletionPath
 from components.functions import PipelineFunctions, PipelineResources
 from components.intake import Intake
@@ -26,7 +26,7 @@ from components.monitoring import Monitoring, Watched, dashboard_name_for
 from components.ordered_queue import OrderedQueue
 from components.processing_job import ProcessingJob
 from components.secure_bucket import SecureBucket
-from runtime.spec import PipelineSpec, Problem, SpecError
+from runtime.spec import PipelineSpec
 
 TYPE_TOKEN = "landing:index:IngestionPipeline"
 
@@ -150,17 +150,3 @@ class IngestionPipeline(pulumi.ComponentResource):
 
 
 OUTPUT_NAMES = [name for name in IngestionPipeline.__annotations__ if not name.startswith("_")]
-
-
-def check_component_rules(spec: PipelineSpec) -> PipelineSpec:
-    """Combinations the spec accepts but this component cannot honour without losing something."""
-    problems = []
-    if spec.existing_bucket_name and spec.landed_object_expiration_days > 0:
-        problems.append(Problem(
-            "landedObjectExpirationDays", spec.landed_object_expiration_days,
-            "a lifecycle configuration replaces every rule of the existing bucket "
-            f"{spec.existing_bucket_name!r}, so the pipeline does not write one",
-            "set it to 0 and add an expiration rule to your bucket's own lifecycle configuration"))
-    if problems:
-        raise SpecError(problems)
-    return spec

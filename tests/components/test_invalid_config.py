@@ -10,6 +10,7 @@ import pulumi
 import pytest
 from typer.testing import CliRunner
 
+from components.config import InvalidStackConfig
 from components.mocks import AwsMocks
 from components.pipeline import IngestionPipeline
 from components.program_runner import run_program
@@ -37,6 +38,8 @@ def test_every_problem_is_reported_and_nothing_is_registered() -> None:
     assert "did you mean landing-pipeline:maxAttempts?" in text
     assert "expected a whole number" in text
     assert mocks.registered == []
+    # pulumi up reports a RunError as its message alone, without a Python traceback
+    assert isinstance(raised.value, InvalidStackConfig) and isinstance(raised.value, pulumi.RunError)
 
 
 def _construct_under_mocks(mocks: AwsMocks, args: dict[str, Any]) -> None:

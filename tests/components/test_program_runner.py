@@ -64,3 +64,24 @@ def test_unknown_provider_function_raises_instead_of_returning_nothing(tmp_path:
     with pytest.raises(Exception, match="getAvailabilityZones"):
         run_program(AwsMocks(), "dev", program=program)
     assert issubclass(UnknownCall, LookupError)
+
+
+def _config_in_fresh_context(in_process: dict[str, str]) -> dict[str, Any]:
+    from components.config import program_config
+
+    pulumi.runtime.set_all_config(in_process, [])
+    return program_config()
+
+
+def test_program_reads_the_whole_config_the_engine_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextvars
+    import json
+
+    # what the Python language host sets for `pulumi up`: the stack config as one JSON object
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"landing-pipeline:maxParallelGroups": "6",
+                                                    "landing-pipeline:keySuffixes": '[".csv"]',
+                                                    "aws:region": "eu-central-1"}))
+    monkeypatch.setenv("PULUMI_CONFIG_LANDING_PIPELINE_KEYSUFFIXES", '[".parquet"]')  # per-key override
+    seen = contextvars.Context().run(_config_in_fresh_context, {"landing-pipeline:maxAttempts": "5"})
+    assert seen == {"landing-pipeline:maxParallelGroups": "6", "landing-pipeline:keySuffixes": '[".parquet"]',
+                    "aws:region": "eu-central-1", "landing-pipeline:maxAttempts": "5"}
