@@ -1,0 +1,315 @@
+"""``landing simulate`` and ``landing simulate sweep``: capacity planning on the stack's own configuration.
+
+Thin on purpose: options are read and checked here, the model lives in
+``simulator/``. Configuration and scenario errors print every problem with its
+fix and exit with status 2, like every other subcommand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from landing_cli.common import CONFIG_ERROR_EXIT, err_console, load_spec_or_exit
+from runtime.spec import PipelineSpec
+from runtime.spec_loader import find_project_dir
+
+if TYPE_CHECKING:
+    from simulator.scenario import Scenario
+
+PROGRESS_FILES = 50_000  # show a progress bar above this many simulated files
+
+simulate_app = typer.Typer(  # its help is the docstring of ``simulate`` below
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+class OverheadsChoice(StrEnum):
+    realistic = "realistic"
+    none = "none"
+
+
+class DesignChoice(StrEnum):
+    held = "held"
+    seed = "seed"
+
+
+StackOpt = Annotated[str | None, typer.Option("--stack", help="Stack whose Pulumi.<stack>.yaml (over "
+                                              "Pulumi.yaml's defaults) configures the pipeline, e.g. dev.")]
+SpecOpt = Annotated[Path | None, typer.Option("--spec", help="A stack file in the Pulumi.<stack>.yaml format, "
+                                              "wherever it lives (instead of --stack).")]
+ScenarioOpt = Annotated[Path | None, typer.Option("--scenario", help="Scenario YAML: arrivals, job durations, "
+                                                  "overheads, limits, prices (see docs/simulator.md).")]
+TraceOpt = Annotated[Path | None, typer.Option("--trace", help="CSV of landings (time_s,key[,size_bytes,"
+                                               "duration_s,fail_attempts]) to replay instead of a scenario.")]
+OverheadsOpt = Annotated[OverheadsChoice | None, typer.Option(
+    "--overheads", help="Override the scenario's overheads: realistic (EventBridge, SQS, Lambda, Glue start "
+    "latencies) or none (pure queueing, comparable with theory).")]
+DesignOpt = Annotated[DesignChoice, typer.Option(
+    "--design", help="held: this project's design (the group is released when the run ends). seed: the "
+    "original card (released when the run starts), to see the overlaps it allows.")]
+ReplicationsOpt = Annotated[int, typer.Option("--replications", min=1, help="Independent runs; each metric "
+                                              "is then reported as {mean, ci95}.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's seed, else 0).")]
+JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write every metric to this JSON file.")]
+
+
+def _inputs(stack: str | None, spec_file: Path | None, scenario_file: Path | None, trace: Path | None,
+            overheads: OverheadsChoice | None) -> tuple[PipelineSpec, Scenario, str]:
+    from simulator.errors import ScenarioError
+    from simulator.overheads import preset
+    from simulator.scenario import load_scenario, scenario_from_trace
+
+    if stack and spec_file:
+        _usage_error("give --stack NAME or --spec FILE, not both")
+    if bool(scenario_file) == bool(trace):
+        _usage_error("give exactly one of --scenario FILE or --trace CSV (a scenario may name a trace itself)")
+    spec = load_spec_or_exit(stack, spec_file)
+    try:
+        scenario = load_scenario(scenario_file) if scenario_file is not None else scenario_from_trace(
+            trace if trace is not None else Path())
+    except ScenarioError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    if overheads is not None:
+        scenario = scenario.with_overheads(preset(overheads.value))
+    label = stack or (str(spec_file) if spec_file else "dev")
+    return spec, scenario, label
+
+
+def _usage_error(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}. See 'landing simulate --help'.", highlight=False,
+                      soft_wrap=True)
+    raise typer.Exit(CONFIG_ERROR_EXIT)
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+        yield update
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_clean(document), indent=2) + "\n", encoding="utf-8")
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no infinity or NaN: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+@simulate_app.callback(invoke_without_command=True)
+def simulate(
+    ctx: typer.Context,
+    stack: StackOpt = None,
+    spec_file: SpecOpt = None,
+    scenario_file: ScenarioOpt = None,
+    trace: TraceOpt = None,
+    overheads: OverheadsOpt = None,
+    design: DesignOpt = DesignChoice.held,
+    replications: ReplicationsOpt = 1,
+    seed: SeedOpt = None,
+    json_path: JsonOpt = None,
+    plots: Annotated[Path | None, typer.Option("--plots", help="Write backlog.png, gantt.png and latency_cdf.png "
+                                               "into this folder.")] = None,
+) -> None:
+    """Simulate a scenario against a stack's settings and report ordering, backlog, latency and cost.
+
+    Examples:
+
+      landing simulate --stack dev --scenario examples/seed-card.yaml
+
+      landing simulate --stack dev --scenario examples/seed-card.yaml --design seed
+
+      landing simulate --stack prod --scenario examples/daily-feeds.yaml --replications 5 --json out.json
+
+      landing simulate --spec my/Pulumi.test.yaml --trace examples/small-trace.csv --overheads none --plots out/
+
+    To find how many parallel groups a burst needs and what that costs, see 'landing simulate sweep --help'.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from simulator.model import glue_capacity
+    from simulator.plots import write_plots
+    from simulator.report import render
+    from simulator.runner import replicate
+    from simulator.theory import textbook_case
+
+    spec, scenario, label = _inputs(stack, spec_file, scenario_file, trace, overheads)
+    seed = seed if seed is not None else (scenario.seed or 0)
+    big = replications * _expected_files(scenario) > PROGRESS_FILES
+    with _progress(big, "simulating") as update:
+        result = replicate(spec, scenario, replications, design=design.value, seed=seed, progress=update)
+    metrics = result.metrics
+    theory = textbook_case(scenario, glue_capacity(spec, scenario))
+    render(Console(), metrics, spec, scenario, stack=label, design=design.value, seed=seed, theory=theory)
+    if json_path is not None:
+        _write_json(json_path, {"scenario": scenario.name, "stack": label, "design": design.value,
+                                "overheads": scenario.overheads.preset, "seed": seed, "replications": replications,
+                                "max_parallel_groups_setting": spec.max_parallel_groups,
+                                "metrics": metrics, "theory": theory, **_flat(metrics)})
+        err_console.print(f"wrote {json_path}", highlight=False)
+    if plots is not None:
+        written = write_plots(result.first, plots, f"{scenario.name} ({design.value})")
+        err_console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+
+
+def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The named metrics also at the top level of the JSON document, where scripts look first."""
+    from simulator.metrics import NAMED_METRICS
+
+    return {name: metrics[name] for name in NAMED_METRICS}
+
+
+def _expected_files(scenario: Scenario) -> float:
+    from simulator.stability import expected_files
+
+    return expected_files(scenario)
+
+
+@simulate_app.command("sweep")
+def sweep(
+    vary: Annotated[list[str], typer.Option("--vary", help="SETTING=V1,V2,... (repeatable); every combination "
+                                            "is simulated, e.g. --vary max_parallel_groups=2,4,8,16,32.")],
+    target: Annotated[list[str] | None, typer.Option("--target", help="METRIC<=VALUE (or <, >=, >, ==; "
+                                                     "repeatable) a recommendation must meet, e.g. "
+                                                     "--target latency_p95_s<=900.")] = None,
+    stack: StackOpt = None,
+    spec_file: SpecOpt = None,
+    scenario_file: ScenarioOpt = None,
+    trace: TraceOpt = None,
+    overheads: OverheadsOpt = None,
+    design: DesignOpt = DesignChoice.held,
+    replications: ReplicationsOpt = 1,
+    seed: SeedOpt = None,
+    json_path: JsonOpt = None,
+    write_stack: Annotated[bool, typer.Option("--write-stack", help="Write the recommended values into the "
+                                              "stack file (Pulumi.<stack>.yaml or --spec), keeping the rest.")]
+    = False,
+) -> None:
+    """Simulate every combination of settings and recommend the cheapest one that meets the targets.
+
+    Examples:
+
+      landing simulate sweep --stack dev --scenario examples/seed-card.yaml
+          --vary max_parallel_groups=2,4,8,16,32 --target latency_p95_s<=900
+
+      landing simulate sweep --stack prod --scenario examples/daily-feeds.yaml
+          --vary max_parallel_groups=8,16,32 --vary worker_count=2,4 --target latency_p99_s<=1800
+          --target dead<=0 --replications 3 --write-stack
+    """
+    from simulator.sweep import SweepError, parse_target, parse_vary, run_sweep
+
+    spec, scenario, label = _inputs(stack, spec_file, scenario_file, trace, overheads)
+    try:
+        varies = [parse_vary(text) for text in vary]
+        targets = [parse_target(text) for text in (target or [])]
+    except SweepError as exc:
+        _usage_error(str(exc))
+        return
+    seed = seed if seed is not None else (scenario.seed or 0)
+    with _progress(True, "sweeping") as update:
+        def step(done: int, total: int, _combo: dict[str, Any]) -> None:
+            if update is not None:
+                update(done, total)
+        result = run_sweep(spec, scenario, varies, targets, replications=replications, seed=seed,
+                           design=design.value, progress=step)
+    Console().print(_sweep_table(result, [v.setting.name for v in varies], label, scenario.name))
+    best = result.best
+    if best is None:
+        goal = " and ".join(str(t) for t in targets) or "the targets"
+        err_console.print(f"[yellow]no combination meets {goal}[/]; widen the --vary ranges.", highlight=False)
+    else:
+        settings = ", ".join(f"{k}={v}" for k, v in best.settings.items())
+        Console().print(f"[bold green]cheapest meeting the target:[/] {settings} "
+                        f"(cost ${_mean(best.metrics, 'cost_usd'):,.2f})", highlight=False)
+    if json_path is not None:
+        _write_json(json_path, {"stack": label, "scenario": scenario.name, "targets": [str(t) for t in targets],
+                                "rows": [{"settings": r.settings, "meets": r.meets, "error": r.error,
+                                          "metrics": r.metrics} for r in result.rows],
+                                "best": None if best is None else best.settings})
+        err_console.print(f"wrote {json_path}", highlight=False)
+    if write_stack:
+        _write_stack(best, stack, spec_file)
+
+
+def _mean(metrics: dict[str, Any], name: str) -> float:
+    from simulator.sweep import metric_value
+
+    return metric_value(metrics, name) or 0.0
+
+
+SWEEP_COLUMNS = {"succeeded": ("ok", "n"), "dead": ("dead", "n"), "latency_p95_s": ("p95", "s"),
+                 "wait_mean_s": ("wait", "s"), "max_parallel_groups": ("peak", "n"), "cost_usd": ("cost", "$")}
+
+
+def _sweep_table(result: Any, names: list[str], stack: str, scenario: str) -> Table:
+    from simulator.report import show
+
+    columns = dict(SWEEP_COLUMNS)
+    for target in result.targets:  # always show what the recommendation was judged on
+        columns.setdefault(target.metric, (target.metric.removesuffix("_s").replace("latency_", ""),
+                                           "s" if target.metric.endswith("_s") else "n"))
+    table = Table(title=f"sweep of {scenario} on {stack}", caption="p95: latency, landing to done; wait: "
+                  "enqueue to run start (mean); peak: most groups running at once; all metrics in --json")
+    for name in names:
+        table.add_column(name, justify="right", min_width=min(len(name), 10), overflow="fold")
+    for label, _ in columns.values():
+        table.add_column(label, justify="right", no_wrap=True)
+    table.add_column("meets", justify="center")
+    for row in result.rows:
+        style = "bold green" if row is result.best else ("" if row.meets else "dim")
+        values = [str(row.settings[n]) for n in names]
+        if row.error:
+            table.add_row(*values, f"invalid: {row.error}", *[""] * (len(columns) - 1), "-", style="red")
+            continue
+        table.add_row(*values, *(show(row.metrics[name], kind) for name, (_, kind) in columns.items()),
+                      "yes" if row.meets else "no", style=style)
+    return table
+
+
+def _write_stack(best: Any, stack: str | None, spec_file: Path | None) -> None:
+    from simulator.stackfile import StackWriteError, write_settings
+
+    if best is None:
+        err_console.print("[bold red]error:[/] nothing written: no combination meets the targets.", highlight=False)
+        raise typer.Exit(1)
+    path = spec_file or find_project_dir() / f"Pulumi.{stack or 'dev'}.yaml"
+    try:
+        write_settings(path, best.settings)
+    except StackWriteError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    settings = ", ".join(f"{k}={v}" for k, v in best.settings.items())
+    err_console.print(f"wrote {settings} into {path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(simulate_app, name="simulate")

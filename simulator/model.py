@@ -1,0 +1,395 @@
+"""The SimPy model of the deployed flow: ordered queue with the group hold, dispatcher, Glue, completion.
+
+Step names follow ``runtime/``: the router enqueues, the ordered (FIFO) queue
+delivers one message per group at a time, the dispatcher starts the Glue run
+(or is throttled and puts the message back with a backoff), the run holds a
+MaxConcurrentRuns slot, and the completion handler deletes the held message
+(success), sets a retry backoff (failure) or parks the file as DEAD.
+
+Structure, chosen for speed and checkability: ``c`` long-lived dispatcher
+processes pull ready group ids from one ``simpy.Store`` (the ordered queue's
+deliverable groups); each group's files wait in a plain deque; Glue runs and
+completions are timeouts with callbacks, and finished runs free their slot
+lazily (a heap of end times), so a file costs about five events.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, Literal
+
+import numpy as np
+import simpy
+
+from runtime.queues import throttle_backoff_s  # the dispatcher's own backoff, jitter included
+from runtime.spec import PipelineSpec
+from simulator.ledger import BLOCKED, DEAD, LOST, SUCCEEDED, FileLedger, RunLog, Series
+from simulator.prices import (
+    DPU_PER_WORKER,
+    LEDGER_READS_PER_DELIVERY,
+    LEDGER_READS_PER_RUN_END,
+    LEDGER_WRITES_PER_FILE,
+    LEDGER_WRITES_PER_RUN_END,
+    LEDGER_WRITES_PER_START,
+    Usage,
+)
+from simulator.scenario import Scenario
+from simulator.workload import Workload
+
+Design = Literal["held", "seed"]
+
+
+def dispatcher_concurrency(spec: PipelineSpec) -> int:
+    """The dispatcher's event source mapping MaximumConcurrency (AWS's minimum is 2)."""
+    return max(2, spec.max_parallel_groups)
+
+
+def glue_capacity(spec: PipelineSpec, scenario: Scenario) -> int:
+    return min(spec.glue_max_concurrent_runs, scenario.limits.account_concurrent_runs)
+
+
+def duration_scale(spec: PipelineSpec, reference_dpus: float, parallel_fraction: float) -> float:
+    """Amdahl: the share ``parallel_fraction`` of a run shrinks in proportion to the DPUs given to it."""
+    dpus = spec.worker_count * DPU_PER_WORKER.get(spec.worker_type, 1.0)
+    return (1.0 - parallel_fraction) + parallel_fraction * reference_dpus / dpus
+
+
+def uniform_stream(rng: np.random.Generator, chunk: int = 16384) -> Callable[[], float]:
+    def values() -> Iterator[float]:
+        while True:
+            yield from rng.random(chunk).tolist()
+    return values().__next__
+
+
+class OrderedQueue(simpy.Store):
+    """The ordered (FIFO) queue's deliverable groups, one entry per group whose head message is visible.
+
+    A Store whose ``offer`` never blocks (the queue is unbounded), so it needs no Put event; the
+    dispatchers' ``get`` is SimPy's own. Items live in a deque: a deep backlog must not make each
+    delivery cost a list shift.
+    """
+
+    def __init__(self, env: simpy.Environment):
+        super().__init__(env)
+        self.items: deque[int] = deque()  # type: ignore[assignment]
+
+    def offer(self, group: int) -> None:
+        self.items.append(group)
+        if self.get_queue:
+            self._trigger_get(None)
+
+    def _do_get(self, event: Any) -> None:
+        if self.items:
+            event.succeed(self.items.popleft())
+
+
+class PipelineModel:
+    """State of one simulated pipeline; the SimPy processes below drive it.
+
+    The hot paths avoid per-event bookkeeping beyond what the metrics need: billable requests are
+    derived afterwards from the counters (see ``usage``), and per-file constants are precomputed.
+    """
+
+    def __init__(self, env: simpy.Environment, spec: PipelineSpec, scenario: Scenario, workload: Workload,
+                 design: Design, rng: np.random.Generator, reference_dpus: float | None = None):
+        self.env, self.spec, self.w, self.design = env, spec, workload, design
+        over, job = scenario.overheads, scenario.job
+        self.ordered_queue = OrderedQueue(env)
+        groups, files = len(workload.group_names), workload.files
+        self.queues: list[deque[int]] = [deque() for _ in range(groups)]
+        self.busy = [False] * groups  # the group has a message in flight or already in ordered_queue
+        self.halted = [False] * groups
+        self.alive = [0] * groups  # Glue runs of the group holding a slot
+        self.run_heap: list[tuple[float, int]] = []
+        self.waiting: deque[tuple[int, int]] = deque()  # throttle "wait": starts queued for a Glue slot
+        self.ledger = FileLedger.empty(files)
+        self.run_rows: list[tuple[int, float, float, bool]] = []  # (file, RUNNING at, end, succeeded)
+        self._runs: RunLog | None = None
+        self.attempts, self.first_start = self.ledger.attempts, self.ledger.first_start
+        self.exact_s, self.forced_failures = workload.exact_duration_s, workload.fail_attempts
+        self.group = workload.group
+        self.series = Series()
+        self.deleted = [False] * files
+        self.oldest_ptr = 0
+        self.outstanding = files
+        self.queued = self.inflight = self.runs_alive = self.groups_running = 0
+        self.backlog_max = self.max_parallel_groups = self.max_runs_per_group = self.max_concurrent_runs = 0
+        self.overlapping_runs = self.throttled_starts = self.blocked = 0
+        self.deliveries = self.retries = self.dead = 0
+        self.oldest_age_max_s = 0.0
+        self.last_final_s = 0.0
+        self.capacity = glue_capacity(spec, scenario)
+        self.held = design == "held"
+        self.wait_mode = over.throttle == "wait"
+        self.dispatch_latency = None if over.dispatcher_s.is_zero else over.dispatcher_s.stream(rng)
+        self.glue_start = over.glue_start_s.stream(rng)
+        self.completion_delay = over.completion_s.stream(rng) if self.held else (lambda: 0.0)
+        self.completion_is_zero = not self.held or over.completion_s.is_zero
+        self.run_sample = job.duration.stream(rng)
+        self.random = uniform_stream(rng)
+        self.jitter = random.Random(int(rng.integers(2**62)))  # the dispatcher's own backoff jitter
+        self.failure_rate = job.failure_rate
+        self.dpus = spec.worker_count * DPU_PER_WORKER.get(spec.worker_type, 1.0)
+        self.scale = duration_scale(spec, reference_dpus or self.dpus, job.parallel_fraction)
+        fixed = job.startup_s
+        per_mb = self.scale * job.per_mb_s
+        self.base_s = [fixed + per_mb * size if size > 0 else fixed for size in workload.size_mb]
+        self.timeout_s = float(spec.job_timeout_s)
+        self.max_attempts = spec.max_attempts
+        self.ceiling = spec.receive_ceiling
+        self.block = spec.on_failure == "block"
+        self.seed_visibility_s = float(spec.queue_visibility_s(spec.dispatcher_timeout_s))
+        self.min_billed_s = scenario.prices.glue_minimum_billed_s
+
+    # --- the ordered queue ---------------------------------------------------------------------
+    def enqueue(self, fid: int) -> None:
+        """The router's SendMessage: the file joins its group's line; the group becomes deliverable if idle."""
+        g = self.group[fid]
+        self.queued += 1
+        if self.queued - self.inflight > self.backlog_max:
+            self.backlog_max = self.queued - self.inflight
+        if self.halted[g]:
+            self.ledger.status[fid] = BLOCKED
+            self.blocked += 1
+            self.outstanding -= 1
+            return
+        self.queues[g].append(fid)
+        if not self.busy[g]:
+            self.busy[g] = True
+            self.ordered_queue.offer(g)
+
+    def deliver(self, g: int) -> int:
+        """A receive: the group's head message goes in flight. -1 when SQS moved it to the DLQ instead."""
+        fid = self.queues[g][0]
+        self.inflight += 1
+        receives = self.ledger.receives
+        count = receives[fid] = receives[fid] + 1
+        if count > self.ceiling:
+            self.ledger.dead_by_ceiling += 1
+            self._dead(g, fid)
+            return -1
+        self.deliveries += 1
+        return fid
+
+    def _release(self, g: int, fid: int) -> None:
+        """DeleteMessage (or a move to the DLQ): the group's next file may be delivered."""
+        queue = self.queues[g]
+        queue.popleft()
+        self.queued -= 1
+        self.inflight -= 1
+        self.deleted[fid] = True
+        if fid == self.oldest_ptr:
+            self._advance_oldest(fid)
+        if queue and not self.halted[g]:
+            self.ordered_queue.offer(g)
+        else:
+            self.busy[g] = False
+
+    def _advance_oldest(self, fid: int) -> None:
+        """The oldest message left the queue: its age is a candidate for the maximum; find the next oldest."""
+        age = self.env.now - self.w.enqueue_s[fid]
+        if age > self.oldest_age_max_s:
+            self.oldest_age_max_s = age
+        deleted, ptr = self.deleted, fid
+        n = len(deleted)
+        while ptr < n and deleted[ptr]:
+            ptr += 1
+        self.oldest_ptr = ptr
+
+    def visible_again(self, event: Any) -> None:
+        """A backoff (throttle or retry) ran out: the message is visible and its group deliverable again."""
+        self.inflight -= 1
+        if self.queued - self.inflight > self.backlog_max:
+            self.backlog_max = self.queued - self.inflight
+        self.ordered_queue.offer(event.value)
+
+    def _later(self, delay: float, g: int) -> None:
+        """ChangeMessageVisibility(delay): the message stays invisible, and its group held, until then."""
+        self.env.timeout(delay, value=g).callbacks.append(self.visible_again)
+
+    # --- Glue ------------------------------------------------------------------------------------
+    def _purge(self) -> None:
+        """Free the slots of runs that have ended (lazily: no event per run end)."""
+        heap, now, alive = self.run_heap, self.env.now, self.alive
+        while heap and heap[0][0] <= now:
+            g = heapq.heappop(heap)[1]
+            alive[g] -= 1
+            self.runs_alive -= 1
+            if alive[g] == 0:
+                self.groups_running -= 1
+
+    def try_start(self, g: int, fid: int) -> None:
+        """The dispatcher calls StartJobRun: a run, or ConcurrentRunsExceeded and a backoff."""
+        heap = self.run_heap
+        if heap and heap[0][0] <= self.env.now:
+            self._purge()
+        if self.runs_alive < self.capacity:
+            self._start(g, fid)
+            return
+        self.throttled_starts += 1
+        if self.wait_mode:
+            self.waiting.append((g, fid))
+        elif self.held:
+            self._later(throttle_backoff_s(self.spec, self.ledger.receives[fid], self.jitter), g)
+        else:
+            self._later(self.seed_visibility_s, g)  # the card's Lambda fails; the message reappears later
+
+    def _start(self, g: int, fid: int) -> None:
+        now = self.env.now
+        attempts = self.attempts
+        attempt = attempts[fid] = attempts[fid] + 1
+        running_at = now + self.glue_start()
+        run_s = self.exact_s[fid]
+        if run_s < 0:
+            run_s = self.base_s[fid] + self.scale * self.run_sample()
+        forced = self.forced_failures[fid]
+        ok = attempt > forced if forced >= 0 else self.random() >= self.failure_rate
+        if run_s > self.timeout_s:
+            run_s, ok = self.timeout_s, False  # Glue stops the run: TIMEOUT
+        end = running_at + run_s
+        if attempt == 1:
+            self.first_start[fid] = running_at
+        self.run_rows.append((fid, running_at, end, ok))
+        alive = self.alive[g]
+        if alive >= self.max_runs_per_group:
+            self.max_runs_per_group = alive + 1
+        if alive:
+            self.overlapping_runs += 1
+        else:
+            self.groups_running = running = self.groups_running + 1
+            if running > self.max_parallel_groups:
+                self.max_parallel_groups = running
+        self.alive[g] = alive + 1
+        self.runs_alive = busy = self.runs_alive + 1
+        if busy > self.max_concurrent_runs:
+            self.max_concurrent_runs = busy
+        heapq.heappush(self.run_heap, (end, g))
+        if not self.held:
+            self._release(g, fid)  # the card: the Lambda returns, SQS deletes, the group moves on
+        completion = self.completion_delay()
+        if completion > 0 and self.wait_mode:
+            self.env.timeout(end - now).callbacks.append(self._slot_freed)
+        self.env.timeout(end - now + completion, (g, fid, ok)).callbacks.append(self.completed)
+
+    def _slot_freed(self, _event: simpy.Event) -> None:
+        self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        self._purge()
+        while self.waiting and self.runs_alive < self.capacity:
+            g, fid = self.waiting.popleft()
+            self._start(g, fid)
+
+    # --- completion ------------------------------------------------------------------------------
+    def completed(self, event: Any) -> None:
+        """The completion handler: success deletes the held message; failure retries or parks the file."""
+        g, fid, ok = event.value
+        ledger = self.ledger
+        if ok:
+            ledger.status[fid] = SUCCEEDED
+            ledger.done_s[fid] = ledger.final_s[fid] = now = self.env.now
+            self.outstanding -= 1
+            if now > self.last_final_s:
+                self.last_final_s = now
+            if self.held:
+                self._release(g, fid)
+        elif not self.held:
+            ledger.status[fid] = LOST  # the card has no retry: the message is long gone
+            ledger.final_s[fid] = self.env.now
+            self._finished()
+        elif ledger.attempts[fid] >= self.max_attempts:
+            self._dead(g, fid)
+        else:
+            self.retries += 1
+            self._later(float(self.spec.retry_backoff_s(ledger.attempts[fid])), g)
+        if self.wait_mode and self.completion_is_zero:
+            self._start_waiting()
+
+    def _dead(self, g: int, fid: int) -> None:
+        """Parked in the FIFO DLQ; with on_failure=block the rest of the group waits for an operator."""
+        self.dead += 1
+        self.ledger.status[fid] = DEAD
+        self.ledger.final_s[fid] = self.env.now
+        self._finished()
+        if self.block:
+            self.halted[g] = True
+            rest = list(self.queues[g])[1:]
+            for other in rest:
+                self.ledger.status[other] = BLOCKED
+            self.blocked += len(rest)
+            self.outstanding -= len(rest)
+        self._release(g, fid)
+
+    def _finished(self) -> None:
+        self.outstanding -= 1
+        if self.env.now > self.last_final_s:
+            self.last_final_s = self.env.now
+
+    @property
+    def runs(self) -> RunLog:
+        if self._runs is None or len(self._runs) != len(self.run_rows):
+            self._runs = RunLog.from_rows(self.run_rows)
+        return self._runs
+
+    def sample(self) -> None:
+        self._purge()
+        self.series.add(self.env.now, self.queued - self.inflight, self.inflight, self.runs_alive,
+                        self.groups_running)
+
+    def usage(self) -> Usage:
+        """Billable requests of the run, per step of the deployed flow (the seed card has no ledger and no
+        completion path)."""
+        files, runs = self.w.files, len(self.run_rows)
+        throttles = 0 if self.wait_mode else self.throttled_starts
+        receives = sum(self.ledger.receives)
+        held = self.held
+        fifo = (files  # router SendMessage
+                + receives  # deliveries, including those SQS moved to the DLQ
+                + (runs if held else 0)  # hold: extend visibility at start
+                + throttles + self.retries  # ChangeMessageVisibility(backoff)
+                + self.dead  # SendMessage to the FIFO DLQ
+                + files - self.blocked)  # DeleteMessage (or SQS's own move) once per file that left
+        router = self.w.router_invocations
+        return Usage(
+            glue_runs=runs,
+            glue_dpu_seconds=self.runs.billed_seconds(self.min_billed_s) * self.dpus,
+            router_invocations=router,
+            dispatcher_invocations=self.deliveries,
+            completion_invocations=runs if held else 0,
+            sqs_standard_requests=files + 2 * router + (3 * runs if held else 0),
+            sqs_fifo_requests=fifo,
+            eventbridge_events=files + (runs if held else 0),
+            ledger_writes=(LEDGER_WRITES_PER_FILE * files + LEDGER_WRITES_PER_START * runs
+                           + LEDGER_WRITES_PER_RUN_END * runs) if held else 0,
+            ledger_reads=(LEDGER_READS_PER_DELIVERY * self.deliveries + LEDGER_READS_PER_RUN_END * runs)
+            if held else 0,
+        )
+
+
+# --- processes -------------------------------------------------------------------------------------
+def router(env: simpy.Environment, model: PipelineModel) -> Generator[simpy.Event, Any, None]:
+    """Sends each file to the ordered queue at the time the intake stage computed for it."""
+    enqueue_s = model.w.enqueue_s
+    timeout, enqueue = env.timeout, model.enqueue
+    for fid in range(len(enqueue_s)):
+        delay = enqueue_s[fid] - env.now
+        if delay > 0:
+            yield timeout(delay)
+        enqueue(fid)
+
+
+def dispatcher(env: simpy.Environment, model: PipelineModel) -> Generator[simpy.Event, Any, None]:
+    """One concurrent dispatcher invocation slot: receive a group's head message, try to start its run."""
+    get, deliver, try_start = model.ordered_queue.get, model.deliver, model.try_start
+    latency, timeout = model.dispatch_latency, env.timeout
+    while True:
+        g = yield get()
+        fid = deliver(g)
+        if fid < 0:
+            continue
+        if latency is not None:
+            yield timeout(latency())
+        try_start(g, fid)

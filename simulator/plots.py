@@ -1,0 +1,173 @@
+"""PNG charts of one simulated run: the dashboard over time, a Gantt of the busiest groups, latency CDF.
+
+They answer at a glance what the summary table cannot: when the backlog
+peaked and drained, whether runs of one group ever overlapped (seed design),
+and how long the slowest files waited. matplotlib's Agg backend is used, so
+no display is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simulator.ledger import SUCCEEDED
+
+if TYPE_CHECKING:
+    from simulator.runner import SimulationResult
+
+GANTT_GROUPS = 12
+GANTT_RUN_WIDTHS = 250  # the window shows about this many typical runs side by side
+
+
+def _scale(span: float) -> tuple[float, str]:
+    if span > 2 * 86400:
+        return 86400.0, "days since start"
+    if span > 3 * 3600:
+        return 3600.0, "hours since start"
+    if span > 600:
+        return 60.0, "minutes since start"
+    return 1.0, "seconds since start"
+
+
+def write_plots(result: SimulationResult, directory: Path, title: str) -> list[Path]:
+    """Write backlog.png, gantt.png and latency_cdf.png into ``directory``; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [_dashboard(plt, result, directory / "backlog.png", title),
+             _gantt(plt, result, directory / "gantt.png", title),
+             _latency_cdf(plt, result, directory / "latency_cdf.png", title)]
+    plt.close("all")
+    return paths
+
+
+def _dashboard(plt: Any, result: SimulationResult, path: Path, title: str) -> Path:
+    series = result.model.series
+    t = np.asarray(series.t)
+    unit, label = _scale(float(t.max()) if len(t) else 0.0)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    top.plot(t / unit, series.backlog, drawstyle="steps-post", color="tab:blue", label="visible messages (backlog)")
+    top.plot(t / unit, series.inflight, drawstyle="steps-post", color="tab:gray", alpha=0.7,
+             label="messages in flight (groups held)")
+    top.set_ylabel("ordered queue")
+    top.legend(loc="upper right")
+    slots = result.metrics["glue_slots"]
+    bottom.plot(t / unit, series.groups_running, drawstyle="steps-post", color="tab:green", label="groups running")
+    bottom.plot(t / unit, series.runs, drawstyle="steps-post", color="tab:olive", alpha=0.6, linestyle="--",
+                label="Glue runs")
+    bottom.axhline(slots, color="tab:red", linestyle=":", label=f"Glue slots ({slots})")
+    bottom.set_ylabel("Glue")
+    bottom.set_xlabel(label)
+    bottom.legend(loc="upper right")
+    fig.suptitle(f"{title}: backlog and groups running")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def _overlaps_per_group(run_group: np.ndarray, start: np.ndarray, end: np.ndarray, groups: int) -> np.ndarray:
+    """Runs that started while an earlier run of the same group was still going, counted per group."""
+    if not len(run_group):
+        return np.zeros(groups, dtype=np.int64)
+    order = np.lexsort((start, run_group))
+    g, s, e = run_group[order], start[order], end[order]
+    horizon = float(e.max()) + 1.0
+    running = np.maximum.accumulate(e + g * horizon) - g * horizon
+    previous = np.concatenate(([-np.inf], running[:-1]))
+    previous[np.concatenate(([True], g[1:] != g[:-1]))] = -np.inf
+    return np.bincount(g[s < previous], minlength=groups)
+
+
+def _gantt_groups(result: SimulationResult, run_group: np.ndarray) -> list[int]:
+    """The groups worth a row: those with overlapping runs first, then the busiest."""
+    names = result.workload.group_names
+    files = np.bincount(np.asarray(result.workload.group, dtype=np.int64), minlength=len(names))
+    runs = result.model.runs
+    overlaps = _overlaps_per_group(run_group, runs.start, runs.end, len(names))
+    order = np.lexsort((-files, -overlaps))
+    return [int(g) for g in order[:GANTT_GROUPS] if files[g] > 0]
+
+
+def _window(start: np.ndarray, end: np.ndarray) -> tuple[float, float, float]:
+    """The stretch of time to draw: all of it, or the busiest window about GANTT_RUN_WIDTHS runs wide,
+    so that bars stay wide enough to see on a multi-day drain."""
+    if not len(start):
+        return 0.0, 1.0, 1.0
+    first, last = float(start.min()), float(end.max())
+    width = max(float(np.median(end - start)), 1.0) * GANTT_RUN_WIDTHS
+    if last - first <= width:
+        return first, last, last
+    starts = np.sort(start)
+    counts = np.searchsorted(starts, starts + width) - np.arange(len(starts))
+    begin = float(starts[int(np.argmax(counts))])
+    return begin, begin + width, last
+
+
+def _gantt(plt: Any, result: SimulationResult, path: Path, title: str) -> Path:
+    runs = result.model.runs
+    file_group = np.asarray(result.workload.group, dtype=np.int64)
+    run_group = file_group[runs.file] if len(runs) else np.zeros(0, dtype=np.int64)
+    groups = _gantt_groups(result, run_group)
+    first, window_end, last = _window(runs.start[np.isin(run_group, groups)], runs.end[np.isin(run_group, groups)])
+    unit, label = _scale(window_end)
+    fig, ax = plt.subplots(figsize=(11, 0.5 * max(len(groups), 3) + 1.5))
+    labels = []
+    for row, g in enumerate(groups):
+        mine = np.flatnonzero(run_group == g)
+        lane_ends: list[float] = []  # overlapping runs (seed design) get their own lane within the row
+        bars: dict[tuple[int, bool], list[tuple[float, float]]] = {}
+        for index in mine[np.argsort(runs.start[mine], kind="stable")]:
+            start, end = float(runs.start[index]), float(runs.end[index])
+            lane = next((i for i, free_at in enumerate(lane_ends) if free_at <= start), len(lane_ends))
+            if lane == len(lane_ends):
+                lane_ends.append(end)
+            else:
+                lane_ends[lane] = end
+            bars.setdefault((lane, bool(runs.ok[index])), []).append((start / unit, max((end - start) / unit, 1e-9)))
+        lanes = max(len(lane_ends), 1)
+        for (lane, ok), spans in bars.items():
+            ax.broken_barh(spans, (row - 0.4 + lane * 0.8 / lanes, 0.8 / lanes),
+                           facecolors="tab:green" if ok else "tab:red", edgecolor="white", linewidth=0.4)
+        labels.append(f"{result.workload.group_names[g]} ({len(mine)} runs)")
+    ax.set_yticks(range(len(groups)), labels)
+    ax.invert_yaxis()
+    ax.set_xlim(first / unit, window_end / unit)
+    ax.set_xlabel(label + ("" if window_end >= last else " (the busiest stretch; the runs go on to "
+                           f"{last / unit:.3g})"))
+    overlaps = result.metrics["overlapping_runs"]
+    ax.set_title(f"{title}: runs of {len(groups)} groups (green ok, red failed; lanes within a row are "
+                 f"overlapping runs: {overlaps} in all)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def _latency_cdf(plt: Any, result: SimulationResult, path: Path, title: str) -> Path:
+    ledger, w = result.model.ledger, result.workload
+    status = np.asarray(ledger.status)
+    ok = status == SUCCEEDED
+    latency = np.sort(np.asarray(ledger.done_s)[ok] - np.asarray(w.land_s)[ok])
+    first = np.asarray(ledger.first_start)
+    started = first >= 0
+    wait = np.sort(first[started] - np.asarray(w.enqueue_s)[started])
+    unit, label = _scale(float(latency.max()) if len(latency) else 0.0)
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for values, name, color in ((latency, "landing to done", "tab:blue"), (wait, "enqueue to run start", "tab:orange")):
+        if len(values):
+            ax.plot(values / unit, np.arange(1, len(values) + 1) / len(values), color=color, label=name)
+    for q, style in ((0.5, ":"), (0.95, "--"), (0.99, "-.")):
+        ax.axhline(q, color="gray", linestyle=style, linewidth=0.8)
+    ax.set_xlabel(label.replace(" since start", ""))
+    ax.set_ylabel("share of files")
+    ax.set_ylim(0, 1.01)
+    ax.legend(loc="lower right")
+    ax.set_title(f"{title}: latency CDF ({len(latency)} files succeeded)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path

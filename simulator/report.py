@@ -1,0 +1,157 @@
+"""The readable summary of a simulation: what happened, what it costs, and what to change.
+
+Numbers alone do not answer "how many parallel groups do I need"; the summary
+says it in words, with the warnings (groups that can never keep up, files
+parked by the receive ceiling, overlapping runs) printed before the tables.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from runtime.spec import PipelineSpec
+from simulator.overheads import describe as describe_overheads
+from simulator.prices import PRICES_AS_OF, REGION
+from simulator.scenario import Scenario
+
+UNSTABLE_SHOWN = 8
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
+
+
+def show(value: Any, kind: str = "n") -> str:
+    """A metric for the table; replicated metrics as mean ± 95 % half-width."""
+    if isinstance(value, dict) and "mean" in value:
+        mean, half = value["mean"], value["ci95"]
+        return f"{show(mean, kind)} ± {show(half, kind)}" if half else show(mean, kind)
+    if value is None:
+        return "-"
+    if kind == "s":
+        return duration(float(value))
+    if kind == "$":
+        return f"${value:,.2f}"
+    return _number(float(value))
+
+
+def mean_of(value: Any) -> float:
+    if isinstance(value, dict):
+        value = value.get("mean")
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def warnings(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario) -> list[str]:
+    notes = []
+    unstable = metrics["unstable_groups"]
+    if unstable:
+        shown = ", ".join(unstable[:UNSTABLE_SHOWN]) + (f" and {len(unstable) - UNSTABLE_SHOWN} more"
+                                                         if len(unstable) > UNSTABLE_SHOWN else "")
+        notes.append(f"{len(unstable)} group(s) get more work than one-at-a-time processing finishes within the "
+                     f"{duration(scenario.duration_s)} window: {shown}. More parallel groups cannot help them; a "
+                     "faster job or a finer grouping rule can.")
+    capacity = int(mean_of(metrics["glue_slots"]))
+    if spec.max_parallel_groups > scenario.limits.account_concurrent_runs:
+        notes.append(f"max_parallel_groups={spec.max_parallel_groups} exceeds the account's concurrent Glue runs "
+                     f"({scenario.limits.account_concurrent_runs}): at most {capacity} run at once. Request a quota "
+                     "increase, or set limits.account_concurrent_runs in the scenario to your real quota.")
+    if mean_of(metrics["dead_by_receive_ceiling"]):
+        notes.append(f"{show(metrics['dead_by_receive_ceiling'])} file(s) reached the ordered queue's "
+                     f"maxReceiveCount ({spec.receive_ceiling}) while waiting for a Glue slot (every throttled "
+                     "start is a receive) and went to the DLQ: raise max_parallel_groups or max_receives.")
+    if mean_of(metrics["overlapping_runs"]):
+        notes.append(f"{show(metrics['overlapping_runs'])} run(s) started while another run of their group was "
+                     "still going: files of one group were processed at the same time.")
+    if mean_of(metrics["ordering_violations"]):
+        notes.append(f"{show(metrics['ordering_violations'])} file(s) started before an earlier file of their "
+                     "group had finished: order within the group was not kept.")
+    if mean_of(metrics["ignored"]) or mean_of(metrics["rejected"]):
+        notes.append(f"{show(metrics['ignored'])} file(s) do not match keyPrefix/keySuffixes and "
+                     f"{show(metrics['rejected'])} fit no group (groupingFallback=reject): the router skips them.")
+    if mean_of(metrics["unfinished"]):
+        notes.append(f"{show(metrics['unfinished'])} file(s) were still unfinished when the drain limit "
+                     f"({duration(scenario.limits.drain_limit_s)} after the last arrival) ended the simulation.")
+    if mean_of(metrics["blocked"]):
+        notes.append(f"{show(metrics['blocked'])} file(s) wait behind a DEAD file (on_failure=block) for "
+                     "'landing redrive' or 'landing skip'.")
+    return notes
+
+
+def summary_tables(metrics: dict[str, Any]) -> list[Table]:
+    outcome = Table(title="Outcome", show_header=False, title_justify="left")
+    outcome.add_column("metric", style="bold")
+    outcome.add_column("value", justify="right")
+    for label, name in (("files landed / accepted", "files"), ("succeeded", "succeeded"), ("dead (DLQ)", "dead"),
+                        ("  of which by receive ceiling", "dead_by_receive_ceiling"), ("lost (no retry)", "lost"),
+                        ("blocked", "blocked"), ("ordering violations", "ordering_violations"),
+                        ("overlapping runs", "overlapping_runs"), ("max runs per group", "max_runs_per_group"),
+                        ("max parallel groups", "max_parallel_groups"), ("Glue slots", "glue_slots"),
+                        ("Glue runs (failed)", "glue_runs"), ("throttled starts", "throttled_starts")):
+        value = show(metrics[name])
+        if name == "files":
+            value = f"{show(metrics['landed'])} / {value}"
+        if name == "glue_runs":
+            value = f"{value} ({show(metrics['failed_runs'])})"
+        outcome.add_row(label, value)
+    timing = Table(title="Timing", show_header=False, title_justify="left")
+    timing.add_column("metric", style="bold")
+    timing.add_column("value", justify="right")
+    for label, name, kind in (("wait, enqueue to run start: mean", "wait_mean_s", "s"),
+                              ("wait: p95", "wait_p95_s", "s"), ("latency, landing to done: p50", "latency_p50_s", "s"),
+                              ("latency: p95", "latency_p95_s", "s"), ("latency: p99", "latency_p99_s", "s"),
+                              ("backlog max (visible messages)", "backlog_max", "n"),
+                              ("oldest message age max", "oldest_age_max_s", "s"),
+                              ("drain, first landing to last done", "drain_s", "s")):
+        timing.add_row(label, show(metrics[name], kind))
+    cost = Table(title=f"Cost (list prices, {REGION}, as of {PRICES_AS_OF})", show_header=False,
+                 title_justify="left")
+    cost.add_column("item", style="bold")
+    cost.add_column("value", justify="right")
+    cost.add_row("Glue DPU-hours", show(metrics["glue_dpu_hours"]))
+    for name, value in metrics["cost_breakdown"].items():
+        cost.add_row(f"  {name}", show(value, "$"))
+    cost.add_row("total", show(metrics["cost_usd"], "$"))
+    return [outcome, timing, cost]
+
+
+def render(console: Console, metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario, *, stack: str,
+           design: str, seed: int, theory: dict[str, Any] | None) -> None:
+    replications = metrics.get("replications", 1)
+    console.print(f"[bold]{scenario.name}[/] against [bold]{stack}[/]: {design} design, "
+                  f"{scenario.overheads.preset} overheads, max_parallel_groups={spec.max_parallel_groups}, "
+                  f"{spec.worker_count} x {spec.worker_type}, seed {seed}"
+                  + (f", {replications} replications (mean ± 95 % CI)" if replications > 1 else ""),
+                  highlight=False)
+    for note in warnings(metrics, spec, scenario):
+        console.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+    for table in summary_tables(metrics):
+        console.print(table)
+    needed = int(mean_of(metrics["parallel_groups_needed"]))
+    console.print(f"Capacity: the work of this scenario keeps about {mean_of(metrics['offered_load']):.1f} Glue "
+                  f"runs busy on average over its {duration(scenario.duration_s)} window, so at least {needed} "
+                  f"parallel group(s) are needed to keep up (this stack allows {spec.max_parallel_groups}). For the "
+                  "cheapest setting that meets a latency target, run 'landing simulate sweep ... --vary "
+                  "max_parallel_groups=2,4,8,16,32 --target latency_p95_s<=900'.", highlight=False)
+    if theory is not None:
+        console.print(f"Theory ({theory['model']}, utilization {theory['utilization']:.2f}): mean wait "
+                      f"{duration(theory['wait_mean_s'])}; simulated {show(metrics['wait_mean_s'], 's')}.",
+                      highlight=False)
+    overheads = ", ".join(f"{k}={v}" for k, v in describe_overheads(scenario.overheads).items())
+    console.print(f"[dim]overheads: {overheads}[/]", highlight=False)
+    console.print(f"[dim]{show(metrics['sim_events'])} events in {show(metrics['wall_s'], 's')}[/]", highlight=False)

@@ -1,0 +1,137 @@
+"""Run the model once or many times, and summarise replications as mean and 95 % confidence interval.
+
+The event loop advances in slices of simulated time; between slices it samples
+the dashboard series and reports progress, so neither needs events of its own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from runtime.spec import PipelineSpec
+from simulator.metrics import compute, is_number
+from simulator.model import Design, PipelineModel, dispatcher, dispatcher_concurrency, router
+from simulator.scenario import Scenario
+from simulator.stability import Stability, check
+from simulator.theory import mean_ci95
+from simulator.workload import Workload, build_workload
+
+Progress = Callable[[int, int], None]
+MAX_SAMPLES = 1200
+
+
+@dataclass
+class SimulationResult:
+    metrics: dict[str, Any]
+    model: PipelineModel
+    stability: Stability
+    design: Design
+    seed: int
+
+    @property
+    def workload(self) -> Workload:
+        return self.model.w
+
+
+def _events_scheduled(env: simpy.Environment) -> int:
+    """SimPy numbers every scheduled event; reading the counter costs nothing per event."""
+    counter = getattr(env, "_eid", None)
+    return int(next(counter)) if counter is not None else -1
+
+
+def simulate(spec: PipelineSpec, scenario: Scenario, *, design: Design = "held", seed: int = 0,
+             progress: Progress | None = None, reference_dpus: float | None = None) -> SimulationResult:
+    """One run of ``scenario`` against ``spec``."""
+    started = time.perf_counter()
+    np_rng = np.random.default_rng(seed)
+    workload = build_workload(scenario, spec, np_rng)
+    stability = check(scenario, spec, reference_dpus)
+    env = simpy.Environment()
+    model = PipelineModel(env, spec, scenario, workload, design, np_rng, reference_dpus)
+    env.process(router(env, model))
+    for _ in range(dispatcher_concurrency(spec)):
+        env.process(dispatcher(env, model))
+    end_s = _run(env, model, scenario, progress)
+    wall = time.perf_counter() - started
+    metrics = compute(model, scenario, stability, wall, _events_scheduled(env), end_s)
+    return SimulationResult(metrics, model, stability, design, seed)
+
+
+def _run(env: simpy.Environment, model: PipelineModel, scenario: Scenario, progress: Progress | None) -> float:
+    """Advance until every file is finished (or blocked), or the drain limit passes; returns the end time."""
+    total = model.w.files
+    last_enqueue = model.w.enqueue_s[-1] if total else 0.0
+    limit = last_enqueue + scenario.limits.drain_limit_s
+    step = max(scenario.duration_s / 400.0, 1.0)
+    t = 0.0
+    model.sample()
+    while model.outstanding > 0:
+        upcoming = env.peek()
+        if upcoming == math.inf or t >= limit:
+            break
+        if upcoming > t + step:  # nothing happens for a while: skip to the slice holding the next event
+            t = math.floor(upcoming / step) * step
+        t = min(t + step, limit)
+        if t <= env.now:
+            break
+        env.run(until=t)
+        model.sample()
+        if len(model.series.t) > MAX_SAMPLES:
+            model.series.decimate()
+            step *= 2
+        if progress is not None:
+            progress(total - model.outstanding, total)
+    return max(model.last_final_s, env.now if model.outstanding > 0 else model.last_final_s)
+
+
+@dataclass
+class Replicated:
+    """Metrics of N independent runs: numbers as {mean, ci95}, other values from the first run."""
+
+    metrics: dict[str, Any]
+    runs: list[SimulationResult]
+
+    @property
+    def first(self) -> SimulationResult:
+        return self.runs[0]
+
+
+def replicate(spec: PipelineSpec, scenario: Scenario, replications: int, *, design: Design = "held",
+              seed: int = 0, progress: Progress | None = None,
+              reference_dpus: float | None = None) -> Replicated:
+    runs = []
+    for index in range(replications):
+        inner = None
+        if progress is not None:
+            def inner(done: int, total: int, index: int = index) -> None:
+                progress(index * total + done, replications * total)
+        runs.append(simulate(spec, scenario, design=design, seed=seed + index, progress=inner,
+                             reference_dpus=reference_dpus))
+    return Replicated(aggregate([run.metrics for run in runs]) if replications > 1 else runs[0].metrics, runs)
+
+
+def aggregate(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each numeric metric as {"mean", "ci95"} over replications; lists and mappings merged as they are."""
+    result: dict[str, Any] = {}
+    for name, first in samples[0].items():
+        values = [sample[name] for sample in samples]
+        if all(is_number(v) for v in values):
+            mean, half = mean_ci95([float(v) for v in values])
+            result[name] = {"mean": mean, "ci95": half}
+        elif isinstance(first, dict):
+            result[name] = aggregate([v for v in values if isinstance(v, dict)])
+        elif isinstance(first, list):
+            result[name] = sorted({item for v in values for item in v})
+        else:  # a metric that had no value in some run (no file succeeded, say)
+            numbers = [float(v) for v in values if is_number(v)]
+            result[name] = ({"mean": mean_ci95(numbers)[0], "ci95": mean_ci95(numbers)[1], "runs": len(numbers)}
+                            if numbers else None)
+    result["replications"] = len(samples)
+    return result

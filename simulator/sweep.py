@@ -1,0 +1,154 @@
+"""Try every combination of settings against one scenario and recommend the cheapest that meets a target.
+
+Each combination is simulated with the same seeds (common random numbers), so
+the differences between rows come from the settings, not from luck. The job
+duration is scaled from the stack's own DPUs (``job.parallel_fraction``), so
+varying ``worker_count`` or ``worker_type`` trades cost against run time only
+as far as the scenario says the job scales.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.spec import SETTINGS_BY_KEY, SETTINGS_BY_NAME, PipelineSpec, Setting, SpecError, coerce
+from simulator.metrics import NAMED_METRICS
+from simulator.model import Design
+from simulator.prices import DPU_PER_WORKER
+from simulator.runner import replicate
+from simulator.scenario import Scenario
+
+_TARGET = re.compile(r"^\s*([a-z0-9_]+)\s*(<=|>=|<|>|==)\s*([-+0-9.eE]+)\s*$")
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq}
+_NOT_TARGETS = {"unstable_groups", "sim_events", "wall_s"}
+
+
+class SweepError(ValueError):
+    """A --vary or --target the sweep cannot use; the message says which and how to write it."""
+
+
+@dataclass(frozen=True)
+class Vary:
+    setting: Setting
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    op: str
+    value: float
+
+    def met(self, metrics: dict[str, Any]) -> bool:
+        measured = metric_value(metrics, self.metric)
+        return measured is not None and _OPS[self.op](measured, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
+
+@dataclass
+class Row:
+    settings: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    meets: bool = False
+
+
+@dataclass
+class SweepResult:
+    rows: list[Row]
+    targets: list[Target]
+    best: Row | None
+
+
+def metric_value(metrics: dict[str, Any], name: str) -> float | None:
+    """A metric as a number: the mean when replicated."""
+    value = metrics.get(name)
+    if isinstance(value, dict):
+        value = value.get("mean")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def parse_vary(text: str) -> Vary:
+    name, sep, values = text.partition("=")
+    name = name.strip()
+    setting = SETTINGS_BY_NAME.get(name) or SETTINGS_BY_KEY.get(name)
+    if not sep or not values.strip():
+        raise SweepError(f"--vary {text!r}: write SETTING=V1,V2,..., e.g. --vary max_parallel_groups=2,4,8,16")
+    if setting is None:
+        raise SweepError(f"--vary {text!r}: {name!r} is not a setting of the pipeline; use a name such as "
+                         "max_parallel_groups, worker_count, worker_type or max_attempts")
+    if setting.kind == "array":
+        raise SweepError(f"--vary {text!r}: {name} is a list setting and cannot be swept; vary a single value")
+    parsed = []
+    for raw in values.split(","):
+        try:
+            parsed.append(coerce(setting, raw.strip()))
+        except ValueError as exc:
+            raise SweepError(f"--vary {text!r}: {raw.strip()!r} is not valid for {name} ({exc})") from None
+    return Vary(setting, tuple(dict.fromkeys(parsed)))
+
+
+def parse_target(text: str) -> Target:
+    match = _TARGET.match(text)
+    if not match:
+        raise SweepError(f"--target {text!r}: write METRIC<=VALUE (or <, >=, >, ==), e.g. --target latency_p95_s<=900")
+    metric, op, value = match.groups()
+    known = [m for m in NAMED_METRICS if m not in _NOT_TARGETS] + ["dead_by_receive_ceiling", "blocked", "lost",
+                                                                    "drain_s", "wait_p95_s", "throttled_starts"]
+    if metric not in known:
+        raise SweepError(f"--target {text!r}: {metric!r} is not a metric; use one of: {', '.join(known)}")
+    return Target(metric, op, float(value))
+
+
+def combinations(varies: list[Vary]) -> list[dict[str, Any]]:
+    names = [v.setting.name for v in varies]
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*(v.values for v in varies))]
+
+
+def run_sweep(spec: PipelineSpec, scenario: Scenario, varies: list[Vary], targets: list[Target], *,
+              replications: int = 1, seed: int = 0, design: Design = "held",
+              progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> SweepResult:
+    reference_dpus = spec.worker_count * DPU_PER_WORKER.get(spec.worker_type, 1.0)
+    rows = []
+    combos = combinations(varies)
+    for index, combo in enumerate(combos):
+        if progress is not None:
+            progress(index, len(combos), combo)
+        row = Row(settings=combo)
+        try:
+            variant = spec.replace(**combo)
+        except SpecError as exc:
+            row.error = "; ".join(f"{p.setting}: {p.message}" for p in exc.problems)
+            rows.append(row)
+            continue
+        row.metrics = replicate(variant, scenario, replications, design=design, seed=seed,
+                                reference_dpus=reference_dpus).metrics
+        row.meets = all(target.met(row.metrics) for target in targets)
+        rows.append(row)
+    if progress is not None:
+        progress(len(combos), len(combos), {})
+    return SweepResult(rows, targets, cheapest(rows))
+
+
+COST_TOLERANCE = 0.01
+"""Costs within 1 % (or a cent) of the cheapest count as equal: Glue bills run time, not parallelism, so
+settings like max_parallel_groups barely move the cost, and the noise of throttled Lambda calls must not
+pick a bigger setting. Among equals the earlier combination (the smaller values, as --vary lists them) wins."""
+
+
+def cheapest(rows: list[Row]) -> Row | None:
+    """The first row, in --vary order, that meets every target at (about) the lowest cost."""
+    candidates = [row for row in rows if row.meets and metric_value(row.metrics, "cost_usd") is not None]
+    if not candidates:
+        return None
+    lowest = min(metric_value(row.metrics, "cost_usd") or 0.0 for row in candidates)
+    limit = lowest * (1 + COST_TOLERANCE) + 0.01
+    return next(row for row in candidates if (metric_value(row.metrics, "cost_usd") or 0.0) <= limit)

@@ -1,0 +1,68 @@
+"""A trace with exact durations gives exactly the schedule worked out by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runtime.spec import PipelineSpec
+from simulator.ledger import SUCCEEDED
+from simulator.runner import simulate
+from tests.simulator.conftest import trace_scenario
+
+ROWS = [
+    "0,landing/a_000001.csv,100,0",   # group a: runs 0-100
+    "10,landing/a_000002.csv,50,0",   # group a: held behind a_000001 until 100, runs 100-150
+    "20,landing/b_000001.csv,30,1",   # group b: fails 20-50, backoff 30 s, waits for a slot, runs 90-120
+    "30,landing/c_000001.csv,40,0",   # group c: both slots busy (a, b) until b fails at 50, runs 50-90
+]
+
+
+def test_trace_gives_the_hand_computed_schedule(tmp_path: Path, dev_spec: PipelineSpec) -> None:
+    spec = dev_spec.replace(max_parallel_groups=2, retry_backoff_base_s=30)
+    result = simulate(spec, trace_scenario(tmp_path, ROWS, overheads="none"), seed=1)
+    w, runs = result.workload, result.model.runs
+    schedule = [(w.keys[int(f)].removeprefix("landing/"), float(s), float(e), bool(ok))
+                for f, s, e, ok in zip(runs.file, runs.start, runs.end, runs.ok, strict=True)]
+    assert sorted(schedule, key=lambda run: (run[1], run[0])) == [
+        ("a_000001.csv", 0.0, 100.0, True),
+        ("b_000001.csv", 20.0, 50.0, False),
+        ("c_000001.csv", 50.0, 90.0, True),
+        ("b_000001.csv", 90.0, 120.0, True),
+        ("a_000002.csv", 100.0, 150.0, True),
+    ]
+    assert [w.group_names[g] for g in w.group] == ["a", "a", "b", "c"]
+    assert result.model.ledger.status == [SUCCEEDED] * 4
+    metrics = result.metrics
+    assert metrics["wait_mean_s"] == pytest.approx((0 + 90 + 0 + 20) / 4)
+    assert metrics["latency_p50_s"] == pytest.approx(100.0)  # latencies 100, 140, 100, 60
+    assert metrics["max_parallel_groups"] == 2
+    assert metrics["throttled_starts"] == 2  # c at 30, b's retry at 80
+    assert metrics["failed_runs"] == 1
+    assert metrics["drain_s"] == pytest.approx(150.0)
+    assert metrics["backlog_max"] == 2  # at 30: a_000002 waits behind a_000001, c_000001 not yet received
+
+
+def test_retries_use_up_max_attempts_then_park_the_file(tmp_path: Path, dev_spec: PipelineSpec) -> None:
+    spec = dev_spec.replace(max_parallel_groups=2, max_attempts=3, retry_backoff_base_s=10, on_failure="continue")
+    rows = ["0,landing/a_000001.csv,20,9", "5,landing/a_000002.csv,20,0"]
+    result = simulate(spec, trace_scenario(tmp_path, rows, overheads="none"), seed=1)
+    runs = result.model.runs
+    # attempts at 0-20, 30-50 (backoff 10), 70-90 (backoff 20), then DEAD; the next file starts at once
+    assert [(int(f), float(s), float(e)) for f, s, e in zip(runs.file, runs.start, runs.end, strict=True)] == [
+        (0, 0.0, 20.0), (0, 30.0, 50.0), (0, 70.0, 90.0), (1, 90.0, 110.0)]
+    assert result.metrics["dead"] == 1
+    assert result.metrics["succeeded"] == 1
+    assert result.metrics["ordering_violations"] == 0
+
+
+def test_on_failure_block_halts_the_group_and_only_that_group(tmp_path: Path, dev_spec: PipelineSpec) -> None:
+    spec = dev_spec.replace(max_parallel_groups=2, max_attempts=1, on_failure="block")
+    rows = ["0,landing/a_000001.csv,20,1", "5,landing/a_000002.csv,20,0", "6,landing/b_000001.csv,20,0",
+            "50,landing/a_000003.csv,20,0"]
+    result = simulate(spec, trace_scenario(tmp_path, rows, overheads="none"), seed=1)
+    metrics = result.metrics
+    assert (metrics["dead"], metrics["blocked"], metrics["succeeded"]) == (1, 2, 1)
+    assert result.workload.keys[int(result.model.runs.file[-1])] == "landing/b_000001.csv"
+    assert metrics["oldest_age_max_s"] == pytest.approx(metrics["drain_s"] - 5.0, abs=1e-6)
