@@ -56,6 +56,20 @@ def is_aws_error(exc: BaseException, *codes: str) -> bool:
     return code is not None and (not codes or code in codes)
 
 
+class MonotonicMillis:
+    """Milliseconds that never repeat or go back for one context: files routed in the same millisecond (one
+    batch) keep the order the router enqueued them in, not the order of their hashes."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, ts: float) -> int:
+        with self._lock:
+            self._last = max(int(ts * 1000), self._last + 1)
+            return self._last
+
+
 def _default_client_factory(service: str) -> Any:
     import boto3  # lazily: the first AWS call pays for it, not the import of a handler module
     from botocore.config import Config
@@ -79,6 +93,7 @@ class RuntimeContext:
     client_factory: ClientFactory = _default_client_factory
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
+    sequence_ms: MonotonicMillis = field(default_factory=MonotonicMillis, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _ledger: Ledger | None = field(default=None, repr=False, compare=False)
 

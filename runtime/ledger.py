@@ -12,7 +12,6 @@ backwards. The schema is the one in docs/interfaces.md.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -60,20 +59,6 @@ def sequence(ts: float, file_id: str) -> str:
 
 def sequence_at_ms(epoch_ms: int, file_id: str) -> str:
     return f"{epoch_ms:015d}#{file_id[:8]}"
-
-
-class MonotonicMillis:
-    """Milliseconds that never repeat or go back within one process: files routed in the same
-    millisecond (one batch) keep the order the router enqueued them in, not the order of their hashes."""
-
-    def __init__(self) -> None:
-        self._last = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, ts: float) -> int:
-        with self._lock:
-            self._last = max(int(ts * 1000), self._last + 1)
-            return self._last
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,11 @@ from runtime import observability as obs
 from runtime.context import RuntimeContext, handler_context
 from runtime.events import IgnoredEvent, MalformedEvent, ObjectCreated, parse_message_body
 from runtime.grouping import UngroupableKey, group_for_key
-from runtime.ledger import FileRecord, MonotonicMillis, Status, iso, sequence_at_ms
+from runtime.ledger import FileRecord, Status, iso, sequence_at_ms
 from runtime.queues import REASON_ATTRIBUTE, FileMessage, send_ordered
 from runtime.spec import PipelineSpec
 
 REQUIRED = ("ordered_queue_url", "ledger_table")
-_sequence_ms = MonotonicMillis()
 
 
 class PermanentFailure(Exception):
@@ -98,7 +97,7 @@ def _route_object(ctx: RuntimeContext, body: str, obj: ObjectCreated, routed: Ro
     obs.add_keys(group=group)
     now = ctx.now()
     file_id = obj.dedup_id
-    seq = sequence_at_ms(_sequence_ms(now), file_id)
+    seq = sequence_at_ms(ctx.sequence_ms(now), file_id)
     record = FileRecord(file_id=file_id, bucket=obj.bucket, key=obj.key, group=group, etag=obj.etag,
                         version_id=obj.version_id, size=obj.size, status=Status.RECEIVED, received_at=iso(now),
                         received_seq=seq, enqueue_seq=seq)
