@@ -141,8 +141,9 @@ def register(app: typer.Typer) -> None:
                key: Annotated[str | None, typer.Option(help="Only files with exactly this S3 key.")] = None,
                as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
                ) -> None:
-        """Show the ledger: per group, its files in processing order with status, attempts and run time,
-        plus the backlog of the ordered queue and the FIFO DLQ.
+        """Show the ledger: each group's files in processing order, with status, attempts and run time.
+
+        Then the ordered queue's backlog (waiting; in flight = groups held) and the FIFO DLQ depth.
 
         Examples:
           landing status --stack dev --outputs dev-outputs.json
@@ -157,9 +158,11 @@ def register(app: typer.Typer) -> None:
                     group: Annotated[str | None, typer.Option(help="Only DLQ messages of this group.")] = None,
                     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would move; move nothing."
                                                           )] = False) -> None:
-        """Move DEAD files from the FIFO DLQ back to the ordered queue, keeping each message's group and
-        dedup id; the ledger gives each one a fresh set of max_attempts runs. A group blocked behind one
-        of them (on_failure: block) is woken so the redriven file runs first.
+        """Move DEAD files from the FIFO DLQ back to the ordered queue, keeping group and dedup id.
+
+        The ledger is updated first: each file gets a fresh set of max_attempts runs.
+
+        A group blocked behind a redriven file (on_failure: block) is woken; the redriven file runs first.
 
         Examples:
           landing redrive --stack dev --outputs dev-outputs.json --dry-run
@@ -185,8 +188,9 @@ def register(app: typer.Typer) -> None:
                  file_id: Annotated[str | None, typer.Option(
                      help="The file id, when several versions of the key are DEAD.")] = None,
                  reason: Annotated[str, typer.Option(help="Recorded in the ledger's last_error.")] = "") -> None:
-        """Give up on a DEAD file: mark it SKIPPED, remove it from the FIFO DLQ, and release its group if
-        it was blocked behind it (on_failure: block).
+        """Give up on a DEAD file: mark it SKIPPED and let its group go on.
+
+        Its message leaves the FIFO DLQ; a file BLOCKED behind it (on_failure: block) is released at once.
 
         Example:
           landing skip --stack dev --outputs dev-outputs.json landing/orders_20250915_101500.csv
