@@ -25,11 +25,10 @@ class RunLog:
     ok: np.ndarray
 
     @classmethod
-    def from_rows(cls, rows: list[tuple[int, float, float, bool]]) -> RunLog:
-        if not rows:
-            return cls(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
-        file, start, end, ok = zip(*rows, strict=True)
-        return cls(np.asarray(file, dtype=np.int64), np.asarray(start), np.asarray(end), np.asarray(ok, dtype=bool))
+    def from_flat(cls, flat: list[float]) -> RunLog:
+        """From the model's flat record: file, start, end, ok, file, start, ... (one list, cheap to append)."""
+        table = np.asarray(flat, dtype=float).reshape(-1, 4)
+        return cls(table[:, 0].astype(np.int64), table[:, 1].copy(), table[:, 2].copy(), table[:, 3] > 0)
 
     def __len__(self) -> int:
         return len(self.file)

@@ -25,20 +25,20 @@ NAMED_METRICS = ("files", "succeeded", "dead", "ordering_violations", "overlappi
                  "sim_events", "wall_s")
 
 
-def ordering_violations(group: list[int], first_start: list[float], final_s: list[float]) -> int:
+def ordering_violations(group: np.ndarray, first_start: np.ndarray, final_s: np.ndarray) -> int:
     """Files whose first run started before an earlier-enqueued file of their group was finished.
 
-    Vectorised: files sorted by (group, enqueue order); a running maximum of "finished at" per group is
-    built by offsetting each group's times past the previous group's, so one global accumulate suffices.
+    Files are numbered in enqueue order, so a stable sort by group lists each group's files in order. A
+    running maximum of "finished at" per group is built by offsetting each group's times past the
+    previous group's, so one global accumulate suffices.
     """
     n = len(group)
     if n == 0:
         return 0
-    groups = np.asarray(group, dtype=np.int64)
-    order = np.lexsort((np.arange(n), groups))
-    g_sorted = groups[order]
-    starts = np.asarray(first_start)[order]
-    finals = np.asarray(final_s)[order]
+    order = np.argsort(group, kind="stable")
+    g_sorted = group[order]
+    starts = first_start[order]
+    finals = final_s[order]
     horizon = float(max(np.max(finals), np.max(starts), 0.0)) + 1.0
     finished = np.where(finals >= 0, finals, horizon - 0.5)  # never finished: later than any start
     offset = g_sorted * (horizon + 1.0)
@@ -53,8 +53,10 @@ def ordering_violations(group: list[int], first_start: list[float], final_s: lis
     return int(np.count_nonzero(started & (starts < earlier - 1e-9)))
 
 
-def _percentile(values: np.ndarray, q: float) -> float | None:
-    return float(np.percentile(values, q)) if len(values) else None
+def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float | None]:
+    if not len(values):
+        return [None] * len(qs)
+    return [float(v) for v in np.percentile(values, qs)]
 
 
 def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall_s: float,
@@ -69,6 +71,8 @@ def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall
     ok = status == SUCCEEDED
     waits = first[started] - enqueue[started]
     latencies = done[ok] - land[ok]
+    p50, p95, p99 = _percentiles(latencies, (50, 95, 99))
+    (wait_p95,) = _percentiles(waits, (95,))
     oldest = model.oldest_age_max_s
     if model.oldest_ptr < w.files:  # messages never deleted (blocked groups, unfinished drain)
         oldest = max(oldest, end_s - w.enqueue_s[model.oldest_ptr])
@@ -76,18 +80,19 @@ def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall
     costs = cost_breakdown(usage, scenario.prices, model.spec.lambda_memory_mb)
     runs_ok = model.runs.ok
     first_land = float(land.min()) if len(land) else 0.0
+    violations = ordering_violations(np.asarray(w.group, dtype=np.int64), first, np.asarray(ledger.final_s))
     return {
         "files": w.files,
         "succeeded": int(np.count_nonzero(ok)),
         "dead": int(np.count_nonzero(status == DEAD)),
-        "ordering_violations": ordering_violations(w.group, ledger.first_start, ledger.final_s),
+        "ordering_violations": violations,
         "overlapping_runs": model.overlapping_runs,
         "max_runs_per_group": model.max_runs_per_group,
         "max_parallel_groups": model.max_parallel_groups,
         "wait_mean_s": float(waits.mean()) if len(waits) else None,
-        "latency_p50_s": _percentile(latencies, 50),
-        "latency_p95_s": _percentile(latencies, 95),
-        "latency_p99_s": _percentile(latencies, 99),
+        "latency_p50_s": p50,
+        "latency_p95_s": p95,
+        "latency_p99_s": p99,
         "backlog_max": model.backlog_max,
         "oldest_age_max_s": oldest,
         "glue_dpu_hours": usage.glue_dpu_hours,
@@ -109,7 +114,7 @@ def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall
         "throttled_starts": model.throttled_starts,
         "max_concurrent_runs": model.max_concurrent_runs,
         "glue_slots": glue_capacity(model.spec, scenario),
-        "wait_p95_s": _percentile(waits, 95),
+        "wait_p95_s": wait_p95,
         "latency_mean_s": float(latencies.mean()) if len(latencies) else None,
         "drain_s": max(0.0, model.last_final_s - first_land),
         "reordered_by_intake": w.reordered_by_intake,

@@ -85,6 +85,9 @@ class OrderedQueue(simpy.Store):
         if self.items:
             event.succeed(self.items.popleft())
 
+    def _trigger_put(self, get_event: Any) -> None:
+        """Nothing ever waits to put (``offer`` never blocks), so a finished get has no put to wake."""
+
 
 class PipelineModel:
     """State of one simulated pipeline; the SimPy processes below drive it.
@@ -106,7 +109,7 @@ class PipelineModel:
         self.run_heap: list[tuple[float, int]] = []
         self.waiting: deque[tuple[int, int]] = deque()  # throttle "wait": starts queued for a Glue slot
         self.ledger = FileLedger.empty(files)
-        self.run_rows: list[tuple[int, float, float, bool]] = []  # (file, RUNNING at, end, succeeded)
+        self.run_flat: list[float] = []  # per run: file, RUNNING at, end, succeeded (flat: one extend per run)
         self._runs: RunLog | None = None
         self.attempts, self.first_start = self.ledger.attempts, self.ledger.first_start
         self.exact_s, self.forced_failures = workload.exact_duration_s, workload.fail_attempts
@@ -252,7 +255,7 @@ class PipelineModel:
         end = running_at + run_s
         if attempt == 1:
             self.first_start[fid] = running_at
-        self.run_rows.append((fid, running_at, end, ok))
+        self.run_flat.extend((fid, running_at, end, ok))
         alive = self.alive[g]
         if alive >= self.max_runs_per_group:
             self.max_runs_per_group = alive + 1
@@ -330,8 +333,8 @@ class PipelineModel:
 
     @property
     def runs(self) -> RunLog:
-        if self._runs is None or len(self._runs) != len(self.run_rows):
-            self._runs = RunLog.from_rows(self.run_rows)
+        if self._runs is None or 4 * len(self._runs) != len(self.run_flat):
+            self._runs = RunLog.from_flat(self.run_flat)
         return self._runs
 
     def sample(self) -> None:
@@ -342,7 +345,7 @@ class PipelineModel:
     def usage(self) -> Usage:
         """Billable requests of the run, per step of the deployed flow (the seed card has no ledger and no
         completion path)."""
-        files, runs = self.w.files, len(self.run_rows)
+        files, runs = self.w.files, len(self.run_flat) // 4
         throttles = 0 if self.wait_mode else self.throttled_starts
         receives = sum(self.ledger.receives)
         held = self.held
