@@ -11,14 +11,14 @@ from __future__ import annotations
 import getpass
 import json
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from landing_cli.dlq_scan import DlqMessage, DlqScan
 from runtime.context import RuntimeContext, is_aws_error
 from runtime.ledger import FileRecord, Ledger, Status, parse_iso
-from runtime.queues import FILE_ID_ATTRIBUTE, REASON_ATTRIBUTE, FileMessage, MalformedFileMessage
 from runtime.spec import PipelineSpec
 
 FIFO_DEDUP_WINDOW_S = 5 * 60
@@ -121,78 +121,6 @@ def queue_depths(ctx: RuntimeContext) -> dict[str, tuple[int, int]]:
             result[label] = (int(attributes["ApproximateNumberOfMessages"]),
                              int(attributes["ApproximateNumberOfMessagesNotVisible"]))
     return result
-
-
-# --- the FIFO DLQ ---------------------------------------------------------------------------------
-@dataclass
-class DlqMessage:
-    raw: dict[str, Any]
-    message: FileMessage | None
-    problem: str | None
-
-    @property
-    def group(self) -> str:
-        return str(self.raw.get("Attributes", {}).get("MessageGroupId", ""))
-
-    @property
-    def dedup_id(self) -> str:
-        return str(self.raw.get("Attributes", {}).get("MessageDeduplicationId", ""))
-
-    @property
-    def reason(self) -> str:
-        return str(self.raw.get("MessageAttributes", {}).get(REASON_ATTRIBUTE, {}).get("StringValue", ""))
-
-    @property
-    def file_id(self) -> str | None:
-        if self.message is not None:
-            return self.message.file_id
-        value = self.raw.get("MessageAttributes", {}).get(FILE_ID_ATTRIBUTE, {}).get("StringValue")
-        return str(value) if value else None
-
-
-@dataclass
-class DlqScan:
-    """Receives every DLQ message once, keeping them in flight until ``release`` so a FIFO queue shows
-    the messages queued behind them; whatever was not deleted is made visible again at the end."""
-
-    ctx: RuntimeContext
-    held: list[DlqMessage] = field(default_factory=list)
-    empty_polls_to_stop: int = 2
-
-    def __iter__(self) -> Iterator[DlqMessage]:
-        empty = 0
-        seen: set[str] = set()
-        while empty < self.empty_polls_to_stop:
-            response = self.ctx.sqs.receive_message(
-                QueueUrl=self.ctx.ordered_dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=120, WaitTimeSeconds=1,
-                AttributeNames=["All"], MessageAttributeNames=["All"])
-            batch = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
-            if not batch:
-                empty += 1
-                continue
-            empty = 0
-            for raw in batch:
-                seen.add(raw["MessageId"])
-                try:
-                    item = DlqMessage(raw, FileMessage.from_body(raw["Body"]), None)
-                except MalformedFileMessage as exc:
-                    item = DlqMessage(raw, None, str(exc))
-                self.held.append(item)
-                yield item
-
-    def delete(self, item: DlqMessage) -> None:
-        self.ctx.sqs.delete_message(QueueUrl=self.ctx.ordered_dlq_url, ReceiptHandle=item.raw["ReceiptHandle"])
-        self.held.remove(item)
-
-    def release(self) -> None:
-        for item in self.held:
-            try:
-                self.ctx.sqs.change_message_visibility(QueueUrl=self.ctx.ordered_dlq_url,
-                                                       ReceiptHandle=item.raw["ReceiptHandle"], VisibilityTimeout=0)
-            except Exception as exc:
-                if not is_aws_error(exc):
-                    raise
-        self.held.clear()
 
 
 @dataclass(frozen=True)

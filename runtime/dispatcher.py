@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -25,9 +24,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from runtime import observability as obs
 from runtime.context import RuntimeContext, aws_error_code, handler_context, is_aws_error
-from runtime.job_args import job_arguments, run_matches
+from runtime.job_args import job_arguments
 from runtime.ledger import NOT_FINAL, FileRecord, Status, iso, parse_iso, sequence
-from runtime.outcomes import ACTIVE_STATES, FINAL_STATES, apply_run_result, park, retry_delay_s
+from runtime.outcomes import park, retry_delay_s
 from runtime.queues import (
     FileMessage,
     MalformedFileMessage,
@@ -36,6 +35,7 @@ from runtime.queues import (
     set_visibility,
     throttle_backoff_s,
 )
+from runtime.recovery import Decision, act_on_run_state, check_running, find_run
 
 REQUIRED = ("ordered_queue_url", "ordered_dlq_url", "ledger_table", "job_name", "output_bucket")
 THROTTLE_CODES = ("ConcurrentRunsExceededException", "ThrottlingException", "ResourceNumberLimitExceededException")
@@ -43,16 +43,7 @@ MISSING_OBJECT_CODES = ("404", "NoSuchKey", "NoSuchVersion", "NotFound")
 BLOCKED_RECHECK_S = 3600
 """A BLOCKED file looks again this often; the CLI's redrive and skip wake it at once. Each look is a
 receive, so with the default receive ceiling of 100 a group can wait about four days for an operator."""
-MAX_RUN_PAGES = 20
 _REEVALUATIONS = 4
-
-
-@dataclass(frozen=True)
-class Decision:
-    """``hold``: keep the message in flight (reported as a batch item failure); ``done``: let it be deleted."""
-
-    hold: bool
-    reason: str
 
 
 HOLD_STARTED = "started"
@@ -107,7 +98,7 @@ def _step(ctx: RuntimeContext, message: FileMessage, record: FileRecord, handle:
     if status == Status.STARTING:
         return _recover_starting(ctx, message, record, handle, receive_count)
     if status == Status.RUNNING:
-        return _check_running(ctx, record, handle)
+        return check_running(ctx, record, handle)
     return _maybe_start(ctx, message, record, handle, receive_count)
 
 
@@ -233,59 +224,7 @@ def _recover_starting(ctx: RuntimeContext, message: FileMessage, record: FileRec
     obs.logger.warning("found the run of a crashed dispatcher; adopting it", extra={"state": run.get("JobRunState")})
     if ctx.ledger.record_started(record.file_id, attempt, run_id, handle) is None:
         return None
-    return _act_on_run_state(ctx, record.file_id, attempt, run_id, run, handle)
-
-
-def find_run(ctx: RuntimeContext, record: FileRecord, attempt: int) -> dict[str, Any] | None:
-    """The Glue run started for ``attempt`` of this file and not yet in the ledger, if any."""
-    request: dict[str, Any] = {"JobName": ctx.job_name, "MaxResults": 200}
-    for _ in range(MAX_RUN_PAGES):
-        page = ctx.glue.get_job_runs(**request)
-        for run in page.get("JobRuns", []):
-            if run_matches(run.get("Arguments"), record.file_id, attempt) and run.get("Id") not in record.run_ids:
-                return dict(run)
-        if not page.get("NextToken"):
-            return None
-        request["NextToken"] = page["NextToken"]
-    return None
-
-
-def _check_running(ctx: RuntimeContext, record: FileRecord, handle: str) -> Decision | None:
-    """The held message came back while the ledger says RUNNING: the completion event was lost (or is
-    late). Ask Glue: re-hold a run that is still going, finish one that has ended."""
-    run_id = record.current_run_id or ""
-    try:
-        run = ctx.glue.get_job_run(JobName=ctx.job_name, RunId=run_id)["JobRun"]
-    except Exception as exc:
-        if not is_aws_error(exc, "EntityNotFoundException"):
-            raise
-        run = {"Id": run_id, "JobRunState": "FAILED", "ErrorMessage": f"Glue has no run {run_id}"}
-    return _act_on_run_state(ctx, record.file_id, record.attempts, run_id, run, handle)
-
-
-def _act_on_run_state(ctx: RuntimeContext, file_id: str, attempt: int, run_id: str, run: dict[str, Any],
-                      handle: str) -> Decision | None:
-    state = str(run.get("JobRunState", ""))
-    if state in FINAL_STATES:
-        obs.count(obs.RECOVERED)
-        if run.get("ExecutionTime"):
-            obs.seconds(obs.RUN_DURATION, float(run["ExecutionTime"]))
-        applied = apply_run_result(ctx, file_id, attempt, run_id, state, run.get("ErrorMessage"),
-                                   receipt_handle=handle, delete=False)
-        if applied.action == "stale":
-            return None
-        if applied.action == "retry" or (applied.record is not None and applied.record.status == Status.FAILED):
-            return Decision(True, "backoff")
-        return Decision(False, f"finished {state.lower()}")
-    if state not in ACTIVE_STATES:
-        obs.logger.warning("unexpected Glue run state; holding", extra={"state": state})
-    if ctx.ledger.refresh_receipt(file_id, run_id, handle) is None:
-        return None
-    set_visibility(ctx, handle, ctx.spec.hold_visibility_s)
-    obs.count(obs.REHELD)
-    obs.logger.warning("run still going but its message came back (completion late or lost); held again",
-                       extra={"state": state})
-    return Decision(True, "reheld")
+    return act_on_run_state(ctx, record.file_id, attempt, run_id, run, handle)
 
 
 def _park_malformed(ctx: RuntimeContext, record: SQSRecord, problem: str) -> None:
