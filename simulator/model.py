@@ -26,6 +26,7 @@ import simpy
 
 from runtime.queues import throttle_backoff_s  # the dispatcher's own backoff, jitter included
 from runtime.spec import PipelineSpec
+from simulator.distributions import draw_many
 from simulator.ledger import BLOCKED, DEAD, LOST, SUCCEEDED, FileLedger, RunLog, Series
 from simulator.prices import (
     DPU_PER_WORKER,
@@ -137,15 +138,37 @@ class PipelineModel:
         self.failure_rate = job.failure_rate
         self.dpus = spec.worker_count * DPU_PER_WORKER.get(spec.worker_type, 1.0)
         self.scale = duration_scale(spec, reference_dpus or self.dpus, job.parallel_fraction)
-        fixed = job.startup_s
-        per_mb = self.scale * job.per_mb_s
-        self.base_s = [fixed + per_mb * size if size > 0 else fixed for size in workload.size_mb]
         self.timeout_s = float(spec.job_timeout_s)
+        self.job = job
+        self.first_run_s, self.first_ok = self._first_attempts(rng)
         self.max_attempts = spec.max_attempts
         self.ceiling = spec.receive_ceiling
         self.block = spec.on_failure == "block"
         self.seed_visibility_s = float(spec.queue_visibility_s(spec.dispatcher_timeout_s))
         self.min_billed_s = scenario.prices.glue_minimum_billed_s
+
+    def _first_attempts(self, rng: np.random.Generator) -> tuple[list[float], list[bool]]:
+        """Duration and outcome of every file's first attempt, drawn at once (retries draw as they come)."""
+        w, job = self.w, self.job
+        exact = np.asarray(w.exact_duration_s, dtype=float)
+        sizes = np.maximum(np.asarray(w.size_mb, dtype=float), 0.0)
+        drawn = job.startup_s + self.scale * (draw_many(job.duration, rng, w.files) + job.per_mb_s * sizes)
+        run_s = np.where(exact >= 0, exact, drawn)
+        forced = np.asarray(w.fail_attempts, dtype=np.int64)
+        ok = np.where(forced >= 0, forced < 1, rng.random(w.files) >= job.failure_rate)
+        timed_out = run_s > self.timeout_s  # Glue stops the run: TIMEOUT
+        return np.where(timed_out, self.timeout_s, run_s).tolist(), (ok & ~timed_out).tolist()
+
+    def _retry_attempt(self, fid: int, attempt: int) -> tuple[float, bool]:
+        run_s = self.exact_s[fid]
+        if run_s < 0:
+            run_s = self.job.startup_s + self.scale * (self.run_sample() + self.job.per_mb_s * max(
+                0.0, self.w.size_mb[fid]))
+        forced = self.forced_failures[fid]
+        ok = attempt > forced if forced >= 0 else self.random() >= self.failure_rate
+        if run_s > self.timeout_s:
+            return self.timeout_s, False
+        return run_s, ok
 
     # --- the ordered queue ---------------------------------------------------------------------
     def enqueue(self, fid: int) -> None:
@@ -245,16 +268,12 @@ class PipelineModel:
         attempts = self.attempts
         attempt = attempts[fid] = attempts[fid] + 1
         running_at = now + self.glue_start()
-        run_s = self.exact_s[fid]
-        if run_s < 0:
-            run_s = self.base_s[fid] + self.scale * self.run_sample()
-        forced = self.forced_failures[fid]
-        ok = attempt > forced if forced >= 0 else self.random() >= self.failure_rate
-        if run_s > self.timeout_s:
-            run_s, ok = self.timeout_s, False  # Glue stops the run: TIMEOUT
-        end = running_at + run_s
         if attempt == 1:
+            run_s, ok = self.first_run_s[fid], self.first_ok[fid]
             self.first_start[fid] = running_at
+        else:
+            run_s, ok = self._retry_attempt(fid, attempt)
+        end = running_at + run_s
         self.run_flat.extend((fid, running_at, end, ok))
         alive = self.alive[g]
         if alive >= self.max_runs_per_group:

@@ -32,13 +32,13 @@ def test_erlang_c_formula_matches_known_values() -> None:
 def test_unique_groups_form_an_mmc_queue(dev_spec: PipelineSpec) -> None:
     servers, mean_s, utilization = 2, 60.0, 0.5  # the dev stack's own two slots
     rate = utilization * servers / mean_s
-    case = scenario(queue(rate, mean_s, "unique", 20_000))
+    case = scenario(queue(rate, mean_s, "unique", 25_000))
     spec = dev_spec.replace(max_parallel_groups=servers, job_timeout_minutes=600)
     theory = mmc_wait_mean(rate, 1 / mean_s, servers)
     assert textbook_case(case, servers) == pytest.approx(
         {"model": "M/M/2", "servers": 2, "arrival_rate_per_s": rate, "utilization": utilization,
          "wait_mean_s": theory})
-    wait = replicate(spec, case, 10, seed=100).metrics["wait_mean_s"]
+    wait = replicate(spec, case, 16, seed=100).metrics["wait_mean_s"]
     assert wait["ci95"] < 0.03 * theory, wait
     assert abs(wait["mean"] - theory) < 0.03 * theory, (wait, theory)
 
