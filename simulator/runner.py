@@ -39,6 +39,16 @@ class SimulationResult:
     def workload(self) -> Workload:
         return self.model.w
 
+    def run_order(self) -> dict[str, list[str]]:
+        """Per group, the keys of its Glue runs in the order they started (a retried file appears once per
+        attempt): what the agreement test compares with the emulator's runs of the same trace."""
+        runs, w = self.model.runs, self.model.w
+        order: dict[str, list[str]] = {}
+        for index in sorted(range(len(runs)), key=lambda i: (runs.start[i], i)):
+            fid = int(runs.file[index])
+            order.setdefault(w.group_names[w.group[fid]], []).append(w.keys[fid])
+        return order
+
 
 def _events_scheduled(env: simpy.Environment) -> int:
     """SimPy numbers every scheduled event; reading the counter costs nothing per event."""

@@ -66,3 +66,11 @@ def test_on_failure_block_halts_the_group_and_only_that_group(tmp_path: Path, de
     assert (metrics["dead"], metrics["blocked"], metrics["succeeded"]) == (1, 2, 1)
     assert result.workload.keys[int(result.model.runs.file[-1])] == "landing/b_000001.csv"
     assert metrics["oldest_age_max_s"] == pytest.approx(metrics["drain_s"] - 5.0, abs=1e-6)
+
+
+def test_run_order_lists_each_groups_runs_in_start_order(tmp_path: Path, dev_spec: PipelineSpec) -> None:
+    spec = dev_spec.replace(max_parallel_groups=2, retry_backoff_base_s=30)
+    result = simulate(spec, trace_scenario(tmp_path, ROWS, overheads="none"), seed=1)
+    assert result.run_order() == {"a": ["landing/a_000001.csv", "landing/a_000002.csv"],
+                                  "b": ["landing/b_000001.csv", "landing/b_000001.csv"],
+                                  "c": ["landing/c_000001.csv"]}
