@@ -70,6 +70,8 @@ def check(scenario: Scenario, spec: PipelineSpec, reference_dpus: float | None =
     window = scenario.duration_s
     unstable = []
     for group, (files, run_s) in work.items():
+        if group == UNIQUE:
+            continue
         hold = attempts * (per_attempt_overhead * files + run_s) + backoff * files
         utilization = hold / window
         if files > 1 and utilization >= 1.0:
@@ -78,6 +80,11 @@ def check(scenario: Scenario, spec: PipelineSpec, reference_dpus: float | None =
     slot = attempts * (over.glue_start_s.mean + mean_run)
     return Stability(hold_mean_s=attempts * (per_attempt_overhead + mean_run) + backoff,
                      slot_mean_s=slot, offered_load=total_files * slot / window, unstable=unstable)
+
+
+UNIQUE = ""
+"""The bucket for files of processes with one group per file: they count in the offered load, and a group
+of one file never queues behind itself. (No group name is empty, so the key cannot collide.)"""
 
 
 def _expected_work(scenario: Scenario, spec: PipelineSpec, scale: float) -> dict[str, tuple[float, float]]:
@@ -116,14 +123,17 @@ def _expected_work(scenario: Scenario, spec: PipelineSpec, scale: float) -> dict
             assert isinstance(process, Diurnal)
             grid = np.linspace(0.0, scenario.duration_s, 1441)
             files = float(np.mean(diurnal_rate(process, scenario.start_clock_s)(grid))) * scenario.duration_s
+        if process.groups.count is None:
+            entry = work[UNIQUE]
+            entry[0] += files
+            entry[1] += files * min(run, timeout)
+            continue
         _spread(process.groups, files, run, spec.key_prefix, suffix, add)
     return {group: (entry[0], entry[1]) for group, entry in work.items()}
 
 
 def _spread(choice: GroupChoice, files: float, run: float, key_prefix: str, suffix: str,
             add: Callable[[str, float, float], None]) -> None:
-    if choice.count is None:
-        return  # one file per group: a group of one never queues behind itself
     for index, share in enumerate(group_probabilities(choice).tolist()):
         add(key_prefix + choice.name(index) + "_000000" + suffix, files * share, run)
 

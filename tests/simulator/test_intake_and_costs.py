@@ -70,3 +70,12 @@ def test_stability_check_flags_a_group_that_can_never_keep_up(dev_spec: Pipeline
     assert stability.offered_load == pytest.approx((40 + 180) * 120 / 3600)
     assert stability.parallel_groups_needed == 8
     assert simulate(dev_spec, case, seed=1).metrics["unstable_groups"] == ["hot"]
+
+
+def test_files_of_unique_groups_count_in_the_offered_load(dev_spec: PipelineSpec) -> None:
+    case = scenario({"duration_s": 6000, "overheads": "none",
+                     "arrivals": [{"poisson": {"rate_per_s": 0.1, "groups": "unique"}}],
+                     "job": {"startup_s": 0, "duration": {"dist": "fixed", "seconds": 100}}})
+    stability = check(case, dev_spec)
+    assert stability.offered_load == pytest.approx(10.0)  # 0.1 files/s x 100 s
+    assert stability.unstable == [] and stability.parallel_groups_needed == 10
