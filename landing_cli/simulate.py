@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from landing_cli.common import CONFIG_ERROR_EXIT, err_console, load_spec_or_exit
 from runtime.spec import PipelineSpec
@@ -156,7 +155,7 @@ def simulate(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from simulator.model import glue_capacity
+    from simulator.capacity import glue_capacity
     from simulator.plots import write_plots
     from simulator.report import render
     from simulator.runner import replicate
@@ -225,6 +224,7 @@ def sweep(
           --vary max_parallel_groups=8,16,32 --vary worker_count=2,4 --target latency_p99_s<=1800
           --target dead<=0 --replications 3 --write-stack
     """
+    from simulator.report import sweep_table
     from simulator.sweep import SweepError, parse_target, parse_vary, run_sweep
 
     spec, scenario, label = _inputs(stack, spec_file, scenario_file, trace, overheads)
@@ -241,7 +241,7 @@ def sweep(
                 update(done, total)
         result = run_sweep(spec, scenario, varies, targets, replications=replications, seed=seed,
                            design=design.value, progress=step)
-    Console().print(_sweep_table(result, [v.setting.name for v in varies], label, scenario.name))
+    Console().print(sweep_table(result, [v.setting.name for v in varies], label, scenario.name))
     best = result.best
     if best is None:
         goal = " and ".join(str(t) for t in targets) or "the targets"
@@ -264,35 +264,6 @@ def _mean(metrics: dict[str, Any], name: str) -> float:
     from simulator.sweep import metric_value
 
     return metric_value(metrics, name) or 0.0
-
-
-SWEEP_COLUMNS = {"succeeded": ("ok", "n"), "dead": ("dead", "n"), "latency_p95_s": ("p95", "s"),
-                 "wait_mean_s": ("wait", "s"), "max_parallel_groups": ("peak", "n"), "cost_usd": ("cost", "$")}
-
-
-def _sweep_table(result: Any, names: list[str], stack: str, scenario: str) -> Table:
-    from simulator.report import show
-
-    columns = dict(SWEEP_COLUMNS)
-    for target in result.targets:  # always show what the recommendation was judged on
-        columns.setdefault(target.metric, (target.metric.removesuffix("_s").replace("latency_", ""),
-                                           "s" if target.metric.endswith("_s") else "n"))
-    table = Table(title=f"sweep of {scenario} on {stack}", caption="p95: latency, landing to done; wait: "
-                  "enqueue to run start (mean); peak: most groups running at once; all metrics in --json")
-    for name in names:
-        table.add_column(name, justify="right", min_width=min(len(name), 10), overflow="fold")
-    for label, _ in columns.values():
-        table.add_column(label, justify="right", no_wrap=True)
-    table.add_column("meets", justify="center")
-    for row in result.rows:
-        style = "bold green" if row is result.best else ("" if row.meets else "dim")
-        values = [str(row.settings[n]) for n in names]
-        if row.error:
-            table.add_row(*values, f"invalid: {row.error}", *[""] * (len(columns) - 1), "-", style="red")
-            continue
-        table.add_row(*values, *(show(row.metrics[name], kind) for name, (_, kind) in columns.items()),
-                      "yes" if row.meets else "no", style=style)
-    return table
 
 
 def _write_stack(best: Any, stack: str | None, spec_file: Path | None) -> None:

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from simulator.billing import usage_of
+from simulator.capacity import glue_capacity
 from simulator.ledger import BLOCKED, DEAD, LOST, PENDING, SUCCEEDED
-from simulator.model import PipelineModel, glue_capacity
+from simulator.model import PipelineModel
 from simulator.prices import cost_breakdown
 from simulator.scenario import Scenario
 from simulator.stability import Stability
@@ -76,7 +78,7 @@ def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall
     oldest = model.oldest_age_max_s
     if model.oldest_ptr < w.files:  # messages never deleted (blocked groups, unfinished drain)
         oldest = max(oldest, end_s - w.enqueue_s[model.oldest_ptr])
-    usage = model.usage()
+    usage = usage_of(model)
     costs = cost_breakdown(usage, scenario.prices, model.spec.lambda_memory_mb)
     runs_ok = model.runs.ok
     first_land = float(land.min()) if len(land) else 0.0

@@ -10,7 +10,7 @@ Structure, chosen for speed and checkability: ``c`` long-lived dispatcher
 processes pull ready group ids from one ``simpy.Store`` (the ordered queue's
 deliverable groups); each group's files wait in a plain deque; Glue runs and
 completions are timeouts with callbacks, and finished runs free their slot
-lazily (a heap of end times), so a file costs about five events.
+lazily (a heap of end times), so a file costs about four events.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import heapq
 import random
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -26,75 +25,21 @@ import simpy
 
 from runtime.queues import throttle_backoff_s  # the dispatcher's own backoff, jitter included
 from runtime.spec import PipelineSpec
+from simulator.capacity import dpus, duration_scale, glue_capacity
 from simulator.distributions import draw_many
 from simulator.ledger import BLOCKED, DEAD, LOST, SUCCEEDED, FileLedger, RunLog, Series
-from simulator.prices import (
-    DPU_PER_WORKER,
-    LEDGER_READS_PER_DELIVERY,
-    LEDGER_READS_PER_RUN_END,
-    LEDGER_WRITES_PER_FILE,
-    LEDGER_WRITES_PER_RUN_END,
-    LEDGER_WRITES_PER_START,
-    Usage,
-)
+from simulator.ordered_queue import OrderedQueue, uniform_stream
 from simulator.scenario import Scenario
 from simulator.workload import Workload
 
 Design = Literal["held", "seed"]
 
 
-def dispatcher_concurrency(spec: PipelineSpec) -> int:
-    """The dispatcher's event source mapping MaximumConcurrency (AWS's minimum is 2)."""
-    return max(2, spec.max_parallel_groups)
-
-
-def glue_capacity(spec: PipelineSpec, scenario: Scenario) -> int:
-    return min(spec.glue_max_concurrent_runs, scenario.limits.account_concurrent_runs)
-
-
-def duration_scale(spec: PipelineSpec, reference_dpus: float, parallel_fraction: float) -> float:
-    """Amdahl: the share ``parallel_fraction`` of a run shrinks in proportion to the DPUs given to it."""
-    dpus = spec.worker_count * DPU_PER_WORKER.get(spec.worker_type, 1.0)
-    return (1.0 - parallel_fraction) + parallel_fraction * reference_dpus / dpus
-
-
-def uniform_stream(rng: np.random.Generator, chunk: int = 16384) -> Callable[[], float]:
-    def values() -> Iterator[float]:
-        while True:
-            yield from rng.random(chunk).tolist()
-    return values().__next__
-
-
-class OrderedQueue(simpy.Store):
-    """The ordered (FIFO) queue's deliverable groups, one entry per group whose head message is visible.
-
-    A Store whose ``offer`` never blocks (the queue is unbounded), so it needs no Put event; the
-    dispatchers' ``get`` is SimPy's own. Items live in a deque: a deep backlog must not make each
-    delivery cost a list shift.
-    """
-
-    def __init__(self, env: simpy.Environment):
-        super().__init__(env)
-        self.items: deque[int] = deque()  # type: ignore[assignment]
-
-    def offer(self, group: int) -> None:
-        self.items.append(group)
-        if self.get_queue:
-            self._trigger_get(None)
-
-    def _do_get(self, event: Any) -> None:
-        if self.items:
-            event.succeed(self.items.popleft())
-
-    def _trigger_put(self, get_event: Any) -> None:
-        """Nothing ever waits to put (``offer`` never blocks), so a finished get has no put to wake."""
-
-
 class PipelineModel:
-    """State of one simulated pipeline; the SimPy processes below drive it.
+    """State of one simulated pipeline; the processes in ``simulator.processes`` drive it.
 
     The hot paths avoid per-event bookkeeping beyond what the metrics need: billable requests are
-    derived afterwards from the counters (see ``usage``), and per-file constants are precomputed.
+    derived afterwards from the counters (``simulator.billing``), and first attempts are drawn at once.
     """
 
     def __init__(self, env: simpy.Environment, spec: PipelineSpec, scenario: Scenario, workload: Workload,
@@ -136,7 +81,7 @@ class PipelineModel:
         self.random = uniform_stream(rng)
         self.jitter = random.Random(int(rng.integers(2**62)))  # the dispatcher's own backoff jitter
         self.failure_rate = job.failure_rate
-        self.dpus = spec.worker_count * DPU_PER_WORKER.get(spec.worker_type, 1.0)
+        self.dpus = dpus(spec)
         self.scale = duration_scale(spec, reference_dpus or self.dpus, job.parallel_fraction)
         self.timeout_s = float(spec.job_timeout_s)
         self.job = job
@@ -360,58 +305,3 @@ class PipelineModel:
         self._purge()
         self.series.add(self.env.now, self.queued - self.inflight, self.inflight, self.runs_alive,
                         self.groups_running)
-
-    def usage(self) -> Usage:
-        """Billable requests of the run, per step of the deployed flow (the seed card has no ledger and no
-        completion path)."""
-        files, runs = self.w.files, len(self.run_flat) // 4
-        throttles = 0 if self.wait_mode else self.throttled_starts
-        receives = sum(self.ledger.receives)
-        held = self.held
-        fifo = (files  # router SendMessage
-                + receives  # deliveries, including those SQS moved to the DLQ
-                + (runs if held else 0)  # hold: extend visibility at start
-                + throttles + self.retries  # ChangeMessageVisibility(backoff)
-                + self.dead  # SendMessage to the FIFO DLQ
-                + files - self.blocked)  # DeleteMessage (or SQS's own move) once per file that left
-        router = self.w.router_invocations
-        return Usage(
-            glue_runs=runs,
-            glue_dpu_seconds=self.runs.billed_seconds(self.min_billed_s) * self.dpus,
-            router_invocations=router,
-            dispatcher_invocations=self.deliveries,
-            completion_invocations=runs if held else 0,
-            sqs_standard_requests=files + 2 * router + (3 * runs if held else 0),
-            sqs_fifo_requests=fifo,
-            eventbridge_events=files + (runs if held else 0),
-            ledger_writes=(LEDGER_WRITES_PER_FILE * files + LEDGER_WRITES_PER_START * runs
-                           + LEDGER_WRITES_PER_RUN_END * runs) if held else 0,
-            ledger_reads=(LEDGER_READS_PER_DELIVERY * self.deliveries + LEDGER_READS_PER_RUN_END * runs)
-            if held else 0,
-        )
-
-
-# --- processes -------------------------------------------------------------------------------------
-def router(env: simpy.Environment, model: PipelineModel) -> Generator[simpy.Event, Any, None]:
-    """Sends each file to the ordered queue at the time the intake stage computed for it."""
-    enqueue_s = model.w.enqueue_s
-    timeout, enqueue = env.timeout, model.enqueue
-    for fid in range(len(enqueue_s)):
-        delay = enqueue_s[fid] - env.now
-        if delay > 0:
-            yield timeout(delay)
-        enqueue(fid)
-
-
-def dispatcher(env: simpy.Environment, model: PipelineModel) -> Generator[simpy.Event, Any, None]:
-    """One concurrent dispatcher invocation slot: receive a group's head message, try to start its run."""
-    get, deliver, try_start = model.ordered_queue.get, model.deliver, model.try_start
-    latency, timeout = model.dispatch_latency, env.timeout
-    while True:
-        g = yield get()
-        fid = deliver(g)
-        if fid < 0:
-            continue
-        if latency is not None:
-            yield timeout(latency())
-        try_start(g, fid)

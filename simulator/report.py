@@ -8,7 +8,7 @@ parked by the receive ceiling, overlapping runs) printed before the tables.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -17,6 +17,9 @@ from runtime.spec import PipelineSpec
 from simulator.overheads import describe as describe_overheads
 from simulator.prices import PRICES_AS_OF, REGION
 from simulator.scenario import Scenario
+
+if TYPE_CHECKING:
+    from simulator.sweep import SweepResult
 
 UNSTABLE_SHOWN = 8
 
@@ -155,3 +158,31 @@ def render(console: Console, metrics: dict[str, Any], spec: PipelineSpec, scenar
     overheads = ", ".join(f"{k}={v}" for k, v in describe_overheads(scenario.overheads).items())
     console.print(f"[dim]overheads: {overheads}[/]", highlight=False)
     console.print(f"[dim]{show(metrics['sim_events'])} events in {show(metrics['wall_s'], 's')}[/]", highlight=False)
+
+
+SWEEP_COLUMNS = {"succeeded": ("ok", "n"), "dead": ("dead", "n"), "latency_p95_s": ("p95", "s"),
+                 "wait_mean_s": ("wait", "s"), "max_parallel_groups": ("peak", "n"), "cost_usd": ("cost", "$")}
+
+
+def sweep_table(result: SweepResult, names: list[str], stack: str, scenario: str) -> Table:
+    """Every combination with its metrics; the recommendation in bold green, misses dimmed."""
+    columns = dict(SWEEP_COLUMNS)
+    for target in result.targets:  # always show what the recommendation was judged on
+        columns.setdefault(target.metric, (target.metric.removesuffix("_s").replace("latency_", ""),
+                                           "s" if target.metric.endswith("_s") else "n"))
+    table = Table(title=f"sweep of {scenario} on {stack}", caption="p95: latency, landing to done; wait: "
+                  "enqueue to run start (mean); peak: most groups running at once; all metrics in --json")
+    for name in names:
+        table.add_column(name, justify="right", min_width=min(len(name), 10), overflow="fold")
+    for label, _ in columns.values():
+        table.add_column(label, justify="right", no_wrap=True)
+    table.add_column("meets", justify="center")
+    for row in result.rows:
+        style = "bold green" if row is result.best else ("" if row.meets else "dim")
+        values = [str(row.settings[n]) for n in names]
+        if row.error:
+            table.add_row(*values, f"invalid: {row.error}", *[""] * (len(columns) - 1), "-", style="red")
+            continue
+        table.add_row(*values, *(show(row.metrics[name], kind) for name, (_, kind) in columns.items()),
+                      "yes" if row.meets else "no", style=style)
+    return table

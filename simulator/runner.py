@@ -16,8 +16,10 @@ import numpy as np
 import simpy
 
 from runtime.spec import PipelineSpec
+from simulator.capacity import dispatcher_concurrency
 from simulator.metrics import compute, is_number
-from simulator.model import Design, PipelineModel, dispatcher, dispatcher_concurrency, router
+from simulator.model import Design, PipelineModel
+from simulator.processes import dispatcher, router
 from simulator.scenario import Scenario
 from simulator.stability import Stability, check
 from simulator.theory import mean_ci95

@@ -20,8 +20,7 @@ from runtime.grouping import UngroupableKey, group_for_key
 from runtime.spec import PipelineSpec
 from simulator.arrival_specs import Burst, Diurnal, FileList, GroupChoice, Poisson
 from simulator.arrivals import diurnal_rate, group_probabilities
-from simulator.model import duration_scale
-from simulator.prices import DPU_PER_WORKER
+from simulator.capacity import dpus, duration_scale
 from simulator.scenario import Scenario
 
 
@@ -58,8 +57,7 @@ def _expected_attempts(failure_rate: float, max_attempts: int) -> float:
 
 def check(scenario: Scenario, spec: PipelineSpec, reference_dpus: float | None = None) -> Stability:
     job, over = scenario.job, scenario.overheads
-    dpus = spec.worker_count * DPU_PER_WORKER.get(spec.worker_type, 1.0)
-    scale = duration_scale(spec, reference_dpus or dpus, job.parallel_fraction)
+    scale = duration_scale(spec, reference_dpus or dpus(spec), job.parallel_fraction)
     attempts = _expected_attempts(job.failure_rate, spec.max_attempts)
     backoff = sum(job.failure_rate**k * spec.retry_backoff_s(k) for k in range(1, spec.max_attempts))
     per_attempt_overhead = over.dispatcher_s.mean + over.glue_start_s.mean + over.completion_s.mean

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.spec import SETTINGS_BY_KEY, SETTINGS_BY_NAME, PipelineSpec, Setting, SpecError, coerce
+from simulator.capacity import dpus
 from simulator.metrics import NAMED_METRICS
 from simulator.model import Design
-from simulator.prices import DPU_PER_WORKER
 from simulator.runner import replicate
 from simulator.scenario import Scenario
 
@@ -116,7 +116,7 @@ def combinations(varies: list[Vary]) -> list[dict[str, Any]]:
 def run_sweep(spec: PipelineSpec, scenario: Scenario, varies: list[Vary], targets: list[Target], *,
               replications: int = 1, seed: int = 0, design: Design = "held",
               progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> SweepResult:
-    reference_dpus = spec.worker_count * DPU_PER_WORKER.get(spec.worker_type, 1.0)
+    reference_dpus = dpus(spec)
     rows = []
     combos = combinations(varies)
     for index, combo in enumerate(combos):

@@ -1,0 +1,32 @@
+"""How many of each thing the stack allows at once, and how run time scales with the DPUs it buys.
+
+Shared by the model, the stability check and the metrics, so all three use the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runtime.spec import PipelineSpec
+from simulator.prices import DPU_PER_WORKER
+
+if TYPE_CHECKING:
+    from simulator.scenario import Scenario
+
+
+def dpus(spec: PipelineSpec) -> float:
+    return spec.worker_count * DPU_PER_WORKER.get(spec.worker_type, 1.0)
+
+
+def dispatcher_concurrency(spec: PipelineSpec) -> int:
+    """The dispatcher's event source mapping MaximumConcurrency (AWS's minimum is 2)."""
+    return max(2, spec.max_parallel_groups)
+
+
+def glue_capacity(spec: PipelineSpec, scenario: Scenario) -> int:
+    return min(spec.glue_max_concurrent_runs, scenario.limits.account_concurrent_runs)
+
+
+def duration_scale(spec: PipelineSpec, reference_dpus: float, parallel_fraction: float) -> float:
+    """Amdahl: the share ``parallel_fraction`` of a run shrinks in proportion to the DPUs given to it."""
+    return (1.0 - parallel_fraction) + parallel_fraction * reference_dpus / dpus(spec)
