@@ -239,7 +239,7 @@ class PipelineModel:
         completion = self.completion_delay()
         if completion > 0 and self.wait_mode:
             self.env.timeout(end - now).callbacks.append(self._slot_freed)
-        self.env.timeout(end - now + completion, (g, fid, ok)).callbacks.append(self.completed)
+        self.env.timeout(end - now + completion, (g, fid, ok, end)).callbacks.append(self.completed)
 
     def _slot_freed(self, _event: simpy.Event) -> None:
         self._start_waiting()
@@ -253,7 +253,7 @@ class PipelineModel:
     # --- completion ------------------------------------------------------------------------------
     def completed(self, event: Any) -> None:
         """The completion handler: success deletes the held message; failure retries or parks the file."""
-        g, fid, ok = event.value
+        g, fid, ok, ended = event.value
         ledger = self.ledger
         if ok:
             ledger.status[fid] = SUCCEEDED
@@ -271,7 +271,9 @@ class PipelineModel:
             self._dead(g, fid)
         else:
             self.retries += 1
-            self._later(float(self.spec.retry_backoff_s(ledger.attempts[fid])), g)
+            # as runtime.outcomes.retry_delay_s: the backoff counts from when the attempt ended
+            backoff = self.spec.retry_backoff_s(ledger.attempts[fid]) - (self.env.now - ended)
+            self._later(max(0.0, float(backoff)), g)
         if self.wait_mode and self.completion_is_zero:
             self._start_waiting()
 
