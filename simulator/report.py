@@ -148,7 +148,8 @@ def render(console: Console, metrics: dict[str, Any], spec: PipelineSpec, scenar
     needed = int(mean_of(metrics["parallel_groups_needed"]))
     console.print(f"Capacity: the work of this scenario keeps about {mean_of(metrics['offered_load']):.1f} Glue "
                   f"runs busy on average over its {duration(scenario.duration_s)} window, so at least {needed} "
-                  f"parallel group(s) are needed to keep up (this stack allows {spec.max_parallel_groups}). For the "
+                  f"parallel group(s) are needed to finish it within the window (this stack allows "
+                  f"{spec.max_parallel_groups}; with fewer, the backlog drains after it). For the "
                   "cheapest setting that meets a latency target, run 'landing simulate sweep ... --vary "
                   "max_parallel_groups=2,4,8,16,32 --target latency_p95_s<=900'.", highlight=False)
     if theory is not None:
