@@ -26,6 +26,9 @@ from emulator.function_output import routed_stdout
 from emulator.observe import Recorder
 from emulator.report import LedgerView
 
+DEFAULT_SPEEDUP = {"spark": 10.0, "sleep": 60.0}
+"""Spark runs take real seconds, and a run's wall time x speedup must stay well inside the stack's job timeout
+(30 min in dev: 180 s of Spark at 10x); sleep runs take pipeline time, so they can go faster."""
 CHECK_EVERY_S = 0.2
 QUIET_CHECKS = 3
 
@@ -37,7 +40,8 @@ class DemoOptions:
     overrides: dict[str, Any] = field(default_factory=dict)
     """Stack settings to change for this run only (tests use them for short timeouts and ``onFailure``)."""
     engine: pipeline.Engine = "spark"
-    speedup: float = 60.0
+    speedup: float | None = None
+    """Pipeline seconds per wall second; None: DEFAULT_SPEEDUP of the engine."""
     faults: list[str] = field(default_factory=list)
     design: pipeline.Design = "held"
     files: Path | None = None
@@ -77,6 +81,8 @@ class DemoResult:
     spark_start_s: float | None
     resources: int
     ledger: dict[str, LedgerView]
+    dead_letters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """DLQ role (intake_dlq, ordered_dlq, completion_dlq) -> the messages parked there: body and attributes."""
     s3_objects: dict[str, bytes] = field(default_factory=dict)
     """Output-bucket objects at the end (key -> bytes), for callers that check what the job wrote."""
 
@@ -96,7 +102,8 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
     stack = read_stack(options.stack, options.project_dir, options.overrides)
     arrivals = arrivals_for(options, stack.spec)
     faults = FaultPlan.parse(options.faults)
-    clock = PipelineClock(options.speedup)
+    speedup = options.speedup or DEFAULT_SPEEDUP[options.engine]
+    clock = PipelineClock(speedup)
     with routed_stdout(options.function_log), InProcessAWS(stack.region, clock) as aws:
         started = time.monotonic()
         deployment = deploy(aws, stack)
@@ -111,12 +118,12 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
         ledger = read_ledger(aws, deployment)
         result = DemoResult(
             report=_report(running, deployment, ledger, options.design), quiet=quiet, stack=options.stack,
-            region=aws.region, design=options.design, engine=options.engine, speedup=options.speedup,
+            region=aws.region, design=options.design, engine=options.engine, speedup=speedup,
             landing_bucket=deployment.landing_bucket, output_bucket=deployment.output_bucket,
             job_name=deployment.job_name, faults_fired=dict(faults.fired()),
             function_errors=list(running.recorder.function_errors), deploy_s=deploy_s,
             spark_start_s=getattr(running.executor, "spark_start_s", None), resources=len(deployment.created),
-            ledger=ledger)
+            ledger=ledger, dead_letters=_dead_letters(aws, deployment))
         if keep_output:
             result.s3_objects = _objects(aws, deployment.output_bucket)
         close = getattr(running.executor, "close", None)
@@ -209,6 +216,24 @@ def _only_blocked_left(ledger: dict[str, LedgerView], deployment: Deployment) ->
             continue
         return False
     return True
+
+
+def _dead_letters(aws: InProcessAWS, deployment: Deployment) -> dict[str, list[dict[str, Any]]]:
+    sqs, found = aws.client("sqs"), {}
+    for role, url in deployment.queues.items():
+        if not role.endswith("_dlq"):
+            continue
+        messages: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=43000,
+                                        MessageAttributeNames=["All"]).get("Messages") or []
+            if not batch:
+                break
+            messages += [{"body": m["Body"], "attributes": {k: v.get("StringValue") for k, v in
+                                                            (m.get("MessageAttributes") or {}).items()}}
+                         for m in batch]
+        found[role] = messages
+    return found
 
 
 def _objects(aws: InProcessAWS, bucket: str) -> dict[str, bytes]:

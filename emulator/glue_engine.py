@@ -19,7 +19,8 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -39,6 +40,8 @@ class RunRequest:
     job_name: str
     arguments: dict[str, str]
     timeout_s: float  # pipeline seconds
+    cancelled: threading.Event = field(default_factory=threading.Event, compare=False)
+    """Set when Glue has given up on the run (timeout): the executor must not write its results."""
 
     @property
     def key(self) -> str:
@@ -49,6 +52,9 @@ class RunRequest:
 class RunOutcome:
     state: str  # SUCCEEDED | FAILED | TIMEOUT
     message: str = ""
+
+
+STOPPED = RunOutcome("STOPPED", "the emulator stopped before the run ended")
 
 
 class RunExecutor(Protocol):
@@ -66,9 +72,11 @@ class SleepExecutor:
     def execute(self, request: RunRequest, forced: str | None) -> RunOutcome:
         duration = self.durations(request.key)
         if forced == "TIMEOUT" or duration > request.timeout_s:
-            self.aws.clock.sleep(request.timeout_s, self.stop)
+            if self.aws.clock.sleep(request.timeout_s, self.stop):
+                return STOPPED
             return RunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_s / 60:g} minutes")
-        self.aws.clock.sleep(duration, self.stop)
+        if self.aws.clock.sleep(duration, self.stop):
+            return STOPPED
         if forced == "FAILED":
             return RunOutcome("FAILED", "injected failure (fault fail-run)")
         return RunOutcome("SUCCEEDED")
@@ -83,6 +91,7 @@ class GlueEngine:
         self.fail_attempts = dict(fail_attempts or {})
         self.events = aws.client("events")
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glue-run")
+        self._work = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glue-work")
         self._runs_per_key: dict[str, int] = {}
         self._lock = threading.Lock()
         self._original_start: Any = None
@@ -122,6 +131,7 @@ class GlueEngine:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+        self._work.shutdown(wait=False, cancel_futures=True)
 
     def _moto_run(self, run_id: str) -> Any:
         for run in self.aws.glue_job_runs(self.job_name):
@@ -145,8 +155,15 @@ class GlueEngine:
     # -- the run ------------------------------------------------------------------------------------
     def _execute(self, request: RunRequest) -> None:
         forced = self._forced_outcome(request.key)
+        work = self._work.submit(self.executor.execute, request, forced)
+        # Glue stops a run at the job timeout whatever it is doing; local Spark cannot be stopped, so the run is
+        # declared TIMEOUT on time and whatever it still produces is thrown away.
+        limit = self.aws.clock.to_wall(request.timeout_s) * 1.02 + 0.5
         try:
-            outcome = self.executor.execute(request, forced)
+            outcome = work.result(timeout=limit)
+        except FutureTimeout:
+            request.cancelled.set()
+            outcome = RunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_s / 60:g} minutes")
         except Exception as exc:  # an executor bug must still end the run, or its group would hang forever
             outcome = RunOutcome("FAILED", f"emulator could not run the job: {exc}")
         self._finish(request, outcome)

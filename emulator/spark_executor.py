@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import shutil
 import tempfile
 import threading
@@ -26,6 +27,18 @@ from emulator.aws import InProcessAWS
 from emulator.glue_engine import RunOutcome, RunRequest
 
 REPLACED_PREFIXES = ("--output_uri", "--quarantine_uri")
+_LOG4J = """rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = error
+"""
+"""Spark's log configuration for the demo: errors only (a logger set for the shell's main class also stops
+Spark from announcing its default level)."""
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -48,14 +61,24 @@ class SparkExecutor:
         with self._lock:
             if self._spark is None:
                 started = time.monotonic()
+                import os
+
                 from pyspark.sql import SparkSession
 
+                log4j = self._workdir / "log4j2.properties"
+                log4j.write_text(_LOG4J, encoding="utf-8")
+                # Set once, before the JVM starts (the driver's Java options cannot come from the builder in
+                # client mode): no DNS warning, no progress bars, errors only. A user's own settings win.
+                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+                os.environ.setdefault("PYSPARK_SUBMIT_ARGS",
+                                      f"--driver-java-options -Dlog4j2.configurationFile={log4j} "
+                                      "--conf spark.ui.showConsoleProgress=false pyspark-shell")
                 self._spark = (SparkSession.builder.master("local[2]").appName("landing-emulator")
                                .config("spark.ui.enabled", "false")
-                               .config("spark.sql.shuffle.partitions", "4")
+                               .config("spark.ui.showConsoleProgress", "false")
+                               .config("spark.sql.shuffle.partitions", "2")
                                .config("spark.sql.session.timeZone", "UTC")
                                .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
-                               .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
                                .getOrCreate())
                 self._spark.sparkContext.setLogLevel("ERROR")
                 self.spark_start_s = time.monotonic() - started
@@ -94,32 +117,59 @@ class SparkExecutor:
         if forced == "TIMEOUT":
             self.aws.clock.sleep(request.timeout_s, self.stop)
             return RunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_s / 60:g} minutes")
-        started = self.aws.clock.now()
         root = self._workdir / request.run_id
         try:
-            argv, staged = self._stage(request, root)
+            staged = _StagedRun(self.s3, root, request)
+            argv = staged.stage()
             if forced == "FAILED":
                 return RunOutcome("FAILED", "injected failure (fault fail-run)")
-            self.script().main(argv, spark=self.session())
-            self._upload(request, root, staged)
-        except _InputMissing as exc:
-            return RunOutcome("FAILED", str(exc))
+            self.script().main(argv, spark=self.session(), store=staged.store())
+            staged.sync()  # anything written after the manifest (nothing, normally)
+        except _Cancelled:
+            return RunOutcome("TIMEOUT", "cancelled at the job timeout")
         except Exception as exc:
             return RunOutcome("FAILED", f"{type(exc).__name__}: {exc}"[:2000])
         finally:
             shutil.rmtree(root, ignore_errors=True)
-        if self.aws.clock.now() - started > request.timeout_s:
-            return RunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_s / 60:g} minutes")
         return RunOutcome("SUCCEEDED")
 
-    def _local(self, root: Path, uri: str) -> Path:
-        bucket, key = split_s3(uri)
-        return root / bucket / key
 
-    def _stage(self, request: RunRequest, root: Path) -> tuple[list[str], dict[Path, str]]:
-        """Download the input version and the group's snapshot; the argv with file:// paths; staged files' hashes."""
-        args = dict(request.arguments)
-        staged: dict[Path, str] = {}
+class _Cancelled(RuntimeError):
+    pass
+
+
+class _StagedRun:
+    """One run's local mirror of the S3 objects it reads and writes.
+
+    ``s3://bucket/key`` <-> ``file://<root>/bucket/key`` (raw, as the job's contract wants). The data the job
+    writes with Spark is uploaded when the job writes one of its JSON documents (snapshot pointer, manifest)
+    and those documents go straight to emulated S3 through the job's ``store`` hook, so the order on S3 is
+    the job's order (data, then pointer, then manifest) and the job's own check that the pointer did not move
+    during its merge reads the live pointer, shared with every other run, as on Glue.
+    """
+
+    def __init__(self, s3: Any, root: Path, request: RunRequest):
+        self.s3, self.root, self.request = s3, root, request
+        self.local_prefix = f"file://{root.as_posix()}/"
+        self.staged: dict[Path, str] = {}
+        self.uploaded: dict[Path, str] = {}
+        self.replaced: set[str] = set()
+
+    def local(self, uri: str) -> Path:
+        bucket, key = split_s3(uri)
+        return self.root / bucket / key
+
+    def to_local_text(self, data: bytes) -> bytes:
+        return data.replace(b"s3://", self.local_prefix.encode())
+
+    def to_s3_text(self, data: bytes) -> bytes:
+        for local in (self.local_prefix, f"file:{self.root.as_posix()}/"):
+            data = data.replace(local.encode(), b"s3://")
+        return data
+
+    def stage(self) -> list[str]:
+        """Download the input version and the group's snapshot; the job's argv with local URIs."""
+        args = dict(self.request.arguments)
         input_uri = args.get("--input_uri", "")
         if input_uri.startswith("s3://"):
             bucket, key = split_s3(input_uri)
@@ -128,72 +178,94 @@ class SparkExecutor:
                 get["VersionId"] = args["--source_version"]
             try:
                 body = self.s3.get_object(**get)["Body"].read()
-            except Exception as exc:
+            except Exception as exc:  # the run fails as Glue's would, naming the error code
                 code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
-                raise _InputMissing(f"input {input_uri} (version {get.get('VersionId', 'latest')}) cannot be read: "
-                                    f"{code}") from None
-            target = self._local(root, input_uri)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(body)
+                raise FileNotFoundError(f"input {input_uri} (version {get.get('VersionId', 'latest')}) cannot "
+                                        f"be read: {code}") from None
+            self._write_staged(self.local(input_uri), body, digest="")
         snapshot = args.get("--snapshot_uri", "")
         if snapshot.startswith("s3://"):
             bucket, prefix = split_s3(snapshot)
-            self._local(root, snapshot).mkdir(parents=True, exist_ok=True)
-            for item in self._list(bucket, prefix):
-                target = root / bucket / item
-                target.parent.mkdir(parents=True, exist_ok=True)
+            self.local(snapshot).mkdir(parents=True, exist_ok=True)
+            for item in _list(self.s3, bucket, prefix):
+                if item.endswith(".json"):
+                    continue  # pointers are read live from S3 through the store
                 data = self.s3.get_object(Bucket=bucket, Key=item)["Body"].read()
-                target.write_bytes(data)
-                staged[target] = hashlib.sha256(data).hexdigest()
-        if input_uri.startswith("s3://"):
-            staged[self._local(root, input_uri)] = ""
-        argv = ["--JOB_NAME", request.job_name, "--JOB_RUN_ID", request.run_id]
+                self._write_staged(self.root / bucket / item, data, digest=hashlib.sha256(data).hexdigest())
+        argv = ["--JOB_NAME", self.request.job_name, "--JOB_RUN_ID", self.request.run_id]
         for name, value in args.items():
             if name in ("--JOB_NAME", "--JOB_RUN_ID"):
                 continue
             if value.startswith("s3://"):
-                local = self._local(root, value)
-                value = local.as_uri() + ("/" if value.endswith("/") else "")
+                value = self.local_prefix + value[len("s3://"):]
             argv += [name, value]
-        return argv, staged
+        return argv
 
-    def _upload(self, request: RunRequest, root: Path, staged: dict[Path, str]) -> None:
+    def _write_staged(self, path: Path, data: bytes, *, digest: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.staged[path] = digest
+
+    def store(self) -> Any:
+        from runtime.jobs.storage import JsonStore
+
+        run = self
+
+        class EmulatedS3Store(JsonStore):
+            def read(self, uri: str) -> dict[str, Any] | None:
+                if not uri.startswith(run.local_prefix):
+                    return super().read(uri)
+                bucket, _, key = uri[len(run.local_prefix):].partition("/")
+                try:
+                    body = run.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                except run.s3.exceptions.NoSuchKey:
+                    return None
+                document = json.loads(run.to_local_text(body))
+                return document if isinstance(document, dict) else None
+
+            def write(self, uri: str, document: dict[str, Any]) -> None:
+                if not uri.startswith(run.local_prefix):
+                    super().write(uri, document)
+                    return
+                run.sync()  # the data this document describes is on S3 before the document
+                bucket, _, key = uri[len(run.local_prefix):].partition("/")
+                body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
+                run.s3.put_object(Bucket=bucket, Key=key, Body=run.to_s3_text(body), ContentType="application/json")
+
+        return EmulatedS3Store()
+
+    def sync(self) -> None:
+        """Upload what the job wrote since the last sync; output and quarantine prefixes are replaced."""
+        if self.request.cancelled.is_set():
+            raise _Cancelled()
         produced: dict[tuple[str, str], Path] = {}
-        for path in root.rglob("*"):
-            if not path.is_file() or path.name.endswith(".crc") or "_script" in path.parts:
+        for path in sorted(self.root.rglob("*")):
+            if not path.is_file() or path.name.endswith(".crc") or path.name.startswith("."):
                 continue
-            if path in staged and (not staged[path] or staged[path] == _sha256(path)):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if path in self.staged and self.staged[path] in ("", digest):
                 continue  # the input, or a snapshot file the run did not change
-            bucket, _, key = path.relative_to(root).as_posix().partition("/")
+            if self.uploaded.get(path) == digest:
+                continue
+            bucket, _, key = path.relative_to(self.root).as_posix().partition("/")
             produced[(bucket, key)] = path
+            self.uploaded[path] = digest
         for name in REPLACED_PREFIXES:
-            uri = request.arguments.get(name, "")
-            if uri.startswith("s3://"):
+            uri = self.request.arguments.get(name, "")
+            if uri.startswith("s3://") and uri not in self.replaced:
                 bucket, prefix = split_s3(uri)
-                for old in self._list(bucket, prefix):
-                    if (bucket, old) not in produced:
+                fresh = {key for (b, key) in produced if b == bucket}
+                for old in _list(self.s3, bucket, prefix):
+                    if old not in fresh:
                         self.s3.delete_object(Bucket=bucket, Key=old)
-        for path in staged:
-            if staged[path] and not path.exists():  # the job removed a snapshot file
-                bucket, _, key = path.relative_to(root).as_posix().partition("/")
-                self.s3.delete_object(Bucket=bucket, Key=key)
-        pointers = [(bk, p) for bk, p in produced.items() if bk[1].endswith("_current.json")]
-        for (bucket, key), path in sorted(produced.items()):
-            if (bucket, key) not in dict(pointers):
-                self.s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-        for (bucket, key), path in pointers:  # the snapshot pointer last, as the job writes it on S3
-            self.s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-
-    def _list(self, bucket: str, prefix: str) -> list[str]:
-        keys: list[str] = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            keys += [item["Key"] for item in page.get("Contents") or []]
-        return keys
+                self.replaced.add(uri)
+        for (bucket, key), path in produced.items():
+            data = path.read_bytes()
+            self.s3.put_object(Bucket=bucket, Key=key, Body=self.to_s3_text(data) if key.endswith(".json") else data)
 
 
-class _InputMissing(RuntimeError):
-    pass
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _list(s3: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [item["Key"] for item in page.get("Contents") or []]
+    return keys

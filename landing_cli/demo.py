@@ -1,0 +1,163 @@
+"""``landing demo``: the stack you would deploy, running on this machine, end to end.
+
+Deploys the real Pulumi program onto in-process emulated AWS (moto), runs the
+real handlers and the real Glue script (local Spark), lands files, and shows the
+pipeline working: one file at a time per group, groups in parallel, failures
+retried and parked. No AWS account, no pulumi CLI, no Docker.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from landing_cli.common import CONFIG_ERROR_EXIT, err_console
+
+EXAMPLES = """
+Examples:
+
+  landing demo                                   # the built-in example set on local Spark
+
+  landing demo --engine sleep --fault fail-run:'orders_*':2 --fault duplicate-event:'*'
+
+  landing demo --design seed --timeline out/seed.png   # watch the seed card's runs overlap
+
+  landing demo --trace trace.csv --engine sleep --speedup 600 --json out/replay.json
+
+  landing demo --files ./my-files --json out/demo.json --timeline out/timeline.png
+"""
+
+
+def demo(
+    stack: Annotated[str, typer.Option(help="Stack whose Pulumi.<stack>.yaml (over Pulumi.yaml's defaults) is "
+                                            "deployed.")] = "dev",
+    files: Annotated[Path | None, typer.Option(
+        help="Upload every file in this folder, in name order at time 0; with an arrivals.csv (time_s,file) in "
+             "it, in that order at those pipeline seconds.", file_okay=False)] = None,
+    trace: Annotated[Path | None, typer.Option(
+        help="Land generated files as a trace CSV says: time_s,key[,size_bytes,duration_s,fail_attempts] "
+             "(the simulator's trace format; duration_s and fail_attempts drive the sleep engine).",
+        dir_okay=False)] = None,
+    engine: Annotated[str, typer.Option(
+        help="spark: each Glue run executes the deployed job script on local PySpark (needs Java 17). "
+             "sleep: a run just takes the file's duration (trace duration_s, else 60 s): fast replays.")] = "spark",
+    speedup: Annotated[float | None, typer.Option(
+        help="Pipeline seconds per wall second: visibility timeouts, backoffs, holds and arrival times run this "
+             "much faster. Default 10 with spark, 60 with sleep.", min=0.001)] = None,
+    fault: Annotated[list[str] | None, typer.Option(
+        help="KIND:GLOB[:N], repeatable. KIND: duplicate-event, fail-run (first N attempts fail), timeout-run, "
+             "throttle (next N starts), crash-after-start, lose-completion, malformed-event, "
+             "delete-before-processing. GLOB matches the file name or key; N defaults to 1.")] = None,
+    design: Annotated[str, typer.Option(
+        help="held: this project's dispatcher (holds the group until the run ends). seed: the original card's "
+             "dispatcher (start the run and return), to watch same-group runs overlap.")] = "held",
+    json_path: Annotated[Path | None, typer.Option(
+        "--json", help="Write files (key, group, status, attempts, enqueue_seq, runs) and the summary as JSON.",
+        dir_okay=False)] = None,
+    timeline: Annotated[Path | None, typer.Option(
+        help="Write a PNG Gantt chart of the Glue runs per group (overlaps hatched red).", dir_okay=False)] = None,
+    logs: Annotated[Path | None, typer.Option(
+        help="Write the functions' log lines and EMF metrics (JSON, as CloudWatch would get them) here.",
+        dir_okay=False)] = None,
+    timeout: Annotated[float, typer.Option(
+        help="Wall seconds to wait for the pipeline to go quiet before giving up (exit 1).", min=1)] = 900.0,
+) -> None:
+    """Run the stack you would deploy on this machine: real program, real handlers, real Glue script.
+
+    Deploys the Pulumi program onto in-process emulated AWS (moto), lands files (the seed card's example set
+    unless --files or --trace), shows progress until the pipeline is quiet, then prints every group's files in
+    run order and a summary. Exits 1 if the pipeline did not go quiet, or if the held design let runs of one
+    group overlap or run out of order; 2 on bad input.
+    """
+    from emulator.bridge import BridgeError
+    from emulator.demo import DemoOptions, run_demo
+    from emulator.faults import FaultSpecError, parse_fault
+    from emulator.workload import WorkloadError
+
+    if engine not in ("spark", "sleep"):
+        _bad(f"--engine {engine!r}: use spark or sleep")
+    if design not in ("held", "seed"):
+        _bad(f"--design {design!r}: use held (this project's dispatcher) or seed (the original card's)")
+    try:
+        for text in fault or []:
+            parse_fault(text)
+    except FaultSpecError as exc:
+        _bad(str(exc))
+    console = Console()
+    if logs is not None:
+        logs.parent.mkdir(parents=True, exist_ok=True)
+    log_file = logs.open("w", encoding="utf-8") if logs else None
+    options = DemoOptions(stack=stack, engine=engine, speedup=speedup, faults=list(fault or []),  # type: ignore[arg-type]
+                          design=design, files=files, trace=trace, timeout_s=timeout,  # type: ignore[arg-type]
+                          function_log=log_file)
+    title = f"landing demo: stack {stack}, {design} design, {engine} engine"
+    try:
+        with Live(console=console, refresh_per_second=4, transient=True) as live:
+            result = run_demo(options, on_progress=_painter(live, title))
+    except (WorkloadError, FileNotFoundError) as exc:
+        _bad(str(exc))
+    except ValueError as exc:  # SpecError (bad stack settings) is a ValueError with every problem listed
+        _bad(str(exc))
+    except BridgeError as exc:
+        err_console.print(f"[bold red]the stack could not be deployed to emulated AWS:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        if log_file is not None:
+            log_file.close()
+    _show(console, result, json_path, timeline)
+    summary = result.report["summary"]
+    broken = design == "held" and (summary["overlapping_runs"] or summary["ordering_violations"])
+    if not result.quiet or broken:
+        raise typer.Exit(1)
+
+
+def _painter(live: Live, title: str) -> Any:
+    from landing_cli.demo_view import progress_panel
+
+    last = [0.0]
+
+    def paint(progress: Any) -> None:
+        if time.monotonic() - last[0] >= 0.2:
+            last[0] = time.monotonic()
+            live.update(progress_panel(progress, title))
+
+    return paint
+
+
+def _show(console: Console, result: Any, json_path: Path | None, timeline: Path | None) -> None:
+    from emulator.report import to_json
+    from emulator.timeline import render
+    from landing_cli.demo_view import group_table, summary_panel
+
+    console.print(group_table(result))
+    console.print(summary_panel(result))
+    if result.function_errors:
+        console.print(f"[yellow]{len(result.function_errors)} function invocation(s) failed (retried as Lambda "
+                      f"would); first: {result.function_errors[0]}[/]", highlight=False)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(to_json(result.report), indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_path}")
+    if timeline is not None:
+        s = result.report["summary"]
+        title = (f"{result.design} design, stack {result.stack}, {result.engine} engine: {s['succeeded']}/{s['files']} "
+                 f"succeeded, {s['overlapping_runs']} same-group overlaps, peak {s['max_parallel_groups']} groups "
+                 "in parallel")
+        render(result.report, timeline, title=title)
+        console.print(f"wrote {timeline}")
+
+
+def _bad(message: str) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(CONFIG_ERROR_EXIT)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="demo", help=inspect.cleandoc(demo.__doc__ or "") + "\n" + EXAMPLES)(demo)

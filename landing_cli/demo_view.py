@@ -1,0 +1,99 @@
+"""How ``landing demo`` looks in a terminal: the live progress line, the per-group table, the summary."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from emulator.demo import DemoResult, Progress
+
+STATUS_STYLE = {"SUCCEEDED": "green", "DEAD": "bold red", "FAILED": "red", "IGNORED": "dim", "BLOCKED": "yellow",
+                "RECEIVED": "yellow", "RUNNING": "cyan", "STARTING": "cyan", "SKIPPED": "magenta", "TIMEOUT": "red"}
+
+
+def progress_panel(progress: Progress, title: str) -> Panel:
+    line = Text.assemble(
+        ("landed ", "dim"), (f"{progress.landed}/{progress.total}", "bold"),
+        ("   running ", "dim"), (str(progress.running), "bold cyan"),
+        ("   done ", "dim"), (str(progress.done), "bold green"),
+        ("   dead ", "dim"), (str(progress.dead), "bold red" if progress.dead else "bold"),
+        ("   groups running ", "dim"), (str(len(progress.groups_running)), "bold"))
+    groups = Text(", ".join(progress.groups_running) or "none", style="cyan")
+    clock = Text(f"pipeline time {progress.pipeline_s:,.0f} s   wall {progress.wall_s:,.1f} s", style="dim")
+    return Panel(Group(line, Text.assemble(("  ", ""), groups), clock), title=title, expand=False)
+
+
+def _duration(file: dict[str, Any]) -> str:
+    runs = [r for r in file["runs"] if r["end"] is not None]
+    if not runs:
+        return "-"
+    last = runs[-1]
+    return f"{last['end'] - last['start']:,.0f} s"
+
+
+def group_table(result: DemoResult) -> Table:
+    """Files per group in run order (files that never ran after them, in landing order)."""
+    table = Table(title="Files by group, in run order", title_justify="left", show_lines=False)
+    for column, justify in (("group", "left"), ("#", "right"), ("file", "left"), ("status", "left"),
+                            ("attempts", "right"), ("runs", "left"), ("last run", "right"), ("note", "left")):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for file in result.report["files"]:
+        by_group[file["group"]].append(file)
+    for group in sorted(by_group, key=lambda g: min((r["start"] for f in by_group[g] for r in f["runs"]),
+                                                     default=float("inf"))):
+        files = sorted(by_group[group], key=lambda f: (not f["runs"], f["runs"][0]["start"] if f["runs"] else 0))
+        for index, file in enumerate(files, start=1):
+            status = file["status"]
+            runs = " ".join(_run_mark(run["state"]) for run in file["runs"]) or "-"
+            table.add_row(group if index == 1 else "", str(index), file["key"].rsplit("/", 1)[-1],
+                          Text(status, style=STATUS_STYLE.get(status, "")), str(file["attempts"]), runs,
+                          _duration(file), file.get("_reason") or "")
+        table.add_section()
+    return table
+
+
+def _run_mark(state: str) -> str:
+    return {"SUCCEEDED": "ok", "FAILED": "fail", "TIMEOUT": "timeout", "STOPPED": "stop"}.get(state, state.lower())
+
+
+def summary_panel(result: DemoResult) -> Panel:
+    s = result.report["summary"]
+    held = result.design == "held"
+    promise = s["overlapping_runs"] == 0 and s["ordering_violations"] == 0
+    lines = [
+        Text.assemble(("files ", "dim"), (str(s["files"]), "bold"), ("   succeeded ", "dim"),
+                      (str(s["succeeded"]), "bold green"), ("   dead ", "dim"),
+                      (str(s["dead"]), "bold red" if s["dead"] else "bold"), ("   ignored ", "dim"),
+                      (str(s["ignored"]), "bold"), ("   duplicates suppressed ", "dim"),
+                      (str(s["duplicates_suppressed"]), "bold")),
+        Text.assemble(("overlapping runs in a group ", "dim"),
+                      (str(s["overlapping_runs"]), "bold red" if s["overlapping_runs"] else "bold green"),
+                      ("   ordering violations ", "dim"),
+                      (str(s["ordering_violations"]), "bold red" if s["ordering_violations"] else "bold green"),
+                      ("   peak groups in parallel ", "dim"), (str(s["max_parallel_groups"]), "bold")),
+        Text(f"stack {result.stack} ({result.region}), {result.resources} resources deployed to emulated AWS in "
+             f"{result.deploy_s:.1f} s; engine {result.engine}"
+             + (f" (Spark started in {result.spark_start_s:.1f} s)" if result.spark_start_s else "")
+             + f"; speedup {result.speedup:g}x; wall {s['wall_s']:.1f} s", style="dim"),
+    ]
+    if result.faults_fired:
+        lines.append(Text("faults injected: " + ", ".join(f"{k} x{v}" for k, v in sorted(result.faults_fired.items())),
+                          style="yellow"))
+    if not result.quiet:
+        lines.append(Text("the pipeline was still busy when the demo gave up (--timeout): unfinished files are "
+                          "listed with their current status", style="bold red"))
+    if held:
+        verdict = ("order held in every group, no same-group runs overlapped" if promise else
+                   "THE PROMISE DID NOT HOLD: see the overlaps / ordering violations above")
+    else:
+        verdict = ("seed design: runs of one group overlapped, as the card's dispatcher allows"
+                   if s["overlapping_runs"] else "seed design: no overlap happened in this run (try files that "
+                   "land closer together)")
+    lines.append(Text(verdict, style="bold green" if (promise and held) else "bold yellow" if not held else "bold red"))
+    return Panel(Group(*lines), title=f"Summary ({result.design} design)", expand=False)
