@@ -32,7 +32,7 @@ unit: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
 demo: $(VENV)/.installed-local
-	$(BIN)/landing simulate --stack dev --scenario examples/seed-card.yaml --json $(DEMO_OUT)/simulation.json --plots $(DEMO_OUT)
+	$(BIN)/landing demo --stack dev --json $(DEMO_OUT)/demo.json --timeline $(DEMO_OUT)/timeline.png
 
 bench: $(VENV)/.installed-dev
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
