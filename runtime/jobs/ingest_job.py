@@ -14,10 +14,10 @@ file that cannot be read at all fails the run with a message naming the file and
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ if __package__ in (None, ""):  # run as a script (Glue, the emulator, a shell): 
         sys.path.insert(0, str(_checkout))
 
 from runtime.jobs.arguments import JobArgs, parse_args
+from runtime.jobs.failures import IngestError, spark_failures
 from runtime.jobs.readers import detect_format, read_raw, spark_path
 from runtime.jobs.schema import LINEAGE_COLUMNS, REASON, ROW_ORDER
 from runtime.jobs.snapshot import SnapshotError, apply_file
@@ -42,7 +43,7 @@ from runtime.jobs.storage import JsonStore, local_input
 from runtime.jobs.validate import Validated, bad_rows, good_rows, validate
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, Observation, SparkSession
 
 MANIFEST_VERSION = 1
 QUARANTINE_SAMPLE = 5
@@ -51,11 +52,10 @@ SESSION_SETTINGS = {
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
     # Glue runs in UTC; a local JVM in another zone would read zone-less timestamps differently.
     "spark.sql.session.timeZone": "UTC",
+    # Parse every CSV field whatever a query needs, so that a record with too few or too many fields is
+    # malformed in every pass over the file (with pruning, only in a query that reads the odd column).
+    "spark.sql.csv.parser.columnPruning.enabled": "false",
 }
-
-
-class IngestError(RuntimeError):
-    """The run cannot complete; the message names the file and what to do. Glue shows it as the run's error."""
 
 
 def main(argv: list[str], spark: SparkSession | None = None, store: JsonStore | None = None) -> dict[str, Any]:
@@ -70,57 +70,81 @@ def main(argv: list[str], spark: SparkSession | None = None, store: JsonStore | 
 
 
 def run(spark: SparkSession, args: JobArgs, store: JsonStore) -> dict[str, Any]:
-    from pyspark.sql import functions as F
-
+    """One pass over the file writes the good rows and counts everything; the file is read again only to
+    write rejected rows (when there are any) and to merge (with merge keys)."""
     started = time.monotonic()
     ingested_at = datetime.now(UTC).replace(microsecond=0)
     for key, value in SESSION_SETTINGS.items():
         spark.conf.set(key, value)
     fmt = detect_format(args.input_uri, args.source_key)
-    with _unreadable(args, fmt):
+    with spark_failures(args.input_uri, fmt):
         raw = read_raw(spark, local_input(args.input_uri), fmt, args.schema)
         validated = validate(raw.frame, args.schema, args.merge_keys, fmt, raw.file_columns)
-    # Cache before splitting: the file is parsed once, and the malformed-record column is filled in
-    # (Spark skips parsing it when a query does not need every column).
-    frame = validated.frame.cache()
-    try:
-        with _unreadable(args, fmt):
-            # The one pass that parses the whole file and fills the cache; an unreadable file fails here.
-            totals = frame.agg(F.count(F.lit(1)).alias("rows"), F.count(REASON).alias("bad")).collect()[0]
-        rows_in, rows_quarantined = int(totals["rows"]), int(totals["bad"])
-        good = _with_lineage(good_rows(validated), args, ingested_at)
-        good.drop(ROW_ORDER).write.mode("overwrite").parquet(spark_path(args.output_uri))
-        bad = _with_lineage(bad_rows(validated), args, ingested_at)
-        # Written even when empty, so a rerun replaces an earlier attempt's quarantined rows.
-        bad.write.mode("overwrite").parquet(spark_path(args.quarantine_uri))
-        sample = ([row[REASON] for row in bad.select(REASON).limit(QUARANTINE_SAMPLE).collect()]
-                  if rows_quarantined else [])
-        snapshot = None
-        if args.merge_keys:
-            try:
-                snapshot = apply_file(spark, store, args.snapshot_uri, good, args.merge_keys, _provenance(args))
-            except SnapshotError as exc:
-                raise IngestError(f"snapshot {args.snapshot_uri}: {exc}") from exc
-        manifest = _manifest(args, fmt, validated, good.drop(ROW_ORDER), rows_in, rows_quarantined, sample,
-                             snapshot.as_manifest() if snapshot else None, ingested_at, started)
-    finally:
-        frame.unpersist()
+
+    counted, counts = _counted(validated, "all")
+    good = _with_lineage(good_rows(counted), args, ingested_at).drop(ROW_ORDER)
+    with spark_failures(args.input_uri, fmt, args.output_uri):
+        good.write.mode("overwrite").parquet(spark_path(args.output_uri))
+    rows_in, rows_quarantined = _totals(counts)
+
+    sample: list[str] = []
+    if rows_quarantined:
+        counted_again, again = _counted(validated, "quarantine")
+        bad = _with_lineage(bad_rows(counted_again), args, ingested_at)
+        with spark_failures(args.input_uri, fmt, args.quarantine_uri):
+            bad.write.mode("overwrite").parquet(spark_path(args.quarantine_uri))
+        _same_file(args, (rows_in, rows_quarantined), _totals(again))
+        written = spark.read.parquet(spark_path(args.quarantine_uri))
+        sample = [row[REASON] for row in written.select(REASON).limit(QUARANTINE_SAMPLE).collect()]
+    else:
+        # Written even when empty (without reading the file again), so that a rerun replaces an earlier
+        # attempt's rejected rows.
+        empty = _with_lineage(bad_rows(validated), args, ingested_at).limit(0)
+        empty.write.mode("overwrite").parquet(spark_path(args.quarantine_uri))
+
+    snapshot = None
+    if args.merge_keys:
+        counted_merge, merged = _counted(validated, "merge")
+        rows = _with_lineage(good_rows(counted_merge), args, ingested_at)
+        try:
+            with spark_failures(args.input_uri, fmt, args.snapshot_uri):
+                snapshot = apply_file(
+                    spark, store, args.snapshot_uri, rows, args.merge_keys, _provenance(args),
+                    before_publish=lambda: _same_file(args, (rows_in, rows_quarantined), _totals(merged)))
+        except SnapshotError as exc:
+            raise IngestError(f"snapshot {args.snapshot_uri}: {exc}") from exc
+    manifest = _manifest(args, fmt, validated, good, rows_in, rows_quarantined, sample,
+                         snapshot.as_manifest() if snapshot else None, ingested_at, started)
     store.write(args.manifest_uri, manifest)
     return manifest
 
 
-@contextmanager
-def _unreadable(args: JobArgs, fmt: str) -> Iterator[None]:
-    """Turn Spark's failure to read the file into one clear message naming the file and the format."""
-    from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
-    from pyspark.errors.exceptions.captured import CapturedException
+def _counted(validated: Validated, phase: str) -> tuple[Validated, Observation]:
+    """``validated`` counting its rows and rejects during the next action, without a pass of its own.
 
-    try:
-        yield
-    except (Py4JJavaError, CapturedException) as exc:
+    The observation also keeps Spark from pushing the good/bad filter below the validation, where every
+    value would be converted twice.
+    """
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    observation = Observation(f"ingest-{phase}-{uuid.uuid4().hex}")
+    frame = validated.frame.observe(observation, F.count(F.lit(1)).alias("rows"), F.count(REASON).alias("bad"))
+    return dataclasses.replace(validated, frame=frame), observation
+
+
+def _totals(observation: Observation) -> tuple[int, int]:
+    metrics = observation.get
+    return int(metrics["rows"]), int(metrics["bad"])
+
+
+def _same_file(args: JobArgs, first: tuple[int, int], again: tuple[int, int]) -> None:
+    """Each pass reads the key anew; on S3 a newer version may have replaced the object in between."""
+    if first != again:
         raise IngestError(
-            f"cannot read {args.input_uri} as {fmt} (chosen by its extension): {_cause(exc)}. The file is "
-            "missing, truncated or not in that format; fix or re-upload it, then redrive it") from exc
+            f"{args.input_uri} changed while the run was reading it ({first[0]} rows, {first[1]} rejected, then "
+            f"{again[0]} and {again[1]}): a newer version was uploaded. Nothing was published for this run; "
+            "retry it (the newer version has its own run)")
 
 
 def _with_lineage(frame: DataFrame, args: JobArgs, ingested_at: datetime) -> DataFrame:
@@ -158,16 +182,6 @@ def _manifest(args: JobArgs, fmt: str, validated: Validated, good: DataFrame, ro
         "ingested_at": ingested_at.isoformat(),
         "duration_s": round(time.monotonic() - started, 3),
     }
-
-
-def _cause(exc: Exception) -> str:
-    """The most specific line of a JVM error, not its page of stack trace."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by:")]
-    if causes:
-        return causes[-1]
-    return next((line for line in lines if not line.startswith(("An error occurred", ": org.apache.spark.Spark",
-                                                                 "at "))), type(exc).__name__)
 
 
 def _on_glue() -> bool:

@@ -10,6 +10,7 @@ erases the other file's rows (a lost update) - the ordered queue's hold is what 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -75,8 +76,12 @@ class SnapshotResult:
 
 
 def apply_file(spark: SparkSession, store: JsonStore, snapshot_uri: str, new_rows: DataFrame,
-               keys: tuple[str, ...], provenance: dict[str, Any]) -> SnapshotResult:
-    """Merge ``new_rows`` into the current version, write the next version, then move the pointer."""
+               keys: tuple[str, ...], provenance: dict[str, Any],
+               before_publish: Callable[[], None] | None = None) -> SnapshotResult:
+    """Merge ``new_rows`` into the current version, write the next version, then move the pointer.
+
+    ``before_publish`` runs after the version is written and may raise to leave the pointer unmoved.
+    """
     current = store.read(pointer_uri(snapshot_uri))
     base = _base_of(current, provenance.get("file_id", ""))
     base_frame = spark.read.parquet(spark_path(base["path"])) if base else None
@@ -84,6 +89,8 @@ def apply_file(spark: SparkSession, store: JsonStore, snapshot_uri: str, new_row
     folder = version_folder(snapshot_uri, version)
     # Overwrite: a crashed attempt may have left this folder without ever moving the pointer to it.
     merge(base_frame, new_rows, keys).write.mode("overwrite").parquet(spark_path(folder))
+    if before_publish is not None:
+        before_publish()
     rows = spark.read.parquet(spark_path(folder)).count()
     now_current = store.read(pointer_uri(snapshot_uri))
     if now_current != current:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 VALUE_PREVIEW = 60
 """Characters of a rejected value quoted in ``_reason``; the whole value stays in its column."""
 _TYPED_PREFIX = "__typed_"
+_PROBLEMS = "__problems"
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,10 @@ def validate(frame: DataFrame, schema: tuple[Column, ...], merge_keys: tuple[str
             missing.append(name)
             typed.append(F.lit(None).cast(column.sql_type if column else "string").alias(typed_name))
             continue
-        value, problem = convert(frame, source, column) if column else (F.col(quote(source)), None)
-        typed.append(value.alias(typed_name))
-        if problem is not None:
-            reasons.append(problem)
+        typed.append((typed_value(frame, source, column) if column else F.col(quote(source))).alias(typed_name))
+        reason = problem(frame, source, column, F.col(typed_name)) if column else None
+        if reason is not None:
+            reasons.append(reason)
     if missing and file_columns is not None:
         # Known from the header or footer: every row lacks them. (A JSON line without a key is a null.)
         reasons.insert(0, F.lit(f"column(s) missing from the file: {', '.join(missing)}"))
@@ -75,15 +76,21 @@ def validate(frame: DataFrame, schema: tuple[Column, ...], merge_keys: tuple[str
         reasons.append(F.when(blank, F.lit(f"merge key {key}: empty (every row needs its key)")))
     declared = {column.name.lower() for column in schema}
     ignored = tuple(name for name in (file_columns or ()) if schema and name.lower() not in declared)
-    joined = F.concat_ws("; ", *reasons) if reasons else F.lit("")
-    # An unparsable record's columns are meaningless, so its reason is that alone.
-    reason = (F.when(F.col(RAW_RECORD).isNotNull(), F.lit(_malformed_message(fmt, file_columns)))
-              .when(joined != "", joined))
     # Every column of the file is kept, declared or not: a quarantined row loses nothing, and a short or
     # long CSV row is flagged whichever columns are declared (Spark skips columns no query needs).
     raw_columns = tuple(present.values())
-    result = frame.select(*(F.col(quote(name)) for name in raw_columns), RAW_RECORD, ROW_ORDER, *typed,
-                          reason.alias(REASON))
+    kept = [*(F.col(quote(name)) for name in raw_columns), F.col(RAW_RECORD), F.col(ROW_ORDER)]
+    # Three selects, not one: each conversion and the joined reasons are then computed once per row and
+    # referenced after. (In one select the same cast inside a CASE WHEN branch is evaluated again: Spark
+    # only shares subexpressions that are always evaluated, and keeps projects apart rather than repeat
+    # an expensive expression.)
+    converted = frame.select(*kept, *typed)
+    joined = converted.select(*kept, *(F.col(name) for _, name in outputs),
+                              (F.concat_ws("; ", *reasons) if reasons else F.lit("")).alias(_PROBLEMS))
+    # An unparsable record's columns are meaningless, so its reason is that alone.
+    reason_column = (F.when(F.col(RAW_RECORD).isNotNull(), F.lit(_malformed_message(fmt, file_columns)))
+                     .when(F.col(_PROBLEMS) != "", F.col(_PROBLEMS)))
+    result = joined.select(*kept, *(F.col(name) for _, name in outputs), reason_column.alias(REASON))
     return Validated(result, tuple(outputs), raw_columns, tuple(missing), ignored)
 
 
@@ -103,39 +110,46 @@ def bad_rows(validated: Validated) -> DataFrame:
             .select(*(F.col(quote(name)) for name in validated.raw_columns), RAW_RECORD, REASON))
 
 
-def convert(frame: DataFrame, source: str, column: Column) -> tuple[SparkColumn, SparkColumn | None]:
-    """(typed value, reason or null) for one declared column read from ``source``."""
+def typed_value(frame: DataFrame, source: str, column: Column) -> SparkColumn:
+    """The value of ``source`` as the declared type; null when it does not convert."""
     from pyspark.sql import functions as F
 
     raw = F.col(quote(source))
     source_type = frame.schema[source].dataType.simpleString()
-    target = column.sql_type
-    if source_type == target:
-        return raw, None
+    if source_type == column.sql_type:
+        return raw
     if column.kind == "string":
-        return raw.cast("string"), None
-    text = raw if source_type == "string" else raw.cast("string")
+        return raw.cast("string")
     if source_type == "string" and column.kind in ("date", "timestamp"):
         trimmed = F.trim(raw)
-        shaped = ((F.length(trimmed) == 10) if column.kind == "date" else (F.length(trimmed) >= 10))
+        shaped = (F.length(trimmed) == 10) if column.kind == "date" else (F.length(trimmed) >= 10)
         shaped = shaped & (F.substring(trimmed, 5, 1) == "-") & (F.substring(trimmed, 8, 1) == "-")
-        value = F.when(shaped, _try_cast(f"trim({quote(source)})", target))
-    else:
-        value = _try_cast(quote(source), target)
-    failed = raw.isNotNull() & value.isNull() & ~_blank(raw)
+        return F.when(shaped, _try_cast(f"trim({quote(source)})", column.sql_type))
+    return _try_cast(quote(source), column.sql_type)
+
+
+def problem(frame: DataFrame, source: str, column: Column, typed: SparkColumn) -> SparkColumn | None:
+    """What is wrong with ``source``'s value given its converted value ``typed``; null when nothing is."""
+    from pyspark.sql import functions as F
+
+    raw = F.col(quote(source))
+    source_type = frame.schema[source].dataType.simpleString()
+    if source_type == column.sql_type or column.kind == "string":
+        return None
+    text = raw if source_type == "string" else raw.cast("string")
+    failed = raw.isNotNull() & typed.isNull() & ~_blank(raw)
     preview = F.concat(F.lit(f"{column.name}: '"), F.substring(text, 1, VALUE_PREVIEW), F.lit("' "))
-    problem = F.when(failed, F.concat(preview, _what_is_wrong(source, column, source_type)))
+    reason = F.when(failed, F.concat(preview, _what_is_wrong(source, column, source_type)))
     if column.kind in ("double", "float") and source_type == "string":
         # A value beyond the type's range converts to Infinity without complaint; only "Infinity" may.
-        overflow = F.abs(value) == F.lit(float("inf"))
-        overflow = overflow & ~F.lower(raw).contains("inf")
-        problem = problem.when(overflow, F.concat(preview, F.lit(f"is out of range for {column.kind}")))
+        overflow = (F.abs(typed) == F.lit(float("inf"))) & ~F.lower(raw).contains("inf")
+        reason = reason.when(overflow, F.concat(preview, F.lit(f"is out of range for {column.kind}")))
     if column.kind == "decimal":
         # Compare with a conversion that keeps every digit: a difference means the value was rounded.
         wide = _try_cast(quote(source), f"decimal(38,{38 - (column.precision - column.scale)})")
-        rounded = value.isNotNull() & wide.isNotNull() & (wide != value)
-        problem = problem.when(rounded, F.concat(preview, F.lit(f"has more than {column.scale} decimal places")))
-    return value, problem
+        rounded = typed.isNotNull() & (wide != typed)
+        reason = reason.when(rounded, F.concat(preview, F.lit(f"has more than {column.scale} decimal places")))
+    return reason
 
 
 def _what_is_wrong(source: str, column: Column, source_type: str) -> SparkColumn:

@@ -155,9 +155,12 @@ def test_without_a_schema_columns_pass_through_as_text(run_job: Any, tmp_path: P
 
 
 def test_undeclared_columns_are_left_out_of_the_output_but_kept_in_quarantine(run_job: Any, tmp_path: Path) -> None:
-    run = run_job(write_text(tmp_path / "orders_4.csv", "id,note\n1,keep\nz,lost?\n"), schema=["id:int"])
+    run = run_job(write_text(tmp_path / "orders_4.csv", "id,note\n1,keep\nz,lost?\n2\n"), schema=["id:int"])
     assert [set(row) - set(_lineage(run)) for row in run.good()] == [{"id"}]
-    assert run.bad()[0]["note"] == "lost?"
+    bad = run.bad()
+    assert bad[0]["note"] == "lost?"
+    # a record short of an undeclared field is still malformed (Spark would skip parsing that field)
+    assert bad[1]["_raw_record"] == "2" and bad[1]["_reason"].startswith("malformed CSV record")
     assert run.manifest["ignored_columns"] == ["note"]
 
 
@@ -282,6 +285,13 @@ def test_an_unreadable_file_fails_with_a_clear_message(run_job: Any, tmp_path: P
     with pytest.raises(ingest_job.IngestError, match=r"cannot read .*missing\.csv as csv.*(not exist|not found)"):
         run_job(tmp_path / "missing.csv")
     assert not (tmp_path / "out" / "manifests").exists()  # no manifest: the run did not complete
+
+
+def test_an_output_that_cannot_be_written_is_not_blamed_on_the_file(spark: Any, tmp_path: Path) -> None:
+    source = write_text(tmp_path / "orders_6.csv", "id\n1\n")
+    write_text(tmp_path / "out" / "processed", "a file where the output folder's parent should be")
+    with pytest.raises(ingest_job.IngestError, match=r"cannot write file://.*/processed/f1/ while processing"):
+        ingest_job.main(job_argv(source, tmp_path / "out", "f1", schema=["id:int"]), spark=spark)
 
 
 def test_an_unsupported_extension_fails_before_reading(run_job: Any, tmp_path: Path) -> None:
