@@ -38,8 +38,8 @@ from runtime.jobs.arguments import JobArgs, parse_args
 from runtime.jobs.failures import IngestError, spark_failures
 from runtime.jobs.readers import detect_format, read_raw, spark_path
 from runtime.jobs.schema import LINEAGE_COLUMNS, REASON, ROW_ORDER
-from runtime.jobs.snapshot import SnapshotError, apply_file
-from runtime.jobs.storage import JsonStore, local_input
+from runtime.jobs.snapshot import SnapshotError, SnapshotResult, apply_file
+from runtime.jobs.storage import JsonStore, StorageError, local_input
 from runtime.jobs.validate import Validated, bad_rows, good_rows, validate
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def run(spark: SparkSession, args: JobArgs, store: JsonStore) -> dict[str, Any]:
     for key, value in SESSION_SETTINGS.items():
         spark.conf.set(key, value)
     fmt = detect_format(args.input_uri, args.source_key)
+    _check_version(store, args)
     with spark_failures(args.input_uri, fmt):
         raw = read_raw(spark, local_input(args.input_uri), fmt, args.schema)
         validated = validate(raw.frame, args.schema, args.merge_keys, fmt, raw.file_columns)
@@ -85,38 +86,50 @@ def run(spark: SparkSession, args: JobArgs, store: JsonStore) -> dict[str, Any]:
     good = _with_lineage(good_rows(counted), args, ingested_at).drop(ROW_ORDER)
     with spark_failures(args.input_uri, fmt, args.output_uri):
         good.write.mode("overwrite").parquet(spark_path(args.output_uri))
-    rows_in, rows_quarantined = _totals(counts)
+    totals = _totals(counts)
+    sample = _write_quarantine(spark, validated, args, fmt, ingested_at, totals)
+    snapshot = _merge(spark, store, validated, args, fmt, ingested_at, totals) if args.merge_keys else None
+    if snapshot is None:
+        _check_version(store, args)  # still the version this run was started for, after every pass
+    manifest = _manifest(args, fmt, validated, good, totals, sample, snapshot, ingested_at, started)
+    store.write(args.manifest_uri, manifest)
+    return manifest
 
-    sample: list[str] = []
-    if rows_quarantined:
-        counted_again, again = _counted(validated, "quarantine")
-        bad = _with_lineage(bad_rows(counted_again), args, ingested_at)
-        with spark_failures(args.input_uri, fmt, args.quarantine_uri):
-            bad.write.mode("overwrite").parquet(spark_path(args.quarantine_uri))
-        _same_file(args, (rows_in, rows_quarantined), _totals(again))
-        written = spark.read.parquet(spark_path(args.quarantine_uri))
-        sample = [row[REASON] for row in written.select(REASON).limit(QUARANTINE_SAMPLE).collect()]
-    else:
+
+def _write_quarantine(spark: SparkSession, validated: Validated, args: JobArgs, fmt: str, ingested_at: datetime,
+                      totals: tuple[int, int]) -> list[str]:
+    """Write the rejected rows (a second pass, only when there are any); a few of their reasons."""
+    if not totals[1]:
         # Written even when empty (without reading the file again), so that a rerun replaces an earlier
         # attempt's rejected rows.
         empty = _with_lineage(bad_rows(validated), args, ingested_at).limit(0)
         empty.write.mode("overwrite").parquet(spark_path(args.quarantine_uri))
+        return []
+    counted, again = _counted(validated, "quarantine")
+    bad = _with_lineage(bad_rows(counted), args, ingested_at)
+    with spark_failures(args.input_uri, fmt, args.quarantine_uri):
+        bad.write.mode("overwrite").parquet(spark_path(args.quarantine_uri))
+    _same_file(args, totals, _totals(again))
+    written = spark.read.parquet(spark_path(args.quarantine_uri))
+    return [row[REASON] for row in written.select(REASON).limit(QUARANTINE_SAMPLE).collect()]
 
-    snapshot = None
-    if args.merge_keys:
-        counted_merge, merged = _counted(validated, "merge")
-        rows = _with_lineage(good_rows(counted_merge), args, ingested_at)
-        try:
-            with spark_failures(args.input_uri, fmt, args.snapshot_uri):
-                snapshot = apply_file(
-                    spark, store, args.snapshot_uri, rows, args.merge_keys, _provenance(args),
-                    before_publish=lambda: _same_file(args, (rows_in, rows_quarantined), _totals(merged)))
-        except SnapshotError as exc:
-            raise IngestError(f"snapshot {args.snapshot_uri}: {exc}") from exc
-    manifest = _manifest(args, fmt, validated, good, rows_in, rows_quarantined, sample,
-                         snapshot.as_manifest() if snapshot else None, ingested_at, started)
-    store.write(args.manifest_uri, manifest)
-    return manifest
+
+def _merge(spark: SparkSession, store: JsonStore, validated: Validated, args: JobArgs, fmt: str,
+           ingested_at: datetime, totals: tuple[int, int]) -> SnapshotResult:
+    """Apply the good rows, in file order, to the group's snapshot (another pass over the file)."""
+    counted, merged = _counted(validated, "merge")
+    rows = _with_lineage(good_rows(counted), args, ingested_at)
+
+    def still_the_same_file() -> None:
+        _same_file(args, totals, _totals(merged))
+        _check_version(store, args)
+
+    try:
+        with spark_failures(args.input_uri, fmt, args.snapshot_uri):
+            return apply_file(spark, store, args.snapshot_uri, rows, args.merge_keys, _provenance(args),
+                              before_publish=still_the_same_file)
+    except SnapshotError as exc:
+        raise IngestError(f"snapshot {args.snapshot_uri}: {exc}") from exc
 
 
 def _counted(validated: Validated, phase: str) -> tuple[Validated, Observation]:
@@ -136,6 +149,15 @@ def _counted(validated: Validated, phase: str) -> tuple[Validated, Observation]:
 def _totals(observation: Observation) -> tuple[int, int]:
     metrics = observation.get
     return int(metrics["rows"]), int(metrics["bad"])
+
+
+def _check_version(store: JsonStore, args: JobArgs) -> None:
+    try:
+        problem = store.version_problem(args.input_uri, args.source_version)
+    except StorageError as exc:
+        raise IngestError(str(exc)) from exc
+    if problem:
+        raise IngestError(problem)
 
 
 def _same_file(args: JobArgs, first: tuple[int, int], again: tuple[int, int]) -> None:
@@ -161,9 +183,10 @@ def _provenance(args: JobArgs) -> dict[str, Any]:
             "run_id": args.run_id, "attempt": args.attempt}
 
 
-def _manifest(args: JobArgs, fmt: str, validated: Validated, good: DataFrame, rows_in: int, rows_quarantined: int,
-              sample: list[str], snapshot: dict[str, Any] | None, ingested_at: datetime,
+def _manifest(args: JobArgs, fmt: str, validated: Validated, good: DataFrame, totals: tuple[int, int],
+              sample: list[str], snapshot: SnapshotResult | None, ingested_at: datetime,
               started: float) -> dict[str, Any]:
+    rows_in, rows_quarantined = totals
     return {
         "manifest_version": MANIFEST_VERSION,
         "status": "SUCCEEDED",
@@ -178,7 +201,7 @@ def _manifest(args: JobArgs, fmt: str, validated: Validated, good: DataFrame, ro
         "quarantine_sample": sample,
         "merge_keys": list(args.merge_keys),
         "output_uri": args.output_uri, "quarantine_uri": args.quarantine_uri, "manifest_uri": args.manifest_uri,
-        "snapshot_uri": args.snapshot_uri or None, "snapshot": snapshot,
+        "snapshot_uri": args.snapshot_uri or None, "snapshot": snapshot.as_manifest() if snapshot else None,
         "ingested_at": ingested_at.isoformat(),
         "duration_s": round(time.monotonic() - started, 3),
     }

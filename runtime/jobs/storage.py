@@ -106,6 +106,30 @@ class JsonStore:
             raise StorageError(f"{uri} does not hold a JSON object")
         return document
 
+    def version_problem(self, uri: str, expected: str) -> str | None:
+        """Why ``uri`` does not hold version ``expected`` (None when it does, or when versions do not apply).
+
+        Spark reads an S3 key's current version only; if the landed version was overwritten or deleted
+        before the run, reading by path would ingest another version under this one's name.
+        """
+        if not is_s3(uri) or expected in ("", "null"):
+            return None
+        bucket, key = split_s3(uri)
+        client = self._s3()
+        try:
+            current = client.head_object(Bucket=bucket, Key=key).get("VersionId") or "null"
+        except client.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return (f"{uri} was deleted before this run could read version {expected}; if that version "
+                        "should still be ingested, copy it back (the bucket keeps old versions) and land it again")
+            raise StorageError(f"cannot check the version of {uri}: {exc}") from exc
+        if current != expected:
+            return (f"{uri} now holds version {current}, not {expected}: the object was overwritten before this "
+                    f"run could read it, and Spark can only read a key's current version. Version {expected} is "
+                    "still in the bucket: copy it to a new key to ingest it; the newer version has its own run")
+        return None
+
     def write(self, uri: str, document: dict[str, Any]) -> None:
         """Replace the document at ``uri`` in one step: readers see the old one or the new one, never half."""
         body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()

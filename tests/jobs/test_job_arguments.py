@@ -199,3 +199,22 @@ def test_a_percent_encoded_local_input_still_finds_its_file(tmp_path: Path) -> N
     assert local_input(path.as_uri()) == f"file://{path}"
     assert local_input(f"file://{path}") == f"file://{path}"
     assert local_input("s3://b/a%20b.csv") == "s3://b/a%20b.csv"
+
+
+def test_the_landed_version_is_checked_because_spark_reads_only_the_current_one() -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="landing")
+        s3.put_bucket_versioning(Bucket="landing", VersioningConfiguration={"Status": "Enabled"})
+        first = s3.put_object(Bucket="landing", Key="in/orders 1.csv", Body=b"id\n1\n")["VersionId"]
+        store = JsonStore(s3_client=s3)
+        uri = "s3://landing/in/orders 1.csv"
+        assert store.version_problem(uri, first) is None
+        assert store.version_problem(uri, "") is None and store.version_problem(uri, "null") is None
+        second = s3.put_object(Bucket="landing", Key="in/orders 1.csv", Body=b"id\n2\n")["VersionId"]
+        problem = store.version_problem(uri, first)
+        assert problem is not None and f"now holds version {second}, not {first}" in problem
+        s3.delete_object(Bucket="landing", Key="in/orders 1.csv")
+        problem = store.version_problem(uri, first)
+        assert problem is not None and "was deleted before this run could read" in problem
+        assert store.version_problem("file:///tmp/x.csv", first) is None  # a staged local copy is that version
