@@ -2,10 +2,10 @@
 
 Pure DataFrame -> DataFrame functions: every value is converted with ``try_cast`` (null instead of an
 exception, whatever ``spark.sql.ansi.enabled`` says), and a row is rejected when a non-blank value did
-not convert, so a bad value is never silently turned into a null. Three conversions Spark accepts too
-readily are tightened: dates must be ``yyyy-MM-dd`` (Spark's cast takes ``2024`` as 2024-01-01),
-timestamps must start with such a date, and decimals must not lose digits (Spark rounds ``123.456`` into
-``decimal(12,2)`` without a word).
+not convert, so a bad value is never silently turned into a null. Conversions Spark accepts too readily
+are tightened: dates must be ``yyyy-MM-dd`` (Spark's cast takes ``2024`` as 2024-01-01), timestamps must
+start with such a date, decimals must not lose digits (Spark rounds ``123.456`` into ``decimal(12,2)``
+without a word), and a number beyond a float's range must not become Infinity.
 """
 
 from __future__ import annotations
