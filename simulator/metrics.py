@@ -14,6 +14,7 @@ import numpy as np
 
 from simulator.billing import usage_of
 from simulator.capacity import glue_capacity
+from simulator.handoff import busy_share_while_waiting
 from simulator.ledger import BLOCKED, DEAD, LOST, PENDING, SUCCEEDED
 from simulator.model import PipelineModel
 from simulator.prices import cost_breakdown
@@ -83,14 +84,16 @@ def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall
     runs_ok = model.runs.ok
     first_land = float(land.min()) if len(land) else 0.0
     violations = ordering_violations(np.asarray(w.group, dtype=np.int64), first, np.asarray(ledger.final_s))
+    receives = np.asarray(ledger.receives)
+    line, slots = model.line, glue_capacity(model.spec, scenario)
     return {
         "files": w.files,
         "succeeded": int(np.count_nonzero(ok)),
         "dead": int(np.count_nonzero(status == DEAD)),
         "ordering_violations": violations,
-        "overlapping_runs": model.overlapping_runs,
-        "max_runs_per_group": model.max_runs_per_group,
-        "max_parallel_groups": model.max_parallel_groups,
+        "overlapping_runs": model.glue.overlapping_runs,
+        "max_runs_per_group": model.glue.max_runs_per_group,
+        "max_parallel_groups": model.glue.max_parallel_groups,
         "wait_mean_s": float(waits.mean()) if len(waits) else None,
         "latency_p50_s": p50,
         "latency_p95_s": p95,
@@ -114,8 +117,16 @@ def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall
         "glue_runs": len(model.runs),
         "failed_runs": int(len(runs_ok) - np.count_nonzero(runs_ok)),
         "throttled_starts": model.throttled_starts,
-        "max_concurrent_runs": model.max_concurrent_runs,
-        "glue_slots": glue_capacity(model.spec, scenario),
+        "waits": line.waits,
+        "wakeups": line.wakeups,
+        "wakeups_lost": line.lost_races,
+        "fallback_wakeups": line.fallbacks,
+        "receives_mean": float(receives.mean()) if len(receives) else 0.0,
+        "receives_max": int(receives.max()) if len(receives) else 0,
+        "slot_busy_while_waiting": busy_share_while_waiting(
+            line.spans, np.asarray(model.run_dispatched), model.runs.end, slots),
+        "max_concurrent_runs": model.glue.max_concurrent_runs,
+        "glue_slots": slots,
         "wait_p95_s": wait_p95,
         "latency_mean_s": float(latencies.mean()) if len(latencies) else None,
         "drain_s": max(0.0, model.last_final_s - first_land),

@@ -2,20 +2,21 @@
 
 Step names follow ``runtime/``: the router enqueues, the ordered (FIFO) queue
 delivers one message per group at a time, the dispatcher starts the Glue run
-(or is throttled and puts the message back with a backoff), the run holds a
-MaxConcurrentRuns slot, and the completion handler deletes the held message
-(success), sets a retry backoff (failure) or parks the file as DEAD.
+(or, refused a slot, parks the message as a waiter: the Glue-slot handoff), the
+run holds a MaxConcurrentRuns slot, and the completion handler deletes the held
+message (success), sets a retry backoff (failure) or parks the file as DEAD,
+then wakes the oldest waiter for the slot the run freed.
 
 Structure, chosen for speed and checkability: ``c`` long-lived dispatcher
 processes pull ready group ids from one ``simpy.Store`` (the ordered queue's
 deliverable groups); each group's files wait in a plain deque; Glue runs and
 completions are timeouts with callbacks, and finished runs free their slot
-lazily (a heap of end times), so a file costs about four events.
+lazily (``simulator.glue_slots``), so a file costs about four events; waiters
+for a slot live in ``simulator.handoff``.
 """
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections import deque
 from typing import Any, Literal
@@ -23,10 +24,12 @@ from typing import Any, Literal
 import numpy as np
 import simpy
 
-from runtime.queues import throttle_backoff_s  # the dispatcher's own backoff, jitter included
+from runtime.queues import throttle_backoff_s  # the pre-handoff dispatcher's backoff, jitter included
 from runtime.spec import PipelineSpec
+from simulator.attempts import Attempts
 from simulator.capacity import dpus, duration_scale, glue_capacity
-from simulator.distributions import draw_many
+from simulator.glue_slots import GlueSlots
+from simulator.handoff import WaitingLine, waiting_visibility_s
 from simulator.ledger import BLOCKED, DEAD, LOST, SUCCEEDED, FileLedger, RunLog, Series
 from simulator.ordered_queue import OrderedQueue, uniform_stream
 from simulator.scenario import Scenario
@@ -51,69 +54,43 @@ class PipelineModel:
         self.queues: list[deque[int]] = [deque() for _ in range(groups)]
         self.busy = [False] * groups  # the group has a message in flight or already in ordered_queue
         self.halted = [False] * groups
-        self.alive = [0] * groups  # Glue runs of the group holding a slot
-        self.run_heap: list[tuple[float, int]] = []
+        self.glue = GlueSlots(env, groups, glue_capacity(spec, scenario))
         self.waiting: deque[tuple[int, int]] = deque()  # throttle "wait": starts queued for a Glue slot
+        self.line = WaitingLine(files)  # who waits for a slot, since when; the handoff's by_waiting index
         self.ledger = FileLedger.empty(files)
         self.run_flat: list[float] = []  # per run: file, RUNNING at, end, succeeded (flat: one extend per run)
+        self.run_dispatched: list[float] = []  # per run: StartJobRun answered, when its slot is taken
         self._runs: RunLog | None = None
         self.attempts, self.first_start = self.ledger.attempts, self.ledger.first_start
-        self.exact_s, self.forced_failures = workload.exact_duration_s, workload.fail_attempts
         self.group = workload.group
         self.series = Series()
         self.deleted = [False] * files
         self.oldest_ptr = 0
         self.outstanding = files
-        self.queued = self.inflight = self.runs_alive = self.groups_running = 0
-        self.backlog_max = self.max_parallel_groups = self.max_runs_per_group = self.max_concurrent_runs = 0
-        self.overlapping_runs = self.throttled_starts = self.blocked = 0
+        self.queued = self.inflight = self.backlog_max = 0
+        self.throttled_starts = self.blocked = 0
         self.deliveries = self.retries = self.dead = 0
         self.oldest_age_max_s = 0.0
         self.last_final_s = 0.0
-        self.capacity = glue_capacity(spec, scenario)
         self.held = design == "held"
         self.wait_mode = over.throttle == "wait"
+        self.handoff = self.held and over.throttle == "handoff"
+        self.fallback_s = float(waiting_visibility_s(spec))
         self.dispatch_latency = None if over.dispatcher_s.is_zero else over.dispatcher_s.stream(rng)
         self.glue_start = over.glue_start_s.stream(rng)
         self.completion_delay = over.completion_s.stream(rng) if self.held else (lambda: 0.0)
         self.completion_is_zero = not self.held or over.completion_s.is_zero
-        self.run_sample = job.duration.stream(rng)
         self.random = uniform_stream(rng)
         self.jitter = random.Random(int(rng.integers(2**62)))  # the dispatcher's own backoff jitter
-        self.failure_rate = job.failure_rate
         self.dpus = dpus(spec)
-        self.scale = duration_scale(spec, reference_dpus or self.dpus, job.parallel_fraction)
-        self.timeout_s = float(spec.job_timeout_s)
-        self.job = job
-        self.first_run_s, self.first_ok = self._first_attempts(rng)
+        self.draws = Attempts(workload, job, duration_scale(spec, reference_dpus or self.dpus, job.parallel_fraction),
+                              float(spec.job_timeout_s), rng, self.random)
+        self.first_run_s, self.first_ok = self.draws.first_run_s, self.draws.first_ok
         self.max_attempts = spec.max_attempts
         self.ceiling = spec.receive_ceiling
         self.block = spec.on_failure == "block"
         self.seed_visibility_s = float(spec.queue_visibility_s(spec.dispatcher_timeout_s))
         self.min_billed_s = scenario.prices.glue_minimum_billed_s
-
-    def _first_attempts(self, rng: np.random.Generator) -> tuple[list[float], list[bool]]:
-        """Duration and outcome of every file's first attempt, drawn at once (retries draw as they come)."""
-        w, job = self.w, self.job
-        exact = np.asarray(w.exact_duration_s, dtype=float)
-        sizes = np.maximum(np.asarray(w.size_mb, dtype=float), 0.0)
-        drawn = job.startup_s + self.scale * (draw_many(job.duration, rng, w.files) + job.per_mb_s * sizes)
-        run_s = np.where(exact >= 0, exact, drawn)
-        forced = np.asarray(w.fail_attempts, dtype=np.int64)
-        ok = np.where(forced >= 0, forced < 1, rng.random(w.files) >= job.failure_rate)
-        timed_out = run_s > self.timeout_s  # Glue stops the run: TIMEOUT
-        return np.where(timed_out, self.timeout_s, run_s).tolist(), (ok & ~timed_out).tolist()
-
-    def _retry_attempt(self, fid: int, attempt: int) -> tuple[float, bool]:
-        run_s = self.exact_s[fid]
-        if run_s < 0:
-            run_s = self.job.startup_s + self.scale * (self.run_sample() + self.job.per_mb_s * max(
-                0.0, self.w.size_mb[fid]))
-        forced = self.forced_failures[fid]
-        ok = attempt > forced if forced >= 0 else self.random() >= self.failure_rate
-        if run_s > self.timeout_s:
-            return self.timeout_s, False
-        return run_s, ok
 
     # --- the ordered queue ---------------------------------------------------------------------
     def enqueue(self, fid: int) -> None:
@@ -140,6 +117,8 @@ class PipelineModel:
         count = receives[fid] = receives[fid] + 1
         if count > self.ceiling:
             self.ledger.dead_by_ceiling += 1
+            if self.line.since[fid] >= 0:
+                self.line.stopped(fid, self.env.now)
             self._dead(g, fid)
             return -1
         self.deliveries += 1
@@ -172,36 +151,30 @@ class PipelineModel:
 
     def visible_again(self, event: Any) -> None:
         """A backoff (throttle or retry) ran out: the message is visible and its group deliverable again."""
+        self._visible(event.value)
+
+    def _visible(self, g: int) -> None:
         self.inflight -= 1
         if self.queued - self.inflight > self.backlog_max:
             self.backlog_max = self.queued - self.inflight
-        self.ordered_queue.offer(event.value)
+        self.ordered_queue.offer(g)
 
     def _later(self, delay: float, g: int) -> None:
         """ChangeMessageVisibility(delay): the message stays invisible, and its group held, until then."""
         self.env.timeout(delay, value=g).callbacks.append(self.visible_again)
 
     # --- Glue ------------------------------------------------------------------------------------
-    def _purge(self) -> None:
-        """Free the slots of runs that have ended (lazily: no event per run end)."""
-        heap, now, alive = self.run_heap, self.env.now, self.alive
-        while heap and heap[0][0] <= now:
-            g = heapq.heappop(heap)[1]
-            alive[g] -= 1
-            self.runs_alive -= 1
-            if alive[g] == 0:
-                self.groups_running -= 1
-
     def try_start(self, g: int, fid: int) -> None:
-        """The dispatcher calls StartJobRun: a run, or ConcurrentRunsExceeded and a backoff."""
-        heap = self.run_heap
-        if heap and heap[0][0] <= self.env.now:
-            self._purge()
-        if self.runs_alive < self.capacity:
+        """The dispatcher calls StartJobRun: a run, or ConcurrentRunsExceeded (wait, back off or fail)."""
+        if self.glue.has_free():
             self._start(g, fid)
             return
         self.throttled_starts += 1
-        if self.wait_mode:
+        self.line.throttled(fid, self.env.now)
+        if self.handoff:  # park as a waiter, with the fallback visibility in case no wake-up comes
+            ticket = self.line.park(fid)
+            self.env.timeout(self.fallback_s, (fid, ticket)).callbacks.append(self._fallback)
+        elif self.wait_mode:
             self.waiting.append((g, fid))
         elif self.held:
             self._later(throttle_backoff_s(self.spec, self.ledger.receives[fid], self.jitter), g)
@@ -210,6 +183,8 @@ class PipelineModel:
 
     def _start(self, g: int, fid: int) -> None:
         now = self.env.now
+        if self.line.since[fid] >= 0:
+            self.line.stopped(fid, now)
         attempts = self.attempts
         attempt = attempts[fid] = attempts[fid] + 1
         running_at = now + self.glue_start()
@@ -217,23 +192,11 @@ class PipelineModel:
             run_s, ok = self.first_run_s[fid], self.first_ok[fid]
             self.first_start[fid] = running_at
         else:
-            run_s, ok = self._retry_attempt(fid, attempt)
+            run_s, ok = self.draws.retry(fid, attempt)
         end = running_at + run_s
         self.run_flat.extend((fid, running_at, end, ok))
-        alive = self.alive[g]
-        if alive >= self.max_runs_per_group:
-            self.max_runs_per_group = alive + 1
-        if alive:
-            self.overlapping_runs += 1
-        else:
-            self.groups_running = running = self.groups_running + 1
-            if running > self.max_parallel_groups:
-                self.max_parallel_groups = running
-        self.alive[g] = alive + 1
-        self.runs_alive = busy = self.runs_alive + 1
-        if busy > self.max_concurrent_runs:
-            self.max_concurrent_runs = busy
-        heapq.heappush(self.run_heap, (end, g))
+        self.run_dispatched.append(now)
+        self.glue.take(g, end)
         if not self.held:
             self._release(g, fid)  # the card: the Lambda returns, SQS deletes, the group moves on
         completion = self.completion_delay()
@@ -244,17 +207,33 @@ class PipelineModel:
     def _slot_freed(self, _event: simpy.Event) -> None:
         self._start_waiting()
 
+    def _fallback(self, event: Any) -> None:
+        """A parked waiter's fallback visibility ran out (no wake-up reached it): it is delivered again."""
+        fid, ticket = event.value
+        if self.line.fallback(fid, ticket):
+            self._visible(self.group[fid])
+
+    def _wake_one(self) -> None:
+        """The completion handler's ChangeMessageVisibility(0) on the oldest waiter with a valid handle."""
+        fid = self.line.wake_oldest()
+        if fid >= 0:
+            self._visible(self.group[fid])
+
     def _start_waiting(self) -> None:
-        self._purge()
-        while self.waiting and self.runs_alive < self.capacity:
+        while self.waiting and self.glue.has_free():
             g, fid = self.waiting.popleft()
             self._start(g, fid)
 
     # --- completion ------------------------------------------------------------------------------
     def completed(self, event: Any) -> None:
-        """The completion handler: success deletes the held message; failure retries or parks the file."""
+        """The completion handler: success deletes the held message; failure retries or parks the file.
+
+        With the handoff it first wakes the oldest waiter for the slot the run freed (runtime.outcomes wakes
+        before it deletes, so the group's next file does not get a head start on the waiter)."""
         g, fid, ok, ended = event.value
         ledger = self.ledger
+        if self.handoff:
+            self._wake_one()
         if ok:
             ledger.status[fid] = SUCCEEDED
             ledger.done_s[fid] = ledger.final_s[fid] = now = self.env.now
@@ -304,6 +283,7 @@ class PipelineModel:
         return self._runs
 
     def sample(self) -> None:
-        self._purge()
-        self.series.add(self.env.now, self.queued - self.inflight, self.inflight, self.runs_alive,
-                        self.groups_running)
+        glue = self.glue
+        glue.free_ended()
+        self.series.add(self.env.now, self.queued - self.inflight, self.inflight, glue.runs_alive,
+                        glue.groups_running)

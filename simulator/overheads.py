@@ -1,9 +1,9 @@
 """The latencies of the deployed flow between a file landing and its Glue run, and after it.
 
-``realistic`` holds this project's defaults for each hop; ``none`` removes them
-all (and replaces the dispatcher's throttle-and-retry loop with an ideal wait
-for a free Glue slot), which turns the model into a textbook queue that can be
-checked against theory. AWS publishes no latency guarantees for these hops, so
+``realistic`` holds this project's defaults for each hop and the deployed
+dispatcher's Glue-slot handoff; ``none`` removes every delay (and replaces the
+handoff with an ideal wait for a free Glue slot), which turns the model into a
+textbook queue that can be checked against theory. AWS publishes no latency guarantees for these hops, so
 the realistic values are modelling assumptions, documented in
 docs/simulator.md; every one can be overridden in a scenario.
 """
@@ -17,7 +17,8 @@ from typing import Any, Literal
 from simulator.distributions import Distribution, read_distribution
 from simulator.errors import Problems
 
-ThrottleMode = Literal["retry", "wait"]
+ThrottleMode = Literal["handoff", "retry", "wait"]
+THROTTLE_MODES: tuple[ThrottleMode, ...] = ("handoff", "retry", "wait")
 PRESETS = ("realistic", "none")
 
 
@@ -38,8 +39,10 @@ class Overheads:
     completion_s: Distribution
     """Run ends -> "Glue Job State Change" event -> completion queue -> completion Lambda deletes the message."""
     throttle: ThrottleMode
-    """retry: a throttled start goes back to the queue with the backoff, as the dispatcher does;
-    wait: an ideal dispatcher starts it the moment a Glue slot frees (queueing theory's M/M/c)."""
+    """handoff: a start refused for lack of a slot parks the message as a waiter, and each freed slot wakes
+    the oldest waiter, as the dispatcher and completion handler do; retry: the pre-handoff dispatcher, which
+    put the message back with a growing backoff; wait: an ideal dispatcher that starts it the moment a Glue
+    slot frees (queueing theory's M/M/c)."""
     preset: str = "realistic"
 
     @property
@@ -58,7 +61,7 @@ REALISTIC = Overheads(
     dispatcher_s=_lognormal(0.8, 0.5),
     glue_start_s=_lognormal(15.0, 0.5),
     completion_s=_lognormal(4.0, 0.5),
-    throttle="retry",
+    throttle="handoff",
     preset="realistic",
 )
 
@@ -106,8 +109,9 @@ def read_overheads(problems: Problems, where: str, value: Any) -> Overheads:
         if key == "preset":
             continue
         if key == "throttle":
-            if raw not in ("retry", "wait"):
-                problems.add(f"{where}.throttle", raw, "not a known throttle mode", "use retry or wait")
+            if raw not in THROTTLE_MODES:
+                problems.add(f"{where}.throttle", raw, "not a known throttle mode",
+                             f"use one of: {', '.join(THROTTLE_MODES)}")
             else:
                 changes["throttle"] = raw
         elif key in _DELAY_FIELDS:

@@ -34,12 +34,16 @@ DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X":
 
 # Ledger traffic per step, from the runtime's design (docs/interfaces.md): router writes RECEIVED;
 # dispatcher reads the file item, writes the STARTING intent, the RUNNING status and the run item;
-# completion reads the run item and writes the file's outcome.
+# completion reads the run item and writes the file's outcome. With the Glue-slot handoff the dispatcher
+# also records a waiter (one write per start refused for lack of a slot) and the completion handler looks
+# up the oldest waiter (one query per run end).
 LEDGER_WRITES_PER_FILE = 1
 LEDGER_WRITES_PER_START = 3
 LEDGER_WRITES_PER_RUN_END = 1
+LEDGER_WRITES_PER_WAIT = 1
 LEDGER_READS_PER_DELIVERY = 1
 LEDGER_READS_PER_RUN_END = 1
+LEDGER_READS_PER_WAKE_LOOKUP = 1
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ def show(value: Any, kind: str = "n") -> str:
         return duration(float(value))
     if kind == "$":
         return f"${value:,.2f}"
+    if kind == "%":
+        return f"{100 * float(value):.1f} %"
     return _number(float(value))
 
 
@@ -74,10 +76,7 @@ def warnings(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario) ->
         notes.append(f"max_parallel_groups={spec.max_parallel_groups} exceeds the account's concurrent Glue runs "
                      f"({scenario.limits.account_concurrent_runs}): at most {capacity} run at once. Request a quota "
                      "increase, or set limits.account_concurrent_runs in the scenario to your real quota.")
-    if mean_of(metrics["dead_by_receive_ceiling"]):
-        notes.append(f"{show(metrics['dead_by_receive_ceiling'])} file(s) reached the ordered queue's "
-                     f"maxReceiveCount ({spec.receive_ceiling}) while waiting for a Glue slot (every throttled "
-                     "start is a receive) and went to the DLQ: raise max_parallel_groups or max_receives.")
+    notes += _receive_notes(metrics, spec, scenario)
     if mean_of(metrics["overlapping_runs"]):
         notes.append(f"{show(metrics['overlapping_runs'])} run(s) started while another run of their group was "
                      "still going: files of one group were processed at the same time.")
@@ -96,6 +95,28 @@ def warnings(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario) ->
     return notes
 
 
+def _receive_notes(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario) -> list[str]:
+    """Receives spent waiting for a Glue slot: files parked by the ceiling, or close to it; idle slots."""
+    notes = []
+    why = {"handoff": "each wake-up that lost the slot to another delivery and each fallback redelivery (every "
+                      f"{duration(spec.hold_visibility_s)} without a wake-up) is a receive",
+           "retry": "every throttled start is a receive"}.get(scenario.overheads.throttle, "")
+    ceiling = spec.receive_ceiling
+    if mean_of(metrics["dead_by_receive_ceiling"]):
+        notes.append(f"{show(metrics['dead_by_receive_ceiling'])} file(s) reached the ordered queue's "
+                     f"maxReceiveCount ({ceiling}) while waiting for a Glue slot ({why}) and went to the DLQ: "
+                     "raise max_parallel_groups or max_receives.")
+    elif mean_of(metrics["receives_max"]) >= ceiling / 2:
+        notes.append(f"the most-received file was received {show(metrics['receives_max'])} times, against a "
+                     f"maxReceiveCount of {ceiling} ({why}): a longer backlog parks files in the DLQ. Raise "
+                     "max_parallel_groups or max_receives.")
+    busy = metrics["slot_busy_while_waiting"]
+    if busy is not None and mean_of(busy) < 0.9:
+        notes.append(f"Glue slots were busy only {show(busy, '%')} of the time while files waited for one: "
+                     "the dispatcher leaves slots idle between runs.")
+    return notes
+
+
 def summary_tables(metrics: dict[str, Any]) -> list[Table]:
     outcome = Table(title="Outcome", show_header=False, title_justify="left")
     outcome.add_column("metric", style="bold")
@@ -105,12 +126,23 @@ def summary_tables(metrics: dict[str, Any]) -> list[Table]:
                         ("blocked", "blocked"), ("ordering violations", "ordering_violations"),
                         ("overlapping runs", "overlapping_runs"), ("max runs per group", "max_runs_per_group"),
                         ("max parallel groups", "max_parallel_groups"), ("Glue slots", "glue_slots"),
-                        ("Glue runs (failed)", "glue_runs"), ("throttled starts", "throttled_starts")):
+                        ("Glue runs (failed)", "glue_runs"), ("starts refused: no free slot", "throttled_starts"),
+                        ("  waits for a slot (one per attempt)", "waits"),
+                        ("  wake-ups (lost to another delivery)", "wakeups"),
+                        ("  fallback redeliveries", "fallback_wakeups"),
+                        ("receives per file: mean / max", "receives_mean"),
+                        ("slots busy while files waited", "slot_busy_while_waiting")):
         value = show(metrics[name])
         if name == "files":
             value = f"{show(metrics['landed'])} / {value}"
         if name == "glue_runs":
             value = f"{value} ({show(metrics['failed_runs'])})"
+        if name == "wakeups":
+            value = f"{value} ({show(metrics['wakeups_lost'])})"
+        if name == "receives_mean":
+            value = f"{show(metrics[name])} / {show(metrics['receives_max'])}"
+        if name == "slot_busy_while_waiting":
+            value = show(metrics[name], "%")
         outcome.add_row(label, value)
     timing = Table(title="Timing", show_header=False, title_justify="left")
     timing.add_column("metric", style="bold")

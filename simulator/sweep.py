@@ -102,7 +102,8 @@ def parse_target(text: str) -> Target:
         raise SweepError(f"--target {text!r}: write METRIC<=VALUE (or <, >=, >, ==), e.g. --target latency_p95_s<=900")
     metric, op, value = match.groups()
     known = [m for m in NAMED_METRICS if m not in _NOT_TARGETS] + ["dead_by_receive_ceiling", "blocked", "lost",
-                                                                    "drain_s", "wait_p95_s", "throttled_starts"]
+                                                                    "drain_s", "wait_p95_s", "throttled_starts",
+                                                                    "receives_max"]
     if metric not in known:
         raise SweepError(f"--target {text!r}: {metric!r} is not a metric; use one of: {', '.join(known)}")
     return Target(metric, op, float(value))

@@ -1,7 +1,8 @@
 """Properties of the held design over random scenarios: never two runs of a group at once, always in order.
 
 Hypothesis draws small traces (a few groups, random landing times, durations and failures), stack
-settings and both overhead presets; every run of the held design must respect the group hold.
+settings and both overhead presets (realistic: the Glue-slot handoff; none: an ideal wait); every run of
+the held design must respect the group hold, and every receive must be an attempt or a waiter's return.
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ def test_held_design_never_overlaps_and_keeps_enqueue_order(case: tuple[Pipeline
     assert status.count(PENDING) == 0
     assert status.count(SUCCEEDED) + status.count(DEAD) + status.count(BLOCKED) == len(status)
     assert max(result.model.ledger.attempts) <= spec.max_attempts
+    # receives are attempts plus wake-ups and fallbacks of a waiter (the handoff), never anything else
+    ledger, returns = result.model.ledger, result.model.line.returns
+    assert ledger.receives == [a + r for a, r in zip(ledger.attempts, returns, strict=True)]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
