@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from simulator.runner import SimulationResult
 
 GANTT_GROUPS = 12
-GANTT_RUN_WIDTHS = 250  # the window shows about this many typical runs side by side
+GANTT_MIN_BAR = 1 / 700  # of the time axis: about 1.5 pixels, so a short run on a long axis still shows
+GANTT_EDGE_RUNS = 250  # typical runs side by side below which bars get a white edge (adjacent runs apart)
 
 
 def _scale(span: float) -> tuple[float, str]:
@@ -94,28 +95,35 @@ def _gantt_groups(result: SimulationResult, run_group: np.ndarray) -> list[int]:
     return [int(g) for g in order[:GANTT_GROUPS] if files[g] > 0]
 
 
-def _window(start: np.ndarray, end: np.ndarray) -> tuple[float, float, float]:
-    """The stretch of time to draw: all of it, or the busiest window about GANTT_RUN_WIDTHS runs wide,
-    so that bars stay wide enough to see on a multi-day drain."""
+def _extent(start: np.ndarray, end: np.ndarray) -> tuple[float, float]:
+    """From the first run's start to the last run's end: every run of the plotted groups is on the chart."""
     if not len(start):
-        return 0.0, 1.0, 1.0
+        return 0.0, 1.0
     first, last = float(start.min()), float(end.max())
-    width = max(float(np.median(end - start)), 1.0) * GANTT_RUN_WIDTHS
-    if last - first <= width:
-        return first, last, last
-    starts = np.sort(start)
-    counts = np.searchsorted(starts, starts + width) - np.arange(len(starts))
-    begin = float(starts[int(np.argmax(counts))])
-    return begin, begin + width, last
+    return first, max(last, first + 1.0)
 
 
 def _gantt(plt: Any, result: SimulationResult, path: Path, title: str) -> Path:
+    fig = gantt_figure(plt, result, title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def gantt_figure(plt: Any, result: SimulationResult, title: str) -> Any:
+    """The runs of the groups worth a row, from the first run's start to the last run's end."""
     runs = result.model.runs
     file_group = np.asarray(result.workload.group, dtype=np.int64)
     run_group = file_group[runs.file] if len(runs) else np.zeros(0, dtype=np.int64)
     groups = _gantt_groups(result, run_group)
-    first, window_end, last = _window(runs.start[np.isin(run_group, groups)], runs.end[np.isin(run_group, groups)])
-    unit, label = _scale(window_end)
+    shown = np.isin(run_group, groups)
+    first, last = _extent(runs.start[shown], runs.end[shown])
+    span = last - first
+    unit, label = _scale(span)  # the unit fits the span drawn, not the absolute time it ends at
+    min_bar = span * GANTT_MIN_BAR
+    durations = runs.end[shown] - runs.start[shown]
+    edge = len(durations) > 0 and float(np.median(durations)) * GANTT_EDGE_RUNS >= span
+    widened = False
     fig, ax = plt.subplots(figsize=(11, 0.5 * max(len(groups), 3) + 1.5))
     labels = []
     for row, g in enumerate(groups):
@@ -129,23 +137,23 @@ def _gantt(plt: Any, result: SimulationResult, path: Path, title: str) -> Path:
                 lane_ends.append(end)
             else:
                 lane_ends[lane] = end
-            bars.setdefault((lane, bool(runs.ok[index])), []).append((start / unit, max((end - start) / unit, 1e-9)))
+            widened = widened or end - start < min_bar
+            bars.setdefault((lane, bool(runs.ok[index])), []).append((start / unit, max(end - start, min_bar) / unit))
         lanes = max(len(lane_ends), 1)
         for (lane, ok), spans in bars.items():
             ax.broken_barh(spans, (row - 0.4 + lane * 0.8 / lanes, 0.8 / lanes),
-                           facecolors="tab:green" if ok else "tab:red", edgecolor="white", linewidth=0.4)
+                           facecolors="tab:green" if ok else "tab:red", edgecolor="white" if edge else "none",
+                           linewidth=0.4 if edge else 0.0)
         labels.append(f"{result.workload.group_names[g]} ({len(mine)} runs)")
     ax.set_yticks(range(len(groups)), labels)
     ax.invert_yaxis()
-    ax.set_xlim(first / unit, window_end / unit)
-    ax.set_xlabel(label + ("" if window_end >= last else " (the busiest stretch; the runs go on to "
-                           f"{last / unit:.3g})"))
+    pad = 0.01 * span
+    ax.set_xlim((first - pad) / unit, (last + pad) / unit)
+    ax.set_xlabel(label + (" (runs shorter than about 1.5 pixels are drawn that wide)" if widened else ""))
     overlaps = result.metrics["overlapping_runs"]
     ax.set_title(f"{title}: runs of {len(groups)} groups (green ok, red failed; lanes within a row are "
                  f"overlapping runs: {overlaps} in all)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    return fig
 
 
 def _latency_cdf(plt: Any, result: SimulationResult, path: Path, title: str) -> Path:
