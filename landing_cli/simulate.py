@@ -55,7 +55,9 @@ TraceOpt = Annotated[Path | None, typer.Option("--trace", help="CSV of landings 
                                                "duration_s,fail_attempts]) to replay instead of a scenario.")]
 OverheadsOpt = Annotated[OverheadsChoice | None, typer.Option(
     "--overheads", help="Override the scenario's overheads: realistic (EventBridge, SQS, Lambda, Glue start "
-    "latencies) or none (pure queueing, comparable with theory).")]
+    "latencies, and the dispatcher's Glue-slot handoff) or none (pure queueing, comparable with theory). To "
+    "compare with the pre-handoff backoff, write overheads: {preset: realistic, throttle: retry} in the "
+    "scenario.")]
 DesignOpt = Annotated[DesignChoice, typer.Option(
     "--design", help="held: this project's design (the group is released when the run ends). seed: the "
     "original card (released when the run starts), to see the overlaps it allows.")]
