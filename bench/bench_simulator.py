@@ -6,7 +6,10 @@ Measured in one run, so the ratios are fair whatever the machine's speed:
    the stack's grouping rule, the intake, the event loop with every overhead, metrics;
 2. the same model on an M/M/c queue (overheads none, unique groups, Poisson, exponential runs);
 3. a minimal SimPy M/M/c (one process per customer and a ``simpy.Resource``), the textbook baseline;
-4. Ciw, a peer discrete-event library, on the same M/M/c.
+4. Ciw, a peer discrete-event library, on the same M/M/c;
+5. a deep backlog (the seed card's 2,003 files on the ``dev`` stack's two Glue slots) with the Glue-slot
+   handoff against the pre-handoff backoff (``throttle: retry``): CPU time, events, files parked by the
+   receive ceiling, receives per file.
 
 Prints files per second for each (from CPU time, which other processes on a shared machine disturb far
 less than wall time; both are shown), the ratios, and the mean waits beside Erlang C (all four should
@@ -23,6 +26,7 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +37,9 @@ import simpy  # noqa: E402
 
 from runtime.spec import PipelineSpec  # noqa: E402
 from runtime.spec_loader import load_stack  # noqa: E402
+from simulator.overheads import ThrottleMode  # noqa: E402
 from simulator.runner import simulate  # noqa: E402
-from simulator.scenario import Scenario, parse_scenario  # noqa: E402
+from simulator.scenario import Scenario, load_scenario, parse_scenario  # noqa: E402
 from simulator.theory import mmc_wait_mean  # noqa: E402
 
 GOAL_S = 25.0
@@ -110,6 +115,29 @@ def timed(spec: PipelineSpec, scenario: Scenario, seed: int) -> tuple[float, flo
     return time.perf_counter() - started, time.process_time() - cpu, result.metrics
 
 
+def backlog(throttle: ThrottleMode) -> Scenario:
+    """The seed card with the given throttle mode: about 38 hours of backlog on two slots."""
+    card = load_scenario(ROOT / "examples/seed-card.yaml")
+    return card.with_overheads(replace(card.overheads, throttle=throttle))
+
+
+def compare_backlog(seed: int) -> None:
+    spec = load_stack("dev", ROOT)
+    print("\ndeep backlog: examples/seed-card.yaml on dev (2 Glue slots), handoff vs the backoff it replaced:")
+    rows = {}
+    modes: tuple[ThrottleMode, ...] = ("retry", "handoff")
+    for throttle in modes:
+        wall, cpu, metrics = timed(spec, backlog(throttle), seed)
+        rows[throttle] = cpu, metrics
+        print(f"  {throttle:8} {cpu:6.2f} s CPU ({wall:.2f} s wall)  {metrics['sim_events']:8,} events  "
+              f"dead by receive ceiling {metrics['dead_by_receive_ceiling']:3}  receives per file mean "
+              f"{metrics['receives_mean']:5.1f} max {metrics['receives_max']:3}  starts refused "
+              f"{metrics['throttled_starts']:6,}  wake-ups {metrics['wakeups']:5,}  fallbacks "
+              f"{metrics['fallback_wakeups']:6,}  slots busy while waiting {metrics['slot_busy_while_waiting']:.1%}")
+    print(f"  handoff / retry: {rows['handoff'][0] / rows['retry'][0]:.2f}x CPU, "
+          f"{rows['handoff'][1]['sim_events'] / rows['retry'][1]['sim_events']:.2f}x events")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=1_000_000, help="files in the realistic run (default 1e6)")
@@ -133,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{metrics['sim_events'] / files:.1f} per file)")
     print(f"    p95 latency {metrics['latency_p95_s']:.0f} s, {metrics['succeeded']:,} succeeded, "
           f"{metrics['dead']} dead, ordering violations {metrics['ordering_violations']}, "
-          f"peak groups {metrics['max_parallel_groups']}")
+          f"peak groups {metrics['max_parallel_groups']}, starts refused for a slot "
+          f"{metrics['throttled_starts']:,} (wake-ups {metrics['wakeups']:,}, fallbacks "
+          f"{metrics['fallback_wakeups']:,}), receives per file max {metrics['receives_max']}")
     verdict = f"{'met' if cpu <= GOAL_S else 'NOT met'} ({cpu:.1f} s CPU on one core)"
     print(f"    goal <= {GOAL_S:.0f} s for 1,000,000 files: " + (verdict if args.files == 1_000_000 else
                                                                   f"n/a at {args.files:,} files"))
@@ -163,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  minimal SimPy M/M/c     / Ciw M/M/c:           {rates['minimal SimPy'] / rates['Ciw']:.2f}x")
     else:
         print("  Ciw is not installed (pip install -e '.[bench]'): its rows are skipped")
+    compare_backlog(args.seed)
     return 0
 
 
