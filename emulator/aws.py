@@ -75,6 +75,8 @@ class InProcessAWS:
         self.account_id = ACCOUNT_ID
         self.clock = clock or PipelineClock(1.0)
         self.lock = threading.RLock()
+        self.requests = 0
+        """AWS API requests moto has served (a measure of the pipeline's chattiness, for the benchmark)."""
         self._stack = ExitStack()
         self._session: Any = None
         self._config = Config(region_name=region, retries={"mode": "standard", "max_attempts": 3},
@@ -91,6 +93,7 @@ class InProcessAWS:
 
         def serialised(request: Any) -> Any:
             with lock:
+                self.requests += 1
                 return original(request)
 
         botocore_stubber.process_request = serialised  # type: ignore[method-assign]

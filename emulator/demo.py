@@ -81,6 +81,10 @@ class DemoResult:
     spark_start_s: float | None
     resources: int
     ledger: dict[str, LedgerView]
+    deliveries: list[tuple[float, str, str, str, str]] = field(default_factory=list)
+    """Every record a function got: (pipeline time, function, file or message, receive count, outcome)."""
+    aws_requests: int = 0
+    """AWS API requests served while the files went through (deploy excluded)."""
     dead_letters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """DLQ role (intake_dlq, ordered_dlq, completion_dlq) -> the messages parked there: body and attributes."""
     s3_objects: dict[str, bytes] = field(default_factory=dict)
@@ -109,12 +113,14 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
         deployment = deploy(aws, stack)
         deploy_s = time.monotonic() - started
         clock.restart()
+        requests_before = aws.requests
         running = pipeline.start(aws, deployment, arrivals, engine=options.engine, design=options.design,
                                  faults=faults, recorder=Recorder())
         try:
             quiet = _wait_until_quiet(running, len(arrivals), options, on_progress)
         finally:
             pipeline.shutdown(running)
+        requests = aws.requests - requests_before
         ledger = read_ledger(aws, deployment)
         result = DemoResult(
             report=_report(running, deployment, ledger, options.design), quiet=quiet, stack=options.stack,
@@ -123,7 +129,8 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
             job_name=deployment.job_name, faults_fired=dict(faults.fired()),
             function_errors=list(running.recorder.function_errors), deploy_s=deploy_s,
             spark_start_s=getattr(running.executor, "spark_start_s", None), resources=len(deployment.created),
-            ledger=ledger, dead_letters=_dead_letters(aws, deployment))
+            ledger=ledger, aws_requests=requests, deliveries=list(running.recorder.deliveries),
+            dead_letters=_dead_letters(aws, deployment))
         if keep_output:
             result.s3_objects = _objects(aws, deployment.output_bucket)
         close = getattr(running.executor, "close", None)
@@ -146,7 +153,8 @@ def _report(running: pipeline.RunningPipeline, deployment: Deployment, ledger: d
 
     recorder, clock = running.recorder, running.aws.clock
     uploads = [(pipeline.file_id_of(deployment.landing_bucket, u), u) for u in recorder.uploads]
-    return report.build(uploads, ledger, recorder.snapshot_runs(), dict(recorder.intake_messages), design=design,
+    return report.build(uploads, ledger, recorder.snapshot_runs(), dict(recorder.intake_messages),
+                        dict(recorder.enqueued), design=design,
                         group_of=lambda key: group_for_key(key, deployment.spec), now=clock.now(),
                         wall_s=clock.wall_elapsed())
 

@@ -181,12 +181,13 @@ class GlueEngine:
         return None
 
     def _finish(self, request: RunRequest, outcome: RunOutcome) -> None:
+        end = self.aws.clock.now()  # before the state is visible: whatever the end lets start, starts after it
         with self.aws.lock:
             run = self._moto_run(request.run_id)
             run.status = outcome.state
             run.completed_on = run.modified_on = datetime.now(UTC).replace(tzinfo=None)
             run.error_message = outcome.message
-        self.recorder.run_finished(request.run_id, self.aws.clock.now(), outcome.state, outcome.message)
+        self.recorder.run_finished(request.run_id, end, outcome.state, outcome.message)
         if self.faults.fire("lose-completion", request.key):
             return
         self.publish(request.run_id, outcome)

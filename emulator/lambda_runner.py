@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import json
 import threading
 import traceback
 import uuid
@@ -130,6 +131,16 @@ def resolve_handler(function: DeployedFunction) -> Handler:
     return handler  # type: ignore[no-any-return]
 
 
+def _identity(message: dict[str, Any]) -> str:
+    """The file id a message is about (ordered-queue bodies carry it), else the message id."""
+    try:
+        document = json.loads(message["Body"])
+    except ValueError:
+        document = None
+    file_id = document.get("file_id") if isinstance(document, dict) else None
+    return f"file {file_id}" if isinstance(file_id, str) else f"message {message['MessageId']}"
+
+
 def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
     """One record of the event Lambda sends for SQS (camelCase, attributes as strings)."""
     attributes = {name: str(value) for name, value in (message.get("Attributes") or {}).items()}
@@ -212,16 +223,19 @@ class MappingRunner:
             crashed, error = True, f"crashed: {exc}"
         except Exception as exc:
             error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        kept: set[str] = {m["MessageId"] for m in messages}
         try:
             if error is None:
-                self._delete_succeeded(messages, response)
+                kept = self._delete_succeeded(messages, response)
         finally:
-            self.recorder.invoked(function.name, clock.now(), error=error, crashed=crashed)
+            outcomes = [(_identity(m), str((m.get("Attributes") or {}).get("ApproximateReceiveCount", "")),
+                         "error" if error else "kept" if m["MessageId"] in kept else "deleted") for m in messages]
+            self.recorder.invoked(function.name, clock.now(), error=error, crashed=crashed, outcomes=outcomes)
             with self._count_lock:
                 self.in_flight -= 1
             self._slots.release()
 
-    def _delete_succeeded(self, messages: list[dict[str, Any]], response: Any) -> None:
+    def _delete_succeeded(self, messages: list[dict[str, Any]], response: Any) -> set[str]:
         """Lambda's rule: with ReportBatchItemFailures, delete all but the reported ids (an unknown or empty id
         fails the whole batch); without it, a normal return deletes the batch."""
         failed: set[str] = set()
@@ -230,10 +244,11 @@ class MappingRunner:
             for item in response.get("batchItemFailures") or []:
                 identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
                 if not identifier or identifier not in ids:
-                    return  # the whole batch counts as failed
+                    return ids  # the whole batch counts as failed
                 failed.add(identifier)
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             chunk = done[start:start + 10]
             self.sqs.delete_message_batch(QueueUrl=self.mapping.queue_url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
+        return failed

@@ -43,6 +43,12 @@ class Recorder:
     runs: dict[str, RunObservation] = field(default_factory=dict)
     intake_messages: dict[str, set[str]] = field(default_factory=dict)
     """file id -> ids of distinct intake messages announcing it (redeliveries of one message count once)."""
+    enqueued: dict[str, int] = field(default_factory=dict)
+    """file id -> position of its first message in the ordered queue (1, 2, ...): the order the router really
+    enqueued files in."""
+    deliveries: list[tuple[float, str, str, str, str]] = field(default_factory=list)
+    """(pipeline time, function, message id, ApproximateReceiveCount, kept | deleted | error) per record: what
+    each delivery came to, for explaining a surprising end."""
     invocations: Counter[str] = field(default_factory=Counter)
     function_errors: list[str] = field(default_factory=list)
     crashes: int = 0
@@ -61,8 +67,14 @@ class Recorder:
         with self._lock:
             self.intake_messages.setdefault(file_id, set()).add(message_id)
 
-    def invoked(self, function: str, now: float, error: str | None = None, crashed: bool = False) -> None:
+    def enqueued_as(self, file_id: str, sequence: int) -> None:
         with self._lock:
+            self.enqueued[file_id] = min(sequence, self.enqueued.get(file_id, sequence))
+
+    def invoked(self, function: str, now: float, error: str | None = None, crashed: bool = False,
+                outcomes: list[tuple[str, str, str]] | None = None) -> None:
+        with self._lock:
+            self.deliveries.extend((now, function, *outcome) for outcome in outcomes or [])
             self.invocations[function] += 1
             if error:
                 self.function_errors.append(f"{function}: {error}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable
@@ -52,6 +53,7 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
     glue = GlueEngine(aws, deployment.job_name, executor, recorder, faults,
                       fail_attempts=fail_attempts_of(arrivals, prefix))
     glue.install()
+    observe_enqueues(aws, deployment.queues["ordered"], recorder)
     runners = []
     for mapping in deployment.mappings:
         if design == "seed" and mapping.function.handler == DISPATCHER:
@@ -106,6 +108,33 @@ def _intake_observer(recorder: Recorder) -> Callable[[list[dict[str, Any]]], Non
                 recorder.intake_message(obj.dedup_id, record["messageId"])
 
     return observe
+
+
+def observe_enqueues(aws: InProcessAWS, queue_url: str, recorder: Recorder) -> None:
+    """Number every SendMessage to the ordered queue in the order moto stores it: the true enqueue order.
+
+    (The ledger's ``enqueue_seq`` is the router's clock read before its send, which two concurrent router
+    invocations can interleave; moto's FIFO SequenceNumber is random. moto serves requests one at a time, so a
+    counter inside its SendMessage is the queue's own order.)"""
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[aws.account_id][aws.region]
+    name = queue_url.rsplit("/", 1)[-1]
+    original = backend.send_message
+    counter = itertools.count(1)
+
+    def send_message(queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+        message = original(queue_name, message_body, *args, **kwargs)
+        if queue_name == name:
+            try:
+                file_id = json.loads(message_body).get("file_id")
+            except (ValueError, AttributeError):
+                file_id = None
+            if file_id:
+                recorder.enqueued_as(str(file_id), next(counter))
+        return message
+
+    backend.send_message = send_message  # type: ignore[method-assign]
 
 
 def _upload_all(running: RunningPipeline, arrivals: list[Arrival]) -> None:

@@ -34,10 +34,12 @@ class LedgerView:
 
 
 def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs: list[RunObservation],
-          intake_messages: dict[str, set[str]], *, design: str, group_of: Any, now: float,
+          intake_messages: dict[str, set[str]], enqueued: dict[str, int], *, design: str, group_of: Any, now: float,
           wall_s: float) -> dict[str, Any]:
-    """``uploads``: (file id, upload) in landing order; ``group_of(key)``: the grouping rule, for files the
-    ledger never saw."""
+    """``uploads``: (file id, upload) in landing order; ``enqueued``: file id -> position of its first message in
+    the ordered queue (``enqueue_seq``; the ledger's own sequence is the router's clock before its send, which
+    concurrent router invocations can interleave); ``group_of(key)``: the grouping rule, for files the ledger
+    never saw."""
     runs_by_file: dict[str, list[RunObservation]] = defaultdict(list)
     for run in sorted(runs, key=lambda r: r.start):
         runs_by_file[run.file_id].append(run)
@@ -53,7 +55,7 @@ def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs
         files.append({
             "key": upload.key, "group": record.group if record else _group(group_of, upload.key),
             "status": status, "attempts": attempts,
-            "enqueue_seq": record.enqueue_seq if record and record.enqueue_seq else None,
+            "enqueue_seq": enqueued.get(file_id),
             "runs": [{"run_id": r.run_id, "start": round(r.start, 3),
                       "end": round(r.end, 3) if r.end is not None else None, "state": r.state} for r in file_runs],
             "_landed_at": round(upload.at, 3),
@@ -122,11 +124,11 @@ def overlapping_runs(runs: Iterable[RunObservation], now: float) -> int:
 
 def ordering_violations(files: list[dict[str, Any]]) -> int:
     """Pairs of one group's files whose successful runs started in the opposite order to their enqueue order."""
-    by_group: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    by_group: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for position, file in enumerate(files):
         started = [run["start"] for run in file["runs"] if run["state"] == "SUCCEEDED"]
         if started:
-            order = file["enqueue_seq"] or f"~{position:09d}"  # never enqueued: landing order
+            order = file["enqueue_seq"] if file["enqueue_seq"] is not None else 10**12 + position  # not enqueued
             by_group[file["group"]].append((order, started[0]))
     violations = 0
     for entries in by_group.values():

@@ -46,6 +46,7 @@ def render(report: dict[str, Any], path: Path, *, title: str) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     files = report["files"]
@@ -88,13 +89,14 @@ def render(report: dict[str, Any], path: Path, *, title: str) -> Path:
     ax.set_xlabel("pipeline time (s)")
     ax.grid(axis="x", linestyle=":", alpha=0.6)
     ax.set_title(title, fontsize=10)
-    legend = [Patch(color=colour, label=state.lower()) for state, colour in STATE_COLOURS.items()
+    legend: list[Any] = [Patch(color=colour, label=state.lower()) for state, colour in STATE_COLOURS.items()
               if state in {r["state"] for runs in groups.values() for r in runs}]
     legend.append(Patch(facecolor="none", edgecolor="#d1495b", hatch="///", label="same-group overlap"))
-    ax.legend(handles=legend, loc="lower right", fontsize=7, framealpha=0.9)
+    legend.append(Line2D([], [], marker="v", color="#355070", linestyle="none", label="file landed"))
+    ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7, frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -90,7 +91,7 @@ def demo(
             parse_fault(text)
     except FaultSpecError as exc:
         _bad(str(exc))
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 140)  # a log file gets the full table
     if logs is not None:
         logs.parent.mkdir(parents=True, exist_ok=True)
     log_file = logs.open("w", encoding="utf-8") if logs else None

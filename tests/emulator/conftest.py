@@ -35,6 +35,9 @@ def explain(result: DemoResult) -> str:
               for role, messages in result.dead_letters.items()]
     lines += [f"function error: {error}" for error in result.function_errors[:10]]
     lines.append(f"faults fired: {result.faults_fired}")
+    unfinished = {view.file_id for view in result.ledger.values() if view.status not in ("SUCCEEDED", "DEAD")}
+    lines += [f"delivery: {delivery}" for delivery in result.deliveries
+              if any(file_id in delivery[2] for file_id in unfinished)]
     return "\n".join(lines)
 
 

@@ -87,8 +87,10 @@ def test_every_fault_ends_with_nothing_lost(fault: str) -> None:
         "crash-after-start": lambda: len(files["orders_20250916_090000.csv"]["runs"]) == 1
         and any("crash" in e for e in result.function_errors),
         "lose-completion": lambda: len(files["orders_20250915_101500.csv"]["runs"]) == 1,
+        # at least once: a router invocation that outlasts the intake queue's visibility parks the event again
         "malformed-event": lambda: files["orders_20250916_093000.csv"]["status"] == "SUCCEEDED"
-        and len(result.dead_letters.get("intake_dlq", [])) == 1,
+        and result.dead_letters.get("intake_dlq") and all(
+            "malformed event" in (m["attributes"].get("reason") or "") for m in result.dead_letters["intake_dlq"]),
         "delete-before-processing": lambda: files["orders_20250915_110000.csv"]["status"] == "DEAD"
         and "deleted" in files["orders_20250915_110000.csv"]["_reason"],
     }
@@ -102,9 +104,15 @@ def test_a_failed_file_dead_after_max_attempts_blocks_only_its_group_with_on_fai
     files = by_key(result)
     dead = files["orders_20250915_101500.csv"]
     assert dead["status"] == "DEAD" and dead["attempts"] == 3 and "max_attempts" in dead["_reason"], explain(result)
-    for later in ("orders_20250915_103000.csv", "orders_20250915_110000.csv"):
-        assert files[later]["runs"] == [], f"{later} ran behind a dead file"
-        assert files[later]["status"] in ("BLOCKED", "RECEIVED")
+    # "Behind" means enqueued after it (routers run concurrently, so that is usually, not always, landing order).
+    behind = [f for f in files.values() if f["group"] == dead["group"] and f["enqueue_seq"] > dead["enqueue_seq"]]
+    assert behind, explain(result)
+    for file in behind:
+        assert file["runs"] == [], f"{file['key']} ran behind a dead file\n{explain(result)}"
+        assert file["status"] in ("BLOCKED", "RECEIVED")
+    ahead = [f for f in files.values() if f["group"] == dead["group"] and f["enqueue_seq"] < dead["enqueue_seq"]]
+    for file in ahead:
+        assert file["status"] == "SUCCEEDED"
     for other in ("customers_20250915_102000.csv", "orders_20250916_090000.csv", "orders_20250916_093000.csv"):
         assert files[other]["status"] == "SUCCEEDED"
 
@@ -114,4 +122,5 @@ def test_on_failure_continue_goes_on_past_a_dead_file() -> None:
     files = by_key(result)
     assert files["orders_20250915_101500.csv"]["status"] == "DEAD"
     assert files["orders_20250915_103000.csv"]["status"] == "SUCCEEDED"
+    assert files["orders_20250915_110000.csv"]["status"] == "SUCCEEDED"
     assert_nothing_lost(result)
