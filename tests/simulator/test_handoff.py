@@ -172,3 +172,18 @@ def test_seed_card_on_dev_no_file_dies_waiting_for_a_slot(dev_spec: PipelineSpec
     assert metrics["dead_by_receive_ceiling"] == 0 and metrics["dead"] == 0
     assert metrics["receives_max"] < dev_spec.receive_ceiling / 2
     assert metrics["slot_busy_while_waiting"] > 0.95
+
+
+def test_a_low_receive_ceiling_parks_waiters_and_the_summary_says_why(dev_spec: PipelineSpec) -> None:
+    from simulator.report import warnings
+
+    spec = dev_spec.replace(max_parallel_groups=1, max_receives=4, job_timeout_minutes=240)
+    card = scenario(burst("handoff"))
+    result = simulate(spec, card, seed=0)
+    metrics, ledger = result.metrics, result.model.ledger
+    assert metrics["dead_by_receive_ceiling"] > 0
+    assert metrics["succeeded"] + metrics["dead"] == 60
+    assert max(ledger.receives) == spec.receive_ceiling + 1  # the delivery SQS turned into a DLQ move
+    assert all(since < 0 for since in result.model.line.since)  # nobody is left waiting
+    notes = warnings(metrics, spec, card)
+    assert any("maxReceiveCount (4)" in note and "wake-up that lost the slot" in note for note in notes), notes
