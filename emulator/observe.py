@@ -97,6 +97,10 @@ class Recorder:
         with self._lock:
             return [RunObservation(**vars(run)) for run in self.runs.values()]
 
+    def succeeded_files(self) -> int:
+        with self._lock:
+            return len({run.file_id for run in self.runs.values() if run.state == "SUCCEEDED"})
+
     def running_groups(self) -> set[str]:
         with self._lock:
             return {run.group for run in self.runs.values() if run.end is None}

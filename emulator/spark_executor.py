@@ -27,18 +27,53 @@ from emulator.aws import InProcessAWS
 from emulator.glue_engine import RunOutcome, RunRequest
 
 REPLACED_PREFIXES = ("--output_uri", "--quarantine_uri")
-_LOG4J = """rootLogger.level = error
-rootLogger.appenderRef.stderr.ref = console
-appender.console.type = Console
-appender.console.name = console
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
-logger.repl.name = org.apache.spark.repl.Main
-logger.repl.level = error
-"""
-"""Spark's log configuration for the demo: errors only (a logger set for the shell's main class also stops
-Spark from announcing its default level)."""
+_session: Any = None
+_session_lock = threading.Lock()
+_session_start_s: float | None = None
+
+
+def shared_session(log_dir: Path | None = None) -> Any:
+    """The one local SparkSession every run shares, started on first use (``local[2]``, UI and progress bars off).
+
+    The JVM writes its start-up warnings and log lines to the stderr it inherits; it is started with stderr
+    pointing at ``spark-jvm.log`` (in ``log_dir``, else a temporary folder) so they do not tear through the
+    demo's display, and keeps writing there.
+    """
+    global _session, _session_start_s
+    with _session_lock:
+        if _session is None:
+            import os
+
+            from pyspark.sql import SparkSession
+
+            started = time.monotonic()
+            folder = log_dir or Path(tempfile.mkdtemp(prefix="landing-spark-"))
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = os.dup(2)
+            with open(folder / "spark-jvm.log", "ab") as log:
+                os.dup2(log.fileno(), 2)
+                try:
+                    _session = (SparkSession.builder.master("local[2]").appName("landing-emulator")
+                                .config("spark.ui.enabled", "false")
+                                .config("spark.ui.showConsoleProgress", "false")
+                                .config("spark.sql.shuffle.partitions", "2")
+                                .config("spark.sql.session.timeZone", "UTC")
+                                .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+                                .getOrCreate())
+                finally:
+                    os.dup2(saved, 2)
+                    os.close(saved)
+            _session.sparkContext.setLogLevel("ERROR")
+            _session_start_s = time.monotonic() - started
+        return _session
+
+
+def stop_shared_session() -> None:
+    global _session
+    with _session_lock:
+        if _session is not None:
+            _session.stop()
+            _session = None
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -51,38 +86,15 @@ class SparkExecutor:
         self.aws, self.job_name, self.stop = aws, job_name, stop
         self.s3 = aws.client("s3")
         self._workdir = Path(workdir or tempfile.mkdtemp(prefix="landing-glue-"))
-        self._spark: Any = None
         self._module: ModuleType | None = None
         self._lock = threading.Lock()
         self.spark_start_s: float | None = None
 
     # -- one shared session, one loaded script ------------------------------------------------------
     def session(self) -> Any:
-        with self._lock:
-            if self._spark is None:
-                started = time.monotonic()
-                import os
-
-                from pyspark.sql import SparkSession
-
-                log4j = self._workdir / "log4j2.properties"
-                log4j.write_text(_LOG4J, encoding="utf-8")
-                # Set once, before the JVM starts (the driver's Java options cannot come from the builder in
-                # client mode): no DNS warning, no progress bars, errors only. A user's own settings win.
-                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-                os.environ.setdefault("PYSPARK_SUBMIT_ARGS",
-                                      f"--driver-java-options -Dlog4j2.configurationFile={log4j} "
-                                      "--conf spark.ui.showConsoleProgress=false pyspark-shell")
-                self._spark = (SparkSession.builder.master("local[2]").appName("landing-emulator")
-                               .config("spark.ui.enabled", "false")
-                               .config("spark.ui.showConsoleProgress", "false")
-                               .config("spark.sql.shuffle.partitions", "2")
-                               .config("spark.sql.session.timeZone", "UTC")
-                               .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
-                               .getOrCreate())
-                self._spark.sparkContext.setLogLevel("ERROR")
-                self.spark_start_s = time.monotonic() - started
-            return self._spark
+        spark = shared_session(self._workdir)
+        self.spark_start_s = _session_start_s
+        return spark
 
     def script(self) -> ModuleType:
         """The job script the stack deployed, loaded from the job's ScriptLocation in emulated S3."""
@@ -106,10 +118,7 @@ class SparkExecutor:
             return self._module
 
     def close(self) -> None:
-        with self._lock:
-            if self._spark is not None:
-                self._spark.stop()
-                self._spark = None
+        stop_shared_session()
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     # -- a run ----------------------------------------------------------------------------------------
