@@ -21,7 +21,7 @@ import pulumi
 from components.code_archive import code_archive, powertools_layer_arn
 from components.common import Statement, allow, partition, region, s3_arn
 from components.lambda_function import QueueFunction
-from components.ledger import GROUP_INDEX
+from components.ledger import GROUP_INDEX, WAIT_INDEX
 from runtime.spec import PipelineSpec, to_env
 
 ROUTER_HANDLER = "runtime.router.handler"
@@ -81,6 +81,7 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
     """
     table = res.ledger_table_arn
     index = pulumi.Output.concat(table, f"/index/{GROUP_INDEX}")
+    waiting = pulumi.Output.concat(table, f"/index/{WAIT_INDEX}")
     return {
         "router": [
             allow("EnqueueInOrder", ["sqs:SendMessage"], [res.ordered_queue_arn]),
@@ -96,6 +97,8 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
             allow("StartAndWatchJob", ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns"], [res.job_arn]),
             allow("TrackFiles", LEDGER_WRITE, [table]),
             allow("ReadGroupHistory", ["dynamodb:Query"], [index]),
+            # a run found finished (lost completion event) frees a slot: wake the longest waiter
+            allow("FindFilesWaitingForASlot", ["dynamodb:Query"], [waiting]),
             # HeadObject before starting: is the landed version still there?
             allow("CheckLandedObject", ["s3:GetObject", "s3:GetObjectVersion"],
                   [s3_arn(res.landing_bucket_name, f"{spec.key_prefix}*")]),
@@ -104,11 +107,13 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
                   Condition={"StringLike": {"s3:prefix": [f"{spec.key_prefix}*"]}}),
         ],
         "completion": [
-            allow("ReleaseOrRetryHeldMessages", ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage"],
+            allow("ReleaseRetryOrWakeMessages", ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage"],
                   [res.ordered_queue_arn]),
             allow("ParkDeadFiles", ["sqs:SendMessage"], [res.ordered_dlq_arn]),
             allow("ReadJobRun", ["glue:GetJobRun"], [res.job_arn]),
             allow("TrackFiles", LEDGER_WRITE, [table]),
+            # every ended run frees a Glue slot: wake the file waiting longest (ChangeMessageVisibility above)
+            allow("FindFilesWaitingForASlot", ["dynamodb:Query"], [waiting]),
         ],
     }
 

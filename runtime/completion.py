@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from runtime import observability as obs
 from runtime.context import RuntimeContext, handler_context, is_aws_error
+from runtime.handoff import wake_waiter
 from runtime.job_args import ATTEMPT_ARG, FILE_ID_ARG
 from runtime.ledger import IN_FLIGHT, RunRecord, parse_iso
 from runtime.outcomes import FINAL_STATES, apply_run_result
@@ -81,6 +82,7 @@ def complete(ctx: RuntimeContext, body: str) -> str:
     if run is None:
         obs.count(obs.FOREIGN)
         obs.logger.info("run not started by this pipeline; ignored", extra={"run_id": ended.run_id})
+        wake_waiter(ctx)  # a run of this job started by hand held one of its MaxConcurrentRuns slots too
         return "foreign"
     record = ctx.ledger.get(run.file_id)
     with obs.file_context(file_id=run.file_id, run_id=ended.run_id, attempt=run.attempt,

@@ -34,11 +34,15 @@ from runtime.queues import (
     send_ordered,
     set_visibility,
     throttle_backoff_s,
+    waiting_visibility_s,
 )
 from runtime.recovery import Decision, act_on_run_state, check_running, find_run
 
 REQUIRED = ("ordered_queue_url", "ordered_dlq_url", "ledger_table", "job_name", "output_bucket")
-THROTTLE_CODES = ("ConcurrentRunsExceededException", "ThrottlingException", "ResourceNumberLimitExceededException")
+NO_SLOT_CODES = ("ConcurrentRunsExceededException", "ResourceNumberLimitExceededException")
+"""Every Glue slot is busy (the job's MaxConcurrentRuns, or the account's): wait for a run to end (the handoff)."""
+RATE_CODES = ("ThrottlingException",)
+"""Glue's API request rate: gone in seconds, and no run's end announces it, so a short backoff."""
 MISSING_OBJECT_CODES = ("404", "NoSuchKey", "NoSuchVersion", "NotFound")
 BLOCKED_RECHECK_S = 3600
 """A BLOCKED file looks again this often; the CLI's redrive and skip wake it at once. Each look is a
@@ -111,7 +115,7 @@ def _maybe_start(ctx: RuntimeContext, message: FileMessage, record: FileRecord, 
             return None
         park(ctx, dead, dead.last_error or "DEAD")
         return Decision(False, "parked")
-    if record.status == Status.FAILED:
+    if record.status == Status.FAILED and record.finished_at:  # without it: the attempt ended long ago
         wait = retry_delay_s(ctx, record)
         if wait > 1:  # redelivered before its backoff ended (a completion used a stale receipt handle)
             set_visibility(ctx, handle, wait)
@@ -132,7 +136,7 @@ def _maybe_start(ctx: RuntimeContext, message: FileMessage, record: FileRecord, 
     if intent is None:
         return None
     back_to = Status.FAILED if record.status == Status.FAILED else Status.RECEIVED
-    return _start(ctx, message, intent, attempt, handle, receive_count, back_to)
+    return _start(ctx, message, intent, attempt, handle, receive_count, back_to, finished_at=record.finished_at)
 
 
 def _blocked(ctx: RuntimeContext, message: FileMessage, record: FileRecord, handle: str) -> Decision | None:
@@ -177,19 +181,23 @@ def _object_missing(ctx: RuntimeContext, message: FileMessage) -> str | None:
 
 
 def _start(ctx: RuntimeContext, message: FileMessage, intent: FileRecord, attempt: int, handle: str,
-           receive_count: int, back_to: str) -> Decision | None:
+           receive_count: int, back_to: str, *, finished_at: str | None = None) -> Decision | None:
+    """``back_to`` and ``finished_at``: the status (and end of the previous attempt) a refused start returns
+    the file to, so a refused retry does not start its backoff over."""
     arguments = job_arguments(ctx.spec, message.job_input, attempt=attempt, output_bucket=ctx.output_bucket)
     try:
         run_id = str(ctx.glue.start_job_run(JobName=ctx.job_name, Arguments=arguments)["JobRunId"])
     except Exception as exc:
-        if not is_aws_error(exc, *THROTTLE_CODES):
+        if not is_aws_error(exc, *NO_SLOT_CODES, *RATE_CODES):
             raise
-        ctx.ledger.abandon_attempt(intent.file_id, attempt, back_to)
+        ctx.ledger.abandon_attempt(intent.file_id, attempt, back_to, finished_at)  # a refused start is no attempt
+        obs.count(obs.THROTTLED)
+        if is_aws_error(exc, *NO_SLOT_CODES):
+            return _wait_for_slot(ctx, intent.file_id, handle, aws_error_code(exc))
         delay = throttle_backoff_s(ctx.spec, receive_count, ctx.rng)
         set_visibility(ctx, handle, delay)
-        obs.count(obs.THROTTLED)
-        obs.logger.warning("Glue start throttled; retrying later", extra={"error_code": aws_error_code(exc),
-                                                                          "retry_in_s": delay})
+        obs.logger.warning("Glue start throttled (request rate); retrying later",
+                           extra={"error_code": aws_error_code(exc), "retry_in_s": delay})
         return Decision(True, "throttled")
     obs.add_keys(run_id=run_id, attempt=attempt)
     obs.count(obs.STARTED)
@@ -197,6 +205,20 @@ def _start(ctx: RuntimeContext, message: FileMessage, intent: FileRecord, attemp
     if attempt == 1 and received is not None:
         obs.seconds(obs.QUEUE_WAIT, ctx.now() - received)
     return _hold(ctx, intent, attempt, run_id, handle)
+
+
+def _wait_for_slot(ctx: RuntimeContext, file_id: str, handle: str, code: str | None) -> Decision:
+    """No free Glue slot: sleep on the long fallback visibility and join the waiters a run's end wakes.
+
+    The fallback is set before the file is listed: a run that ends in between finds it only once listed, so
+    its wake-up (visibility 0) always comes after the fallback and is never overwritten by it."""
+    fallback = set_visibility(ctx, handle, waiting_visibility_s(ctx.spec))
+    if fallback is None:  # this delivery's handle is already stale: the next delivery decides again
+        return Decision(True, "throttled")
+    waiting = ctx.ledger.mark_waiting(file_id, handle)
+    obs.logger.info("no free Glue slot; waiting for a run to end", extra={
+        "error_code": code, "fallback_s": fallback, "waiting_since": waiting.waiting_since if waiting else None})
+    return Decision(True, "waiting")
 
 
 def _hold(ctx: RuntimeContext, intent: FileRecord, attempt: int, run_id: str, handle: str) -> Decision | None:

@@ -23,9 +23,12 @@ from runtime.ledger_items import (
     RELEASES_GROUP,
     RUN_PREFIX,
     STARTABLE,
+    WAIT_ATTRIBUTES,
+    WAIT_POOL,
     FileRecord,
     RunRecord,
     Status,
+    Waiter,
     encode_value,
     iso,
     parse_iso,
@@ -34,9 +37,14 @@ from runtime.ledger_items import (
 )
 
 __all__ = ["FILE_PREFIX", "GROUP_INDEX", "IN_FLIGHT", "NOT_FINAL", "RELEASES_GROUP", "RUN_PREFIX", "STARTABLE",
-           "FileRecord", "Ledger", "RunRecord", "Status", "iso", "parse_iso", "sequence", "sequence_at_ms"]
+           "WAIT_INDEX", "WAIT_POOL", "FileRecord", "Ledger", "RunRecord", "Status", "Waiter", "iso", "parse_iso",
+           "sequence", "sequence_at_ms"]
 
 GROUP_INDEX = "by_group"
+WAIT_INDEX = "by_waiting"
+_LISTED = ("wait_pool", "wait_handle")
+"""What puts a file in ``by_waiting``. Removing only these keeps ``waiting_since``: a file that was woken, or
+whose start is being tried, keeps its place in line if Glue refuses it again; a started run drops all three."""
 
 
 _NAME = re.compile(r"#(\w+)")
@@ -76,6 +84,19 @@ class Ledger:
             request["FilterExpression"] = _in_list("status", statuses, values)
         return list(self._paginate("query", request, values))
 
+    def waiting_files(self, limit: int, start_key: Mapping[str, Any] | None = None
+                      ) -> tuple[list[Waiter], dict[str, Any] | None]:
+        """The files waiting longest for a Glue slot, oldest first (eventually consistent: a global secondary
+        index), and where the next page starts (None: no more)."""
+        request: dict[str, Any] = {
+            "TableName": self.table, "IndexName": WAIT_INDEX, "KeyConditionExpression": "#wait_pool = :pool",
+            "ExpressionAttributeNames": {"#wait_pool": "wait_pool"},
+            "ExpressionAttributeValues": {":pool": {"S": WAIT_POOL}}, "ScanIndexForward": True, "Limit": limit}
+        if start_key:
+            request["ExclusiveStartKey"] = dict(start_key)
+        page = self.client.query(**request)
+        return [Waiter.from_item(item) for item in page.get("Items", [])], page.get("LastEvaluatedKey")
+
     def all_files(self) -> Iterator[FileRecord]:
         values: dict[str, Any] = {":file": FILE_PREFIX}
         yield from self._paginate("scan", {"FilterExpression": "begins_with(#pk, :file)"}, values)
@@ -109,26 +130,43 @@ class Ledger:
 
     def mark_blocked(self, file_id: str, reason: str, receipt_handle: str) -> FileRecord | None:
         return self._update(file_id, {"status": Status.BLOCKED, "last_error": reason,
-                                      "receipt_handle": receipt_handle}, statuses=STARTABLE)
+                                      "receipt_handle": receipt_handle}, remove=WAIT_ATTRIBUTES, statuses=STARTABLE)
+
+    def mark_waiting(self, file_id: str, receipt_handle: str) -> FileRecord | None:
+        """Glue had no free slot: list the file in ``by_waiting`` so the next run to end wakes it. A file
+        that waits again keeps its ``waiting_since`` (its place in line); the handle is the latest delivery's."""
+        return self._update(file_id, {"wait_pool": WAIT_POOL, "wait_handle": receipt_handle},
+                            if_absent={"waiting_since": sequence(self.clock(), file_id)}, statuses=STARTABLE)
+
+    def clear_waiter(self, file_id: str, receipt_handle: str) -> bool:
+        """Take a waiter out of ``by_waiting`` if it still waits with ``receipt_handle``: True for the one
+        caller that did, so two runs ending together never wake the same file for two slots."""
+        return self._update(file_id, {}, remove=_LISTED, statuses=NOT_FINAL,
+                            condition="#wait_handle = :handle", values={":handle": receipt_handle}) is not None
 
     def begin_attempt(self, file_id: str, attempt: int, receipt_handle: str) -> FileRecord | None:
         """Record the intent to start attempt ``attempt`` before calling Glue, so a crash right after the
         start leaves a trace that the next delivery follows (it looks the run up instead of starting again)."""
         return self._update(file_id, {"status": Status.STARTING, "attempts": attempt, "started_at": iso(self.clock()),
                                       "receipt_handle": receipt_handle},
-                            remove=("current_run_id", "finished_at"), statuses=STARTABLE,
+                            remove=("current_run_id", "finished_at", *_LISTED), statuses=STARTABLE,
                             condition="#attempts = :previous", values={":previous": attempt - 1})
 
-    def abandon_attempt(self, file_id: str, attempt: int, back_to: str) -> FileRecord | None:
-        """Undo an intent whose start Glue refused (throttled): a refused start is not an attempt."""
-        return self._update(file_id, {"status": back_to, "attempts": attempt - 1}, statuses=(Status.STARTING,),
+    def abandon_attempt(self, file_id: str, attempt: int, back_to: str,
+                        finished_at: str | None = None) -> FileRecord | None:
+        """Undo an intent whose start Glue refused (throttled): a refused start is not an attempt. A FAILED
+        file gets back the end of its failed attempt, which the intent removed and its retry backoff counts from."""
+        changes: dict[str, Any] = {"status": back_to, "attempts": attempt - 1}
+        if finished_at:
+            changes["finished_at"] = finished_at
+        return self._update(file_id, changes, statuses=(Status.STARTING,),
                             condition="#attempts = :attempt", values={":attempt": attempt})
 
     def record_started(self, file_id: str, attempt: int, run_id: str, receipt_handle: str) -> FileRecord | None:
         """Write the run item (the completion handler's way back to this file), then mark the file RUNNING."""
         self.put_run(run_id, file_id, attempt)
         return self._update(file_id, {"status": Status.RUNNING, "current_run_id": run_id,
-                                      "receipt_handle": receipt_handle}, append_run=run_id,
+                                      "receipt_handle": receipt_handle}, append_run=run_id, remove=WAIT_ATTRIBUTES,
                             statuses=(Status.STARTING,), condition="#attempts = :attempt",
                             values={":attempt": attempt})
 
@@ -150,25 +188,25 @@ class Ledger:
             changes["output_location"] = output_location
         if error is not None:
             changes["last_error"] = error[:2000]
-        running = self._update(file_id, changes, statuses=(Status.RUNNING,),
+        running = self._update(file_id, changes, statuses=(Status.RUNNING,), remove=WAIT_ATTRIBUTES,
                                condition="#attempts = :attempt AND #current_run_id = :run",
                                values={":attempt": attempt, ":run": run_id})
         if running is not None:
             return running
         # the run finished before the dispatcher recorded it (or the dispatcher crashed): adopt it here
         return self._update(file_id, {**changes, "current_run_id": run_id}, append_run=run_id,
-                            statuses=(Status.STARTING,), condition="#attempts = :attempt",
+                            remove=WAIT_ATTRIBUTES, statuses=(Status.STARTING,), condition="#attempts = :attempt",
                             values={":attempt": attempt})
 
     def record_dead(self, file_id: str, reason: str) -> FileRecord | None:
         return self._update(file_id, {"status": Status.DEAD, "last_error": reason[:2000],
-                                      "finished_at": iso(self.clock())}, statuses=NOT_FINAL)
+                                      "finished_at": iso(self.clock())}, remove=WAIT_ATTRIBUTES, statuses=NOT_FINAL)
 
     def record_requeued(self, file_id: str, reason: str) -> FileRecord | None:
         """The file's message was sent to the back of its group again (it yielded to a redriven file)."""
         return self._update(file_id, {"status": Status.RECEIVED, "last_error": reason,
                                       "enqueue_seq": sequence(self.clock(), file_id)},
-                            remove=("receipt_handle",), statuses=STARTABLE)
+                            remove=("receipt_handle", *WAIT_ATTRIBUTES), statuses=STARTABLE)
 
     # --- writes by the operator CLI -----------------------------------------------------------
     def record_redriven(self, record: FileRecord) -> FileRecord | None:
@@ -183,22 +221,28 @@ class Ledger:
 
     def record_skipped(self, file_id: str, reason: str) -> FileRecord | None:
         return self._update(file_id, {"status": Status.SKIPPED, "last_error": reason,
-                                      "finished_at": iso(self.clock())}, statuses=(Status.DEAD,))
+                                      "finished_at": iso(self.clock())}, remove=WAIT_ATTRIBUTES,
+                            statuses=(Status.DEAD,))
 
     # --- the one conditional update everything above goes through -----------------------------
     def _update(self, file_id: str, changes: Mapping[str, Any], *, statuses: tuple[str, ...],
                 condition: str = "", values: Mapping[str, Any] | None = None, remove: tuple[str, ...] = (),
-                append_run: str | None = None) -> FileRecord | None:
+                append_run: str | None = None, if_absent: Mapping[str, Any] | None = None) -> FileRecord | None:
         all_values: dict[str, Any] = dict(values or {})
         sets = []
         for index, (name, value) in enumerate(changes.items()):
             all_values[f":v{index}"] = value
             sets.append(f"#{name} = :v{index}")
+        for index, (name, value) in enumerate((if_absent or {}).items()):
+            all_values[f":a{index}"] = value
+            sets.append(f"#{name} = if_not_exists(#{name}, :a{index})")
         if append_run is not None:
             all_values[":new_run"] = [append_run]
             all_values[":no_runs"] = []
             sets.append("#run_ids = list_append(if_not_exists(#run_ids, :no_runs), :new_run)")
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(f"#{n}" for n in remove) if remove else "")
+        clauses = (["SET " + ", ".join(sets)] if sets else []) + (["REMOVE " + ", ".join(f"#{n}" for n in remove)]
+                                                                 if remove else [])
+        expression = " ".join(clauses)
         guard = "attribute_exists(#pk) AND " + _in_list("status", statuses, all_values)
         if condition:
             guard += " AND " + condition

@@ -14,6 +14,9 @@ from typing import Any
 
 FILE_PREFIX = "file#"
 RUN_PREFIX = "run#"
+WAIT_POOL = "glue"
+"""The one value of ``wait_pool``: every file waiting for a Glue slot, in one partition of ``by_waiting``."""
+WAIT_ATTRIBUTES = ("wait_pool", "waiting_since", "wait_handle")
 
 
 class Status(StrEnum):
@@ -77,6 +80,9 @@ class FileRecord:
     last_error: str | None = None
     received_seq: str = ""
     enqueue_seq: str = ""
+    wait_pool: str | None = None      # WAIT_POOL while the file waits for a Glue slot (the by_waiting index)
+    waiting_since: str | None = None  # its place in line (received_seq format), kept when it waits again
+    wait_handle: str | None = None    # receipt handle of the waiting delivery: what a freed slot wakes
 
     @property
     def attempts_since_redrive(self) -> int:
@@ -94,6 +100,21 @@ class FileRecord:
         item = {f.name: encode_value(getattr(self, f.name)) for f in fields(self)}
         item["pk"] = {"S": FILE_PREFIX + self.file_id}
         return {k: v for k, v in item.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Waiter:
+    """A file waiting for a Glue slot, as the ``by_waiting`` index projects it."""
+
+    file_id: str
+    waiting_since: str
+    wait_handle: str | None
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Waiter:
+        handle = item.get("wait_handle", {}).get("S")
+        file_id = item.get("file_id", {}).get("S") or str(item["pk"]["S"]).removeprefix(FILE_PREFIX)
+        return cls(file_id=file_id, waiting_since=str(item.get("waiting_since", {}).get("S", "")), wait_handle=handle)
 
 
 @dataclass(frozen=True)

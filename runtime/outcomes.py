@@ -5,7 +5,10 @@ learns of it when a held message comes back because that event was lost. Both
 apply the same result here: the ledger first (a conditional write that only one
 of them can win), then the effect on the held message (release it, delay it
 for a retry, or park it in the FIFO DLQ), using the receipt handle that the
-winning write returned or the one the dispatcher holds right now.
+winning write returned or the one the dispatcher holds right now. The run's end
+also frees a Glue slot: the one who wins the write wakes the file that has
+waited longest for a slot (runtime/handoff.py), so a repeated event does not
+wake a second one.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from runtime import observability as obs
+from runtime.handoff import wake_waiter
 from runtime.job_args import output_uri
 from runtime.ledger import FileRecord, Status, parse_iso
 from runtime.queues import FileMessage, delete_message, park_in_dlq, set_visibility
@@ -67,6 +71,7 @@ def apply_run_result(ctx: RuntimeContext, file_id: str, attempt: int, run_id: st
         obs.count(obs.SUCCEEDED)
         _held_for(ctx, record)
         obs.logger.info("run succeeded; group released", extra={"output_location": location})
+        wake_waiter(ctx)  # before the release, so the oldest waiter is not beaten to the slot by this group
         if delete:
             delete_message(ctx, receipt_handle or record.receipt_handle)
         return Applied("released", record)
@@ -86,6 +91,7 @@ def apply_run_result(ctx: RuntimeContext, file_id: str, attempt: int, run_id: st
         return _already_applied(ctx, file_id, attempt, run_id, state, receipt_handle, delete)
     obs.count(obs.FAILED)
     _held_for(ctx, record)
+    wake_waiter(ctx)
     return _act_on_failure(ctx, record, receipt_handle or record.receipt_handle, delete)
 
 

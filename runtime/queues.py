@@ -128,10 +128,23 @@ def set_visibility(ctx: RuntimeContext, receipt_handle: str | None, seconds: int
 
 
 def throttle_backoff_s(spec: PipelineSpec, receive_count: int, rng: random.Random) -> int:
-    """Visibility after a throttled start: doubling with each delivery, capped at 15 minutes, with
-    jitter so groups throttled together do not all come back in the same second."""
+    """Visibility after Glue refused a start for its API request rate (``ThrottlingException``): doubling
+    with each delivery, capped at 15 minutes, with jitter so groups refused together do not all come back in
+    the same second. Such a refusal clears in seconds and no run's end announces it, so a short retry fits.
+
+    A start refused because every slot is busy waits for the slot handoff instead (``waiting_visibility_s``):
+    retrying it on this backoff costs a receive per retry, and a long wait then reaches the queue's
+    maxReceiveCount although nothing failed (the behaviour before the handoff; the simulator compares it)."""
     delay = min(spec.throttle_backoff_s * 2 ** min(max(receive_count - 1, 0), 10), THROTTLE_BACKOFF_CAP_S)
     return max(1, int(delay / 2 + rng.uniform(0, delay / 2)))
+
+
+def waiting_visibility_s(spec: PipelineSpec) -> int:
+    """Visibility of a file waiting for a Glue slot: only a fallback, as the run that frees a slot wakes the
+    longest waiter at once (runtime/handoff.py). Every run ends, and is reported, within the job timeout plus
+    the hold margin, so a waiter whose wake-up was lost looks again at least that often, and a long wait costs
+    one receive per ``hold_visibility_s`` rather than one per backoff."""
+    return spec.hold_visibility_s
 
 
 def message_attribute(record: Any, name: str) -> str | None:

@@ -72,7 +72,7 @@ def test_dispatcher_role_exactly(run: ProgramRun, spec: PipelineSpec) -> None:
         "sqs:ChangeMessageVisibility": {ordered}, "sqs:SendMessage": {ordered, dlq},
         "glue:StartJobRun": {job}, "glue:GetJobRun": {job}, "glue:GetJobRuns": {job},
         "dynamodb:GetItem": {table}, "dynamodb:PutItem": {table}, "dynamodb:UpdateItem": {table},
-        "dynamodb:Query": {f"{table}/index/by_group"},
+        "dynamodb:Query": {f"{table}/index/by_group", f"{table}/index/by_waiting"},
         "s3:GetObject": {f"arn:aws:s3:::{landing}/{spec.key_prefix}*"},
         "s3:GetObjectVersion": {f"arn:aws:s3:::{landing}/{spec.key_prefix}*"},
         "s3:ListBucket": {f"arn:aws:s3:::{landing}"},
@@ -90,6 +90,7 @@ def test_completion_role_exactly(run: ProgramRun) -> None:
         "sqs:DeleteMessage": {completion, ordered}, "sqs:ChangeMessageVisibility": {ordered},
         "sqs:SendMessage": {dlq}, "glue:GetJobRun": {arn(run, "aws:glue/job:Job", "ingest-processing-job")},
         "dynamodb:GetItem": {table}, "dynamodb:PutItem": {table}, "dynamodb:UpdateItem": {table},
+        "dynamodb:Query": {f"{table}/index/by_waiting"},  # wake the file waiting longest for a Glue slot
         "logs:CreateLogStream": {logs}, "logs:PutLogEvents": {logs},
     }
 

@@ -164,14 +164,19 @@ def test_queue_policies_deny_insecure_transport(run: ProgramRun) -> None:
                    for s in statements(policy_record))
 
 
-def test_ledger_is_on_demand_recoverable_encrypted_with_the_group_index(run: ProgramRun) -> None:
+def test_ledger_is_on_demand_recoverable_encrypted_with_the_group_and_waiting_indexes(run: ProgramRun) -> None:
     table = run.find("aws:dynamodb/table:Table").inputs
     assert table["billingMode"] == "PAY_PER_REQUEST" and table["hashKey"] == "pk"
     assert table["pointInTimeRecovery"] == {"enabled": True}
     assert table["serverSideEncryption"]["enabled"] is True
-    (index,) = table["globalSecondaryIndexes"]
-    assert (index["name"], index["hashKey"], index["rangeKey"]) == ("by_group", "group", "received_seq")
-    assert {a["name"]: a["type"] for a in table["attributes"]} == {"pk": "S", "group": "S", "received_seq": "S"}
+    group, waiting = table["globalSecondaryIndexes"]
+    assert (group["name"], group["hashKey"], group["rangeKey"]) == ("by_group", "group", "received_seq")
+    assert group["projectionType"] == "ALL"
+    assert (waiting["name"], waiting["hashKey"], waiting["rangeKey"]) == ("by_waiting", "wait_pool", "waiting_since")
+    # what a wake-up reads, and nothing more (runtime.ledger_items.Waiter)
+    assert waiting["projectionType"] == "INCLUDE" and waiting["nonKeyAttributes"] == ["file_id", "wait_handle"]
+    assert {a["name"]: a["type"] for a in table["attributes"]} == {
+        "pk": "S", "group": "S", "received_seq": "S", "wait_pool": "S", "waiting_since": "S"}
 
 
 def test_landed_objects_expire_only_when_asked(run: ProgramRun, spec: PipelineSpec) -> None:

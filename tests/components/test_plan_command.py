@@ -24,7 +24,8 @@ def test_tree_shows_the_key_settings_of_the_prod_stack() -> None:
         "maxReceiveCount=100",
         "batch size 1, ReportBatchItemFailures, maximum concurrency 16",
         "Glue 5.0 glueetl, 10 x G.2X, timeout 120 min, MaxConcurrentRuns 16, maxRetries 0",
-        "PAY_PER_REQUEST, key pk, GSI by_group(group, received_seq), PITR yes, SSE yes",
+        "PAY_PER_REQUEST, key pk, GSI by_group(group, received_seq), by_waiting(wait_pool, waiting_since), "
+        "PITR yes, SSE yes",
         "all public access blocked",
         "DenyInsecureTransport: Deny s3:*",
         "StartAndWatchJob: Allow glue:GetJobRun, glue:GetJobRuns, glue:StartJobRun on job/",

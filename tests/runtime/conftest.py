@@ -50,22 +50,34 @@ class GlueFaults:
         self.crash_after_start = False
         self.refuse_next: list[str] = []
         self.starts: list[dict[str, str]] = []
+        self.slots: int | None = None
+        """MaxConcurrentRuns as Glue enforces it, with slots freed when a run ends (moto frees none while its
+        runs stay RUNNING); None leaves the limit to moto."""
+        self.active: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
     def start_job_run(self, **kwargs: Any) -> Any:
+        if self.slots is not None and len(self.active) >= self.slots and not self.refuse_next:
+            self.refuse_next.append("ConcurrentRunsExceededException")
         if self.refuse_next:
             code = self.refuse_next.pop(0)
             from botocore.exceptions import ClientError
 
             raise ClientError({"Error": {"Code": code, "Message": "throttled (injected)"}}, "StartJobRun")
         response = self._client.start_job_run(**kwargs)
+        self.active.add(response["JobRunId"])
         self.starts.append(kwargs["Arguments"])
         if self.crash_after_start:
             self.crash_after_start = False
             raise RuntimeError("dispatcher crashed right after StartJobRun (injected)")
         return response
+
+    def end(self, run_id: str, state: str = "SUCCEEDED", error: str | None = None) -> None:
+        """The run reaches a final state: Glue reports it from now on and its slot is free."""
+        self.states[run_id] = {"JobRunState": state, **({"ErrorMessage": error} if error else {})}
+        self.active.discard(run_id)
 
     def get_job_run(self, **kwargs: Any) -> Any:
         response = self._client.get_job_run(**kwargs)
@@ -79,27 +91,66 @@ class SqsFaults:
     """Wraps moto's SQS client: moto accepts any receipt handle a message ever had, AWS does not. Handles
     put in ``stale`` are refused as AWS refuses a handle from before a redelivery."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: Any, clock: Callable[[], float] = lambda: 0.0):
         self._client = client
+        self.clock = clock
         self.stale: set[str] = set()
+        self.refuse: dict[str, str] = {}
+        """Receipt handle -> error code every call with it raises (an SQS outage for that message)."""
+        self.visibility: list[tuple[str, int]] = []
+        """Every ChangeMessageVisibility the handlers made: (receipt handle, seconds)."""
+        self._due: dict[str, tuple[str, str, float]] = {}  # message id -> (queue, handle, when it is visible)
+        self._message_of: dict[str, str] = {}  # receipt handle -> message id
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
-    def _check(self, handle: str, operation: str) -> None:
-        if handle in self.stale:
-            from botocore.exceptions import ClientError
+    def receive_message(self, **kwargs: Any) -> Any:
+        response = self._client.receive_message(**kwargs)
+        for message in response.get("Messages", []):
+            self._message_of[message["ReceiptHandle"]] = message["MessageId"]
+            self._due.pop(message["MessageId"], None)
+        return response
 
+    def expire_due(self) -> int:
+        """Make visible every message whose visibility ended by the handlers' clock (moto keeps real time)."""
+        now, expired = self.clock(), 0
+        for message_id, (queue_url, handle, due) in list(self._due.items()):
+            if due <= now:
+                del self._due[message_id]
+                self._client.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+                expired += 1
+        return expired
+
+    def next_due(self) -> float | None:
+        return min((due for _, _, due in self._due.values()), default=None)
+
+    def _check(self, handle: str, operation: str) -> None:
+        from botocore.exceptions import ClientError
+
+        if handle in self.stale:
             raise ClientError({"Error": {"Code": "ReceiptHandleIsInvalid", "Message": "stale (injected)"}},
                               operation)
+        if handle in self.refuse:
+            raise ClientError({"Error": {"Code": self.refuse[handle], "Message": "refused (injected)"}}, operation)
 
     def delete_message(self, **kwargs: Any) -> Any:
         self._check(kwargs["ReceiptHandle"], "DeleteMessage")
+        self._due.pop(self._message_of.get(kwargs["ReceiptHandle"], ""), None)
         return self._client.delete_message(**kwargs)
 
     def change_message_visibility(self, **kwargs: Any) -> Any:
-        self._check(kwargs["ReceiptHandle"], "ChangeMessageVisibility")
-        return self._client.change_message_visibility(**kwargs)
+        handle, seconds = kwargs["ReceiptHandle"], int(kwargs["VisibilityTimeout"])
+        self._check(handle, "ChangeMessageVisibility")
+        response = self._client.change_message_visibility(**kwargs)
+        self.visibility.append((handle, seconds))
+        message_id = self._message_of.get(handle)
+        if message_id is not None:
+            if seconds > 0:
+                self._due[message_id] = (kwargs["QueueUrl"], handle, self.clock() + seconds)
+            else:
+                self._due.pop(message_id, None)
+        return response
 
 
 @dataclass
@@ -146,6 +197,11 @@ class Pipeline:
             self.sqs.delete_message(QueueUrl=self.ctx.ordered_queue_url, ReceiptHandle=message["ReceiptHandle"])
         return response, message
 
+    def tick(self, seconds: float) -> None:
+        """Let ``seconds`` pass on the handlers' clock; messages whose visibility ended become visible."""
+        self.clock.advance(seconds)
+        self.sqs_faults.expire_due()
+
     def expire_hold(self, file_id: str) -> None:
         """Make a held message visible now, as the end of its visibility timeout would."""
         handle = self.ctx.ledger.get(file_id).receipt_handle  # type: ignore[union-attr]
@@ -155,6 +211,7 @@ class Pipeline:
     # --- Glue's state change events -----------------------------------------------------------
     def complete(self, run_id: str, state: str = "SUCCEEDED", message: str | None = None,
                  job_name: str = JOB) -> dict[str, Any]:
+        self.glue.active.discard(run_id)  # the event comes after the run ended: its slot is free
         return completion.process_event(self.ctx, sqs_event([glue_event(job_name, run_id, state, message)]))
 
     def depth(self, queue_url: str) -> int:
@@ -214,11 +271,17 @@ def create_resources(spec: PipelineSpec, *, max_concurrent_runs: int | None = No
     intake_dlq = sqs.create_queue(QueueName="intake-dlq")["QueueUrl"]
     boto3.client("dynamodb", region_name=REGION).create_table(
         TableName="ledger", BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "group", "received_seq")],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                              for n in ("pk", "group", "received_seq", "wait_pool", "waiting_since")],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         GlobalSecondaryIndexes=[{"IndexName": "by_group", "Projection": {"ProjectionType": "ALL"},
                                  "KeySchema": [{"AttributeName": "group", "KeyType": "HASH"},
-                                               {"AttributeName": "received_seq", "KeyType": "RANGE"}]}])
+                                               {"AttributeName": "received_seq", "KeyType": "RANGE"}]},
+                                {"IndexName": "by_waiting",
+                                 "Projection": {"ProjectionType": "INCLUDE",
+                                                "NonKeyAttributes": ["file_id", "wait_handle"]},
+                                 "KeySchema": [{"AttributeName": "wait_pool", "KeyType": "HASH"},
+                                               {"AttributeName": "waiting_since", "KeyType": "RANGE"}]}])
     boto3.client("glue", region_name=REGION).create_job(
         Name=JOB, Role="arn:aws:iam::123456789012:role/job", GlueVersion="5.0",
         Command={"Name": "glueetl", "ScriptLocation": f"s3://{OUTPUT}/scripts/ingest_job.py"},
@@ -258,7 +321,7 @@ def make_pipeline(aws: None) -> Callable[..., Pipeline]:
         env = create_resources(spec, max_concurrent_runs=max_concurrent_runs)
         clock = FakeClock()
         glue = GlueFaults(boto3.client("glue", region_name=REGION))
-        sqs = SqsFaults(boto3.client("sqs", region_name=REGION))
+        sqs = SqsFaults(boto3.client("sqs", region_name=REGION), clock)
         clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "dynamodb")}
         ctx = RuntimeContext.from_env(env, clients={**clients, "glue": glue, "sqs": sqs}, clock=clock,
                                       rng=random.Random(7))

@@ -77,8 +77,8 @@ def test_a_duplicate_delivery_after_success_is_deleted_and_counted(pipeline: Pip
     assert metric_total("FilesDuplicate") == 1
 
 
-def test_a_throttled_start_backs_off_without_recording_an_attempt(make_pipeline: Any,
-                                                                   runs_stay_running: None) -> None:
+def test_a_start_without_a_free_slot_waits_without_recording_an_attempt(make_pipeline: Any,
+                                                                        runs_stay_running: None) -> None:
     pipeline = make_pipeline(max_concurrent_runs=1)  # moto raises ConcurrentRunsExceededException past it
     _, b1 = _land_all(pipeline, A1, B1)
     pipeline.dispatch_next()
@@ -89,7 +89,8 @@ def test_a_throttled_start_backs_off_without_recording_an_attempt(make_pipeline:
     record = pipeline.ctx.ledger.get(b1)
     assert record is not None and record.status == Status.RECEIVED and record.attempts == 0
     assert record.run_ids == () and len(_glue_runs(pipeline)) == 1
-    assert pipeline.dispatch_next() is None  # backing off, not spinning
+    assert record.wait_pool == "glue"  # woken by the next run's end (tests/runtime/test_handoff.py)
+    assert pipeline.dispatch_next() is None  # asleep, not spinning
     assert metric_total("StartsThrottled") == 1
 
 
@@ -108,7 +109,7 @@ def test_a_throttled_file_starts_attempt_one_when_glue_accepts_it(pipeline: Pipe
     assert int(result[1]["Attributes"]["ApproximateReceiveCount"]) == 2  # type: ignore[index]
 
 
-def test_throttle_backoff_grows_with_receives_is_jittered_and_capped() -> None:
+def test_request_rate_throttle_backoff_grows_with_receives_is_jittered_and_capped() -> None:
     spec = PipelineSpec(throttle_backoff_s=30)
     rng = random.Random(1)
     first = [throttle_backoff_s(spec, 1, rng) for _ in range(200)]

@@ -12,7 +12,8 @@ from tests.runtime.conftest import REGION, FakeClock
 
 DOCUMENTED = {"pk", "file_id", "bucket", "key", "version_id", "etag", "size", "group", "status", "attempts",
               "run_ids", "current_run_id", "receipt_handle", "received_at", "started_at", "finished_at",
-              "output_location", "last_error", "enqueue_seq", "received_seq", "attempt_base", "redrives"}
+              "output_location", "last_error", "enqueue_seq", "received_seq", "attempt_base", "redrives",
+              "wait_pool", "waiting_since", "wait_handle"}
 
 
 def _ledger(make_pipeline: Any) -> tuple[Ledger, FakeClock]:
@@ -29,6 +30,9 @@ def _file(file_id: str = "f" * 64, group: str = "orders", seq_ms: int = 1) -> Fi
 def test_items_follow_the_documented_schema(make_pipeline: Any) -> None:
     ledger, _ = _ledger(make_pipeline)
     ledger.record_received(_file())
+    ledger.mark_waiting("f" * 64, "rh-0")
+    assert set(boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName="ledger", Key={"pk": {"S": FILE_PREFIX + "f" * 64}})["Item"]) <= DOCUMENTED
     ledger.begin_attempt("f" * 64, 1, "rh-1")
     ledger.record_started("f" * 64, 1, "jr_1", "rh-1")
     client = boto3.client("dynamodb", region_name=REGION)
@@ -144,3 +148,49 @@ def test_sequence_numbers_sort_in_time_and_never_repeat() -> None:
     assert stamps == sorted(set(stamps))
     assert sequence(1.5, "abcdef123456") == "000000000001500#abcdef12"
     assert sequence(10.0, "z") > sequence(9.999, "z")
+
+
+def test_waiters_come_oldest_first_and_only_one_caller_can_wake_each(make_pipeline: Any) -> None:
+    ledger, clock = _ledger(make_pipeline)
+    for index, file_id in enumerate(["c" * 64, "a" * 64, "b" * 64]):
+        ledger.record_received(_file(file_id, group=f"g{index}", seq_ms=index + 1))
+        clock.advance(1)
+        ledger.mark_waiting(file_id, f"rh-{file_id[0]}")
+    ledger.record_received(_file("d" * 64, group="g9"))  # not waiting: not in the index
+
+    waiters, more = ledger.waiting_files(2)
+    assert [w.file_id[0] for w in waiters] == ["c", "a"] and more is not None
+    assert waiters[0].wait_handle == "rh-c" and waiters[0].waiting_since < waiters[1].waiting_since
+    rest, _ = ledger.waiting_files(2, more)
+    assert [w.file_id[0] for w in rest] == ["b"]
+
+    assert ledger.clear_waiter("c" * 64, "rh-c") is True
+    assert ledger.clear_waiter("c" * 64, "rh-c") is False  # a second run's end must wake someone else
+    assert ledger.clear_waiter("a" * 64, "rh-old") is False  # it waits with a newer delivery
+    assert [w.file_id[0] for w in ledger.waiting_files(5)[0]] == ["a", "b"]
+    woken = ledger.get("c" * 64)
+    assert woken is not None and woken.wait_pool is None and woken.waiting_since  # keeps its place
+
+    clock.advance(60)
+    again = ledger.mark_waiting("c" * 64, "rh-c2")  # refused once more: back in line at its old place
+    assert again is not None and again.waiting_since == woken.waiting_since
+    assert [w.file_id[0] for w in ledger.waiting_files(5)[0]] == ["c", "a", "b"]
+
+
+def test_a_start_or_a_final_state_takes_a_file_out_of_line(make_pipeline: Any) -> None:
+    ledger, _ = _ledger(make_pipeline)
+    file_id = "f" * 64
+    ledger.record_received(_file())
+    ledger.mark_waiting(file_id, "rh-1")
+
+    intent = ledger.begin_attempt(file_id, 1, "rh-2")
+    assert intent is not None and intent.wait_pool is None and intent.wait_handle is None
+    assert intent.waiting_since  # a refused start keeps its place until a run really starts
+    assert ledger.waiting_files(5)[0] == []
+    running = ledger.record_started(file_id, 1, "jr_1", "rh-2")
+    assert running is not None and running.waiting_since is None
+
+    ledger.record_received(_file("e" * 64))
+    ledger.mark_waiting("e" * 64, "rh-e")
+    dead = ledger.record_dead("e" * 64, "object deleted before processing")
+    assert dead is not None and (dead.wait_pool, dead.waiting_since, dead.wait_handle) == (None, None, None)
