@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # run as a script (Glue, the emulator, a shell): 
 
 from runtime.jobs.arguments import JobArgs, parse_args
 from runtime.jobs.failures import IngestError, spark_failures
-from runtime.jobs.readers import detect_format, read_raw, spark_path
+from runtime.jobs.readers import delete_folder, detect_format, read_raw, spark_path
 from runtime.jobs.schema import LINEAGE_COLUMNS, REASON, ROW_ORDER
 from runtime.jobs.snapshot import SnapshotError, SnapshotResult, apply_file
 from runtime.jobs.storage import JsonStore, StorageError, local_input
@@ -100,10 +100,9 @@ def _write_quarantine(spark: SparkSession, validated: Validated, args: JobArgs, 
                       totals: tuple[int, int]) -> list[str]:
     """Write the rejected rows (a second pass, only when there are any); a few of their reasons."""
     if not totals[1]:
-        # Written even when empty (without reading the file again), so that a rerun replaces an earlier
-        # attempt's rejected rows.
-        empty = _with_lineage(bad_rows(validated), args, ingested_at).limit(0)
-        empty.write.mode("overwrite").parquet(spark_path(args.quarantine_uri))
+        # Nothing to quarantine: remove what an earlier attempt may have left, without reading the file again.
+        with spark_failures(args.input_uri, fmt, args.quarantine_uri):
+            delete_folder(spark, args.quarantine_uri)
         return []
     counted, again = _counted(validated, "quarantine")
     bad = _with_lineage(bad_rows(counted), args, ingested_at)

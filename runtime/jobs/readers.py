@@ -111,6 +111,15 @@ def _string_ddl(names: list[str]) -> str:
     return ", ".join(f"{quote(name)} STRING" for name in names)
 
 
+def delete_folder(spark: SparkSession, uri: str) -> None:
+    """Remove a folder and everything in it through Spark's own filesystem (S3 on Glue, local disk here)."""
+    jvm = spark.sparkContext._jvm
+    if jvm is None:
+        raise RuntimeError("the Spark session has no JVM gateway (Spark Connect?); the job needs classic Spark")
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(path, True)
+
+
 def quote(name: str) -> str:
     """A column name as a Spark SQL identifier, whatever characters the file used."""
     return "`" + name.replace("`", "``") + "`"

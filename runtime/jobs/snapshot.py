@@ -10,6 +10,7 @@ erases the other file's rows (a lost update) - the ordered queue's hold is what 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,10 +89,15 @@ def apply_file(spark: SparkSession, store: JsonStore, snapshot_uri: str, new_row
     version = int(current["version"]) + 1 if current else 1
     folder = version_folder(snapshot_uri, version)
     # Overwrite: a crashed attempt may have left this folder without ever moving the pointer to it.
-    merge(base_frame, new_rows, keys).write.mode("overwrite").parquet(spark_path(folder))
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    written = Observation(f"snapshot-rows-{uuid.uuid4().hex}")  # counted while writing, not by reading back
+    merged = merge(base_frame, new_rows, keys).observe(written, F.count(F.lit(1)).alias("rows"))
+    merged.write.mode("overwrite").parquet(spark_path(folder))
     if before_publish is not None:
         before_publish()
-    rows = spark.read.parquet(spark_path(folder)).count()
+    rows = int(written.get["rows"])
     now_current = store.read(pointer_uri(snapshot_uri))
     if now_current != current:
         raise SnapshotError(

@@ -242,7 +242,7 @@ def test_parquet_values_that_do_not_fit_their_declared_type_are_quarantined(run_
 
 def test_a_rerun_replaces_only_its_own_output(run_job: Any, tmp_path: Path) -> None:
     first = write_text(tmp_path / "in" / "orders_a.csv", HEADER + "1,a,1.00,1,2024-01-01,,,\n2,b,bad,1,,,,\n")
-    other = write_text(tmp_path / "in" / "orders_b.csv", HEADER + "9,z,9.00,9,2024-01-09,,,\n")
+    other = write_text(tmp_path / "in" / "orders_b.csv", HEADER + "9,z,9.00,9,2024-01-09,,,\n8,y,oops,,,,,\n")
     run_job(first, "f-a", schema=SCHEMA)
     b = run_job(other, "f-b", schema=SCHEMA)
     b_files = {p: p.stat().st_mtime_ns for p in [*b.output.iterdir(), *b.quarantine.iterdir()]}
@@ -250,10 +250,10 @@ def test_a_rerun_replaces_only_its_own_output(run_job: Any, tmp_path: Path) -> N
     rerun = run_job(first, "f-a", schema=SCHEMA, attempt=2, run_id="jr_second")
     assert [(row["id"], row["amount"], row["_run_id"]) for row in rerun.good()] == [
         (1, Decimal("1.50"), "jr_second"), (3, Decimal("3.00"), "jr_second")]
-    assert rerun.bad() == []  # the first attempt's quarantined row is gone too
+    assert rerun.bad() == [] and not rerun.quarantine.exists()  # the first attempt's rejected row is gone too
     assert rerun.manifest["attempt"] == 2
     assert {p: p.stat().st_mtime_ns for p in [*b.output.iterdir(), *b.quarantine.iterdir()]} == b_files
-    assert [row["id"] for row in b.good()] == [9]
+    assert [row["id"] for row in b.good()] == [9] and [row["id"] for row in b.bad()] == ["8"]
 
 
 def test_keys_with_spaces_plus_unicode_and_brackets_are_read(run_job: Any, tmp_path: Path) -> None:
