@@ -58,13 +58,13 @@ class IngestionPipelineArgs(TypedDict, total=False):
     max_attempts: int
     """Glue runs per file before it is DEAD and parked in the FIFO DLQ. Default: 3."""
     max_receives: int
-    """The ordered queue's maxReceiveCount: a safety ceiling far above max_attempts, because throttled starts and recoveries are deliveries too (attempts are counted in the ledger); 0: max(100, 10 x max_attempts). Default: 0."""  # noqa: E501
+    """The ordered queue's maxReceiveCount: a safety ceiling far above max_attempts, because a file waiting for a Glue slot (about once per job timeout + hold margin) and recoveries are deliveries too (attempts are counted in the ledger); 0: max(100, 10 x max_attempts). Default: 0."""  # noqa: E501
     retry_backoff_base_s: int
     """Delay before the first retry of a failed run; doubles each attempt. Default: 60."""
     retry_backoff_cap_s: int
     """Longest delay between retries. Default: 900."""
     throttle_backoff_s: int
-    """Delay before retrying a Glue start that was throttled. Default: 30."""
+    """Delay before retrying a Glue start refused for Glue's API request rate (ThrottlingException); doubles with each receive, capped at 900 s, jittered. A start refused because every slot is busy (ConcurrentRunsExceeded) does not use it: it waits until a run ends and hands its slot over. Default: 30."""  # noqa: E501
     on_failure: str
     """When a file is DEAD: the group goes on with its next file (continue) or waits for an operator to redrive or skip it (block). Default: "continue"."""  # noqa: E501
     job_type: str

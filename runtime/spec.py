@@ -85,14 +85,17 @@ class PipelineSpec:
     max_attempts: int = _setting(3, "Glue runs per file before it is DEAD and parked in the FIFO DLQ.",
                                  runtime=True)
     max_receives: int = _setting(
-        0, "The ordered queue's maxReceiveCount: a safety ceiling far above max_attempts, because throttled "
-        "starts and recoveries are deliveries too (attempts are counted in the ledger); 0: "
-        "max(100, 10 x max_attempts).", runtime=True)
+        0, "The ordered queue's maxReceiveCount: a safety ceiling far above max_attempts, because a file "
+        "waiting for a Glue slot (about once per job timeout + hold margin) and recoveries are deliveries "
+        "too (attempts are counted in the ledger); 0: max(100, 10 x max_attempts).", runtime=True)
     retry_backoff_base_s: int = _setting(60, "Delay before the first retry of a failed run; doubles each "
                                          "attempt.", runtime=True)
     retry_backoff_cap_s: int = _setting(900, "Longest delay between retries.", runtime=True)
-    throttle_backoff_s: int = _setting(30, "Delay before retrying a Glue start that was throttled.",
-                                       runtime=True)
+    throttle_backoff_s: int = _setting(
+        30, "Delay before retrying a Glue start refused for Glue's API request rate (ThrottlingException); "
+        "doubles with each receive, capped at 900 s, jittered. A start refused because every slot is busy "
+        "(ConcurrentRunsExceeded) does not use it: it waits until a run ends and hands its slot over.",
+        runtime=True)
     on_failure: OnFailure = _setting(
         "continue", "When a file is DEAD: the group goes on with its next file (continue) or waits for an "
         "operator to redrive or skip it (block).", runtime=True)
