@@ -5,8 +5,9 @@ dispatcher keeps a started file's message in flight until its Glue run ends
 (the hold), which is what makes a group's files run strictly one after another.
 
 ``maxReceiveCount`` is the spec's ``receive_ceiling``, not ``max_attempts``:
-every delivery counts as a receive (a throttled start that was put back, a
-recovery after a lost completion event), so receives are not attempts. The
+every delivery counts as a receive (a start Glue refused for want of a slot, the
+wake-up or fallback that brings it back, a recovery after a lost completion
+event), so receives are not attempts. The
 ledger counts real attempts and the completion handler parks a file whose
 attempts are used up in the DLQ itself; the redrive ceiling only stops a
 poison message. The visibility timeout is six times the dispatcher's timeout
