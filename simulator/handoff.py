@@ -21,14 +21,6 @@ import heapq
 
 import numpy as np
 
-from runtime.spec import PipelineSpec
-
-
-def waiting_visibility_s(spec: PipelineSpec) -> int:
-    """The fallback visibility of a parked waiter, as the dispatcher sets it: the hold's own visibility, so
-    a lost wake-up costs no more than a lost completion event."""
-    return spec.hold_visibility_s
-
 
 class WaitingLine:
     """Per file: when it first waited, whether it is parked (wakeable), and the ticket of its latest park."""

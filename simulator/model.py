@@ -24,12 +24,15 @@ from typing import Any, Literal
 import numpy as np
 import simpy
 
-from runtime.queues import throttle_backoff_s  # the pre-handoff dispatcher's backoff, jitter included
+from runtime.queues import (
+    throttle_backoff_s,  # the pre-handoff dispatcher's backoff, jitter included
+    waiting_visibility_s,  # the dispatcher's fallback for a file waiting for a slot
+)
 from runtime.spec import PipelineSpec
 from simulator.attempts import Attempts
 from simulator.capacity import dpus, duration_scale, glue_capacity
 from simulator.glue_slots import GlueSlots
-from simulator.handoff import WaitingLine, waiting_visibility_s
+from simulator.handoff import WaitingLine
 from simulator.ledger import BLOCKED, DEAD, LOST, SUCCEEDED, FileLedger, RunLog, Series
 from simulator.ordered_queue import OrderedQueue, uniform_stream
 from simulator.scenario import Scenario
