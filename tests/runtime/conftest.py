@@ -336,6 +336,14 @@ def pipeline(make_pipeline: Callable[..., Pipeline], runs_stay_running: None) ->
     return make_pipeline()
 
 
+@pytest.fixture
+def one_slot(make_pipeline: Callable[..., Pipeline], runs_stay_running: None) -> Pipeline:
+    """One Glue slot that frees when its run ends (moto's own limit kept out of the way)."""
+    pipeline = make_pipeline(max_concurrent_runs=100)
+    pipeline.glue.slots = 1
+    return pipeline
+
+
 def metric_total(name: str) -> float:
     """Sum of a metric added since the last clear (the EMF document the next flush would print)."""
     entry = obs.metrics.provider.metric_set.get(name)
