@@ -44,6 +44,25 @@ def archive_files(runtime_dir: Path = RUNTIME_DIR) -> dict[str, Path]:
     return files
 
 
+def job_library_files(runtime_dir: Path = RUNTIME_DIR) -> dict[str, Path]:
+    """Archive path -> source file for the Glue job's library: the whole ``runtime`` package, jobs included.
+
+    The job script imports ``runtime.jobs.*`` (and ``runtime.spec`` for the schema types); Glue puts the zip
+    given in ``--extra-py-files`` on the path, so the same modules the tests run are the ones Glue runs."""
+    files: dict[str, Path] = {}
+    for path in sorted(runtime_dir.rglob("*.py")):
+        relative = path.relative_to(runtime_dir)
+        if any(part in {"__pycache__", "tests"} for part in relative.parts[:-1]) or relative.name.startswith("test_"):
+            continue
+        files[f"runtime/{relative.as_posix()}"] = path
+    return files
+
+
+def job_library_archive(runtime_dir: Path = RUNTIME_DIR) -> pulumi.AssetArchive:
+    return pulumi.AssetArchive({name: pulumi.FileAsset(str(path))
+                                for name, path in job_library_files(runtime_dir).items()})
+
+
 def code_archive(runtime_dir: Path = RUNTIME_DIR) -> pulumi.AssetArchive:
     return pulumi.AssetArchive({name: pulumi.FileAsset(str(path)) for name, path in archive_files(runtime_dir).items()})
 

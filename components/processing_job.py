@@ -20,11 +20,14 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.code_archive import job_library_archive
 from components.common import Statement, allow, assume_role_policy, child, policy_document, s3_arn
 from runtime.spec import PipelineSpec
 
 SCRIPT_SOURCE = Path(__file__).resolve().parent.parent / "runtime" / "jobs" / "ingest_job.py"
 SCRIPT_KEY = "scripts/ingest_job.py"
+LIBRARY_KEY = "scripts/landing_runtime.zip"
+"""The ``runtime`` package the bundled script imports, handed to Glue with ``--extra-py-files``."""
 MANIFEST_PREFIX = "manifests/"
 SNAPSHOT_PREFIX = "snapshots/"
 
@@ -46,16 +49,21 @@ class ProcessingJob(pulumi.ComponentResource):
                  output_bucket: pulumi.Input[str], log_group_prefix: str, tags: Mapping[str, str],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("landing:index:ProcessingJob", name, None, opts)
+        library_location: pulumi.Input[str] | None = None
         if spec.script_location:
             script_location: pulumi.Input[str] = spec.script_location
             script_bucket, _, script_key = spec.script_location.removeprefix("s3://").partition("/")
-            script_arn = s3_arn(script_bucket, script_key)
+            script_arns: list[pulumi.Input[str]] = [s3_arn(script_bucket, script_key)]
         else:
             script = aws.s3.BucketObjectv2(f"{name}-script", bucket=output_bucket, key=SCRIPT_KEY,
                                            source=pulumi.FileAsset(str(SCRIPT_SOURCE)),
                                            content_type="text/x-python", tags=dict(tags), opts=child(self))
+            library = aws.s3.BucketObjectv2(f"{name}-library", bucket=output_bucket, key=LIBRARY_KEY,
+                                            source=job_library_archive(), content_type="application/zip",
+                                            tags=dict(tags), opts=child(self))
             script_location = pulumi.Output.concat("s3://", script.bucket, "/", script.key)
-            script_arn = s3_arn(output_bucket, SCRIPT_KEY)
+            library_location = pulumi.Output.concat("s3://", library.bucket, "/", library.key)
+            script_arns = [s3_arn(output_bucket, SCRIPT_KEY), s3_arn(output_bucket, LIBRARY_KEY)]
         # Glue 5.0 writes to "<prefix>/error" (system, Spark, GlueLogger) and "<prefix>/output"
         # (stdout/stderr) when --custom-logGroup-prefix is set; created here to own their retention.
         log_groups = [aws.cloudwatch.LogGroup(f"{name}-{kind}-logs", name=f"{log_group_prefix}/{kind}",
@@ -67,7 +75,7 @@ class ProcessingJob(pulumi.ComponentResource):
                             tags=dict(tags), opts=child(self))
         policy = aws.iam.RolePolicy(
             f"{name}-role-policy", role=role.id,
-            policy=policy_document(job_statements(spec, landing_bucket, output_bucket, script_arn,
+            policy=policy_document(job_statements(spec, landing_bucket, output_bucket, script_arns,
                                                   [g.arn for g in log_groups])),
             opts=child(self))
         job = aws.glue.Job(
@@ -77,7 +85,7 @@ class ProcessingJob(pulumi.ComponentResource):
             timeout=spec.job_timeout_minutes, max_retries=0, execution_class="STANDARD",
             job_run_queuing_enabled=False,
             execution_property={"max_concurrent_runs": spec.glue_max_concurrent_runs},
-            default_arguments=default_arguments(log_group_prefix),
+            default_arguments=default_arguments(log_group_prefix, library_location),
             description="Ingests one landed file per run (started and held by the dispatcher)",
             tags=dict(tags), opts=child(self, depends_on=[policy, *log_groups]))
         self.job_name = job.name
@@ -88,8 +96,9 @@ class ProcessingJob(pulumi.ComponentResource):
                                "script_location": self.script_location})
 
 
-def default_arguments(log_group_prefix: str) -> dict[str, str]:
-    return {
+def default_arguments(log_group_prefix: str,
+                      library_location: pulumi.Input[str] | None = None) -> dict[str, pulumi.Input[str]]:
+    arguments: dict[str, pulumi.Input[str]] = {
         "--job-language": "python",
         "--job-bookmark-option": "job-bookmark-disable",
         "--enable-metrics": "true",
@@ -97,17 +106,21 @@ def default_arguments(log_group_prefix: str) -> dict[str, str]:
         "--enable-continuous-cloudwatch-log": "true",
         "--custom-logGroup-prefix": log_group_prefix,
     }
+    if library_location is not None:
+        arguments["--extra-py-files"] = library_location
+    return arguments
 
 
 def job_statements(spec: PipelineSpec, landing_bucket: pulumi.Input[str], output_bucket: pulumi.Input[str],
-                   script_arn: pulumi.Input[str], log_group_arns: Sequence[pulumi.Input[str]]) -> list[Statement]:
+                   script_arns: Sequence[pulumi.Input[str]],
+                   log_group_arns: Sequence[pulumi.Input[str]]) -> list[Statement]:
     prefixes = output_prefixes(spec)
     statements = [
         allow("ReadLandedFiles", ["s3:GetObject", "s3:GetObjectVersion"],
               [s3_arn(landing_bucket, f"{spec.key_prefix}*")]),
         allow("ListLandedPrefix", ["s3:ListBucket"], [s3_arn(landing_bucket)],
               Condition={"StringLike": {"s3:prefix": [f"{spec.key_prefix}*"]}}),
-        allow("ReadJobScript", ["s3:GetObject"], [script_arn]),
+        allow("ReadJobScript", ["s3:GetObject"], list(script_arns)),
         allow("WriteOutputPrefixes", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
                                       "s3:AbortMultipartUpload"],
               [s3_arn(output_bucket, f"{p}*") for p in prefixes]),

@@ -122,6 +122,22 @@ def bucket_object(ctx: BridgeContext, name: str, inputs: dict[str, Any]) -> tupl
                  "arn": f"arn:aws:s3:::{target}/{key}"}
 
 
+def _zip_archive(ctx: BridgeContext, assets: dict[str, Any]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, asset in sorted(assets.items()):
+            if hasattr(asset, "path"):
+                archive.writestr(member, ctx.resolve_path(asset.path).read_bytes())
+            elif hasattr(asset, "text"):
+                archive.writestr(member, str(asset.text))
+            else:
+                raise BridgeError(f"archive member {member!r} is neither a file nor a string asset")
+    return buffer.getvalue()
+
+
 def _object_body(ctx: BridgeContext, name: str, inputs: dict[str, Any]) -> bytes:
     if inputs.get("content") is not None:
         return str(inputs["content"]).encode("utf-8")
@@ -130,6 +146,8 @@ def _object_body(ctx: BridgeContext, name: str, inputs: dict[str, Any]) -> bytes
         return str(source.text).encode("utf-8")
     if source is not None and hasattr(source, "path"):
         return ctx.resolve_path(source.path).read_bytes()
+    if source is not None and hasattr(source, "assets"):  # an AssetArchive: S3 stores it as a zip, as Pulumi does
+        return _zip_archive(ctx, source.assets)
     if inputs.get("contentBase64"):
         import base64
 

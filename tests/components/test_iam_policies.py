@@ -104,7 +104,7 @@ def test_job_role_reads_only_the_landing_prefix_and_writes_only_the_output_prefi
             for k in ("error", "output")}
     assert grants(run, "ingest-processing-role-policy") == {
         "s3:GetObject": {f"arn:aws:s3:::{landing}/{spec.key_prefix}*", f"arn:aws:s3:::{output}/scripts/ingest_job.py",
-                         *writable},
+                         f"arn:aws:s3:::{output}/scripts/landing_runtime.zip", *writable},
         "s3:GetObjectVersion": {f"arn:aws:s3:::{landing}/{spec.key_prefix}*"},
         "s3:ListBucket": {f"arn:aws:s3:::{landing}", f"arn:aws:s3:::{output}"},
         "s3:PutObject": writable, "s3:DeleteObject": writable, "s3:AbortMultipartUpload": writable,

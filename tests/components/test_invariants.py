@@ -104,11 +104,23 @@ def test_glue_job_settings_come_from_the_spec(run: ProgramRun, spec: PipelineSpe
     args = job["defaultArguments"]
     assert args["--enable-metrics"] == "true" and args["--enable-continuous-cloudwatch-log"] == "true"
     assert args["--job-bookmark-option"] == "job-bookmark-disable"
-    script = run.find("aws:s3/bucketObjectv2:BucketObjectv2")
+    script = run.find("aws:s3/bucketObjectv2:BucketObjectv2", "ingest-processing-script")
     assert script.inputs["key"] == "scripts/ingest_job.py"
     assert script.inputs["source"]["path"].endswith("runtime/jobs/ingest_job.py")
     output_bucket = run.find("aws:s3/bucket:Bucket", "ingest-output").outputs["bucket"]
     assert job["command"]["scriptLocation"] == f"s3://{output_bucket}/scripts/ingest_job.py"
+
+
+def test_the_job_gets_the_runtime_package_it_imports(run: ProgramRun) -> None:
+    """The script imports runtime.jobs.*: without --extra-py-files every Glue run would fail at import."""
+    library = run.find("aws:s3/bucketObjectv2:BucketObjectv2", "ingest-processing-library")
+    assert library.inputs["key"] == "scripts/landing_runtime.zip"
+    members = set(library.inputs["source"]["assets"])
+    assert {"runtime/__init__.py", "runtime/spec.py", "runtime/jobs/ingest_job.py", "runtime/jobs/schema.py"} <= members
+    assert not any("__pycache__" in m or "/tests/" in m for m in members)
+    output_bucket = run.find("aws:s3/bucket:Bucket", "ingest-output").outputs["bucket"]
+    job = run.find("aws:glue/job:Job").inputs
+    assert job["defaultArguments"]["--extra-py-files"] == f"s3://{output_bucket}/scripts/landing_runtime.zip"
 
 
 def test_a_users_own_script_is_not_uploaded_and_only_it_is_readable() -> None:

@@ -34,7 +34,7 @@ EXPECTED_CHILDREN = {
     "landing:index:OrderedQueue": Counter({"aws:sqs/queue:Queue": 2, "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": 1,
                                            "aws:sqs/queuePolicy:QueuePolicy": 2}),
     "landing:index:Ledger": Counter({"aws:dynamodb/table:Table": 1}),
-    "landing:index:ProcessingJob": Counter({"aws:s3/bucketObjectv2:BucketObjectv2": 1,
+    "landing:index:ProcessingJob": Counter({"aws:s3/bucketObjectv2:BucketObjectv2": 2,
                                             "aws:cloudwatch/logGroup:LogGroup": 2, "aws:iam/role:Role": 1,
                                             "aws:iam/rolePolicy:RolePolicy": 1, "aws:glue/job:Job": 1}),
     "landing:index:PipelineFunctions": Counter({"landing:index:QueueFunction": 3}),
@@ -55,9 +55,9 @@ def test_every_component_has_exactly_its_expected_children(run: ProgramRun) -> N
     for component in components:
         assert child_types(run, component.urn) == EXPECTED_CHILDREN[component.type], component.name
     custom = [r for r in run.resources if r.custom]
-    # 2 buckets x 7, notification, 2 rule-fed queues x 7, ordered 5, table, job 6, 3 functions x 5,
+    # 2 buckets x 7, notification, 2 rule-fed queues x 7, ordered 5, table, job 7, 3 functions x 5,
     # monitoring 10: every custom resource sits in a component, none outside.
-    assert len(custom) == 14 + 1 + 14 + 5 + 1 + 6 + 15 + 10
+    assert len(custom) == 14 + 1 + 14 + 5 + 1 + 7 + 15 + 10
 
 
 def test_one_pipeline_at_the_root_and_every_resource_parented_under_it(run: ProgramRun) -> None:
