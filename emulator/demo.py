@@ -83,6 +83,8 @@ class DemoResult:
     ledger: dict[str, LedgerView]
     deliveries: list[tuple[float, str, str, str, str]] = field(default_factory=list)
     """Every record a function got: (pipeline time, function, file or message, receive count, outcome)."""
+    notes: list[str] = field(default_factory=list)
+    """Differences from AWS the user should know about (e.g. a job deployed without its helper modules)."""
     aws_requests: int = 0
     """AWS API requests served while the files went through (deploy excluded)."""
     dead_letters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -134,6 +136,7 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
             function_errors=list(running.recorder.function_errors), deploy_s=deploy_s,
             spark_start_s=getattr(running.executor, "spark_start_s", None), resources=len(deployment.created),
             ledger=ledger, aws_requests=requests, deliveries=list(running.recorder.deliveries),
+            notes=list(getattr(running.executor, "notes", [])),
             dead_letters=_dead_letters(aws, deployment))
         if keep_output:
             result.s3_objects = _objects(aws, deployment.output_bucket)

@@ -89,6 +89,8 @@ class SparkExecutor:
         self._module: ModuleType | None = None
         self._lock = threading.Lock()
         self.spark_start_s: float | None = None
+        self.notes: list[str] = []
+        """What the demo should tell the user about the deployed job (things the emulator had to paper over)."""
 
     # -- one shared session, one loaded script ------------------------------------------------------
     def session(self) -> Any:
@@ -115,7 +117,26 @@ class SparkExecutor:
                 if not callable(getattr(module, "main", None)):
                     raise RuntimeError(f"the job script {location} has no main(argv, spark=None)")
                 self._module = module
+                self._check_helper_modules(job.get("DefaultArguments") or {})
             return self._module
+
+    def _check_helper_modules(self, arguments: dict[str, str]) -> None:
+        """On Glue the script imports ``runtime.jobs`` from the zip named by ``--extra-py-files``; here the package
+        is importable from the checkout, which would hide a job deployed without it. Say so instead."""
+        location = arguments.get("--extra-py-files", "")
+        if not location:
+            self.notes.append("the deployed Glue job has no --extra-py-files: on AWS its script cannot import "
+                              "runtime.jobs (docs/interfaces.md, 'Helper modules'); the emulator ran it with the "
+                              "local package")
+            return
+        for uri in location.split(","):
+            if uri.startswith("s3://"):
+                bucket, key = split_s3(uri)
+                try:
+                    self.s3.head_object(Bucket=bucket, Key=key)
+                except Exception:
+                    self.notes.append(f"--extra-py-files names {uri}, which the stack did not upload: on AWS the "
+                                      "job would fail at import")
 
     def close(self) -> None:
         stop_shared_session()

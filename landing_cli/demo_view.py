@@ -85,6 +85,8 @@ def summary_panel(result: DemoResult) -> Panel:
     if result.faults_fired:
         lines.append(Text("faults injected: " + ", ".join(f"{k} x{v}" for k, v in sorted(result.faults_fired.items())),
                           style="yellow"))
+    for note in result.notes:
+        lines.append(Text(f"note: {note}", style="yellow"))
     if not result.quiet:
         lines.append(Text("the pipeline was still busy when the demo gave up (--timeout): unfinished files are "
                           "listed with their current status", style="bold red"))

@@ -19,7 +19,8 @@ def demo(*, faults: tuple[str, ...] = (), design: str = "held", overrides: dict[
          speedup: float = 120.0, engine: str = "sleep", **options: Any) -> DemoResult:
     result = run_demo(DemoOptions(stack="dev", engine=engine, speedup=speedup, faults=list(faults),  # type: ignore[arg-type]
                                   design=design, overrides={**FAST, **(overrides or {})},  # type: ignore[arg-type]
-                                  timeout_s=240, **options), keep_output=engine == "spark")
+                                  timeout_s=240 if engine == "sleep" else 900, **options),
+                      keep_output=engine == "spark")
     assert result.quiet, "the pipeline never went quiet"
     return result
 
@@ -48,7 +49,7 @@ def by_key(result: DemoResult) -> dict[str, dict[str, Any]]:
 def assert_nothing_lost(result: DemoResult) -> None:
     """Every file SUCCEEDED or DEAD (with its reason), no file succeeded twice, each group's order held."""
     for file in result.report["files"]:
-        assert file["status"] in ("SUCCEEDED", "DEAD"), f"{file['key']} ended {file['status']}"
+        assert file["status"] in ("SUCCEEDED", "DEAD"), f"{file['key']} ended {file['status']}\n{explain(result)}"
         if file["status"] == "DEAD":
             assert file["_reason"], f"{file['key']} is DEAD without a reason"
         successes = Counter(run["state"] for run in file["runs"])["SUCCEEDED"]
