@@ -10,15 +10,14 @@ another tool may start the same job by hand.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from runtime import observability as obs
+from runtime.batch import process_batch
 from runtime.context import RuntimeContext, handler_context, is_aws_error
 from runtime.handoff import wake_waiter
 from runtime.job_args import ATTEMPT_ARG, FILE_ID_ARG
@@ -127,9 +126,7 @@ def _record_handler(ctx: RuntimeContext, record: SQSRecord) -> str:
 
 
 def process_event(ctx: RuntimeContext, event: dict[str, Any], lambda_context: Any = None) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=functools.partial(_record_handler, ctx),
-                                         processor=processor, context=lambda_context))
+    return process_batch(ctx, event, _record_handler, lambda_context)
 
 
 @obs.instrumented

@@ -15,14 +15,13 @@ docs/runtime.md for the state machine.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from runtime import observability as obs
+from runtime.batch import process_batch
 from runtime.context import RuntimeContext, aws_error_code, handler_context, is_aws_error
 from runtime.job_args import job_arguments
 from runtime.ledger import NOT_FINAL, FileRecord, Status, iso, parse_iso, sequence
@@ -277,9 +276,7 @@ def _record_handler(ctx: RuntimeContext, record: SQSRecord) -> Decision:
 
 def process_event(ctx: RuntimeContext, event: dict[str, Any], lambda_context: Any = None) -> dict[str, Any]:
     """Dispatch an SQS batch (size 1); a held message is reported in ``batchItemFailures``."""
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=functools.partial(_record_handler, ctx),
-                                         processor=processor, context=lambda_context))
+    return process_batch(ctx, event, _record_handler, lambda_context)
 
 
 @obs.instrumented

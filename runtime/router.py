@@ -16,14 +16,13 @@ router fall back to that.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from runtime import observability as obs
+from runtime.batch import process_batch
 from runtime.context import RuntimeContext, handler_context
 from runtime.events import IgnoredEvent, MalformedEvent, ObjectCreated, parse_message_body
 from runtime.grouping import UngroupableKey, group_for_key
@@ -140,9 +139,7 @@ def _record_handler(ctx: RuntimeContext, record: SQSRecord) -> Routed:
 
 def process_event(ctx: RuntimeContext, event: dict[str, Any], lambda_context: Any = None) -> dict[str, Any]:
     """Route an SQS batch with partial failures; the response is what the event source mapping reads."""
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=functools.partial(_record_handler, ctx),
-                                         processor=processor, context=lambda_context))
+    return process_batch(ctx, event, _record_handler, lambda_context)
 
 
 @obs.instrumented
