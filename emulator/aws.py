@@ -67,6 +67,34 @@ def _tls_only(statement: dict[str, Any]) -> bool:
             and {k.lower(): str(v).lower() for k, v in condition["Bool"].items()} == {"aws:securetransport": "false"})
 
 
+class QueueActivity:
+    """Wakes pollers when something they could receive may have appeared in a queue.
+
+    Lambda's pollers long-poll; a poller here cannot wait inside moto (every request holds the emulator's
+    lock), so it waits on this instead: a send, a delete (which can release a FIFO group) or a visibility change
+    (a message made visible again) in a queue wakes its pollers at once. Messages that become visible because
+    time passed are found by the pollers' periodic receive.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._generation: dict[str, int] = {}
+
+    def touch(self, queue_name: str) -> None:
+        with self._changed:
+            self._generation[queue_name] = self._generation.get(queue_name, 0) + 1
+            self._changed.notify_all()
+
+    def generation(self, queue_name: str) -> int:
+        with self._changed:
+            return self._generation.get(queue_name, 0)
+
+    def wait(self, queue_name: str, seen: int, timeout: float) -> None:
+        """Return when the queue changed since generation ``seen``, or after ``timeout`` wall seconds."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._generation.get(queue_name, 0) != seen, timeout=timeout)
+
+
 class InProcessAWS:
     """A started moto with the emulator's lock and clock; ``client(service)`` gives boto3 clients for it."""
 
@@ -75,6 +103,7 @@ class InProcessAWS:
         self.account_id = ACCOUNT_ID
         self.clock = clock or PipelineClock(1.0)
         self.lock = threading.RLock()
+        self.queue_activity = QueueActivity()
         self.requests = 0
         """AWS API requests moto has served (a measure of the pipeline's chattiness, for the benchmark)."""
         self._stack = ExitStack()
@@ -103,11 +132,29 @@ class InProcessAWS:
         state_manager.set_transition("glue::job_run", {"progression": "manual", "times": _FOREVER})
         self._stack.callback(state_manager.unset_transition, "glue::job_run")
         self._session = boto3.session.Session(region_name=self.region)
+        self._watch_queues()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._stack.close()
+
+    def _watch_queues(self) -> None:
+        """Tell ``queue_activity`` about every SQS change that can make a message receivable."""
+        from moto.sqs.models import sqs_backends
+
+        backend = sqs_backends[self.account_id][self.region]
+        activity = self.queue_activity
+        for method in ("send_message", "delete_message", "change_message_visibility"):
+            original = getattr(backend, method)
+
+            def wrapper(queue_name: str, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                try:
+                    return _original(queue_name, *args, **kwargs)
+                finally:
+                    activity.touch(queue_name)
+
+            setattr(backend, method, wrapper)
 
     def client(self, service: str) -> Any:
         """A boto3 client for the emulated account and region (clients are thread-safe; share them)."""

@@ -32,8 +32,10 @@ from emulator.observe import Recorder
 
 DEFAULT_CONCURRENCY = 8
 """Concurrent invocations of a mapping without MaximumConcurrency (AWS starts 5 pollers and scales up)."""
-IDLE_POLL_S = (0.005, 0.05)
-"""Wall seconds between receives on an empty queue: short right after work, backing off to the longer."""
+IDLE_POLL_S = (0.01, 0.1)
+"""Bounds of the wall seconds a poller waits after an empty receive when nothing wakes it (a send, delete or
+visibility change in its queue does, at once): about two pipeline seconds, so messages that become visible
+as time passes are found promptly at any speedup."""
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -178,11 +180,13 @@ class MappingRunner:
         self._pool.shutdown(wait=True)
 
     def _poll(self) -> None:
-        idle = IDLE_POLL_S[0]
+        activity, queue_name = self.aws.queue_activity, self.mapping.queue_url.rsplit("/", 1)[-1]
+        idle = max(IDLE_POLL_S[0], min(IDLE_POLL_S[1], 2.0 / self.aws.clock.speedup))
         per_receive = min(10, self.mapping.batch_size)
         while not self.stop.is_set():
             if not self._slots.acquire(timeout=0.05):
                 continue
+            seen = activity.generation(queue_name)
             try:
                 response = self.sqs.receive_message(
                     QueueUrl=self.mapping.queue_url, MaxNumberOfMessages=per_receive, WaitTimeSeconds=0,
@@ -195,11 +199,8 @@ class MappingRunner:
             messages = response.get("Messages") or []
             if not messages:
                 self._slots.release()
-                if self.stop.wait(idle):
-                    return
-                idle = min(idle * 2, IDLE_POLL_S[1])
+                activity.wait(queue_name, seen, idle)
                 continue
-            idle = IDLE_POLL_S[0]
             with self._count_lock:
                 self.in_flight += 1
             self._pool.submit(self._invoke, messages)
