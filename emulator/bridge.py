@@ -85,10 +85,11 @@ Handler = Callable[[BridgeContext, str, dict[str, Any]], tuple[str, dict[str, An
 
 def _handlers() -> dict[str, Handler]:
     from emulator.bridge_compute import HANDLERS as compute
+    from emulator.bridge_control import HANDLERS as control
     from emulator.bridge_messaging import HANDLERS as messaging
     from emulator.bridge_storage import HANDLERS as storage
 
-    return {**storage, **messaging, **compute}
+    return {**storage, **messaging, **compute, **control}
 
 
 def _acknowledged() -> dict[str, str]:
@@ -149,7 +150,7 @@ class MotoMocks(AwsMocks):
 
     @property
     def calls(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-        from emulator.bridge_compute import policy_document
+        from emulator.bridge_control import policy_document
 
         def get_policy_document(args: dict[str, Any]) -> dict[str, Any]:
             document = policy_document(args)

@@ -1,0 +1,154 @@
+"""One Glue run's local mirror of the S3 objects it reads and writes (the Spark executor's staging)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from emulator.glue_engine import RunRequest
+
+REPLACED_PREFIXES = ("--output_uri", "--quarantine_uri")
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
+
+
+class Cancelled(RuntimeError):
+    pass
+
+
+class StagedRun:
+    """One run's local mirror of the S3 objects it reads and writes.
+
+    ``s3://bucket/key`` <-> ``file://<root>/bucket/key`` (raw, as the job's contract wants). The data the job
+    writes with Spark is uploaded when the job writes one of its JSON documents (snapshot pointer, manifest)
+    and those documents go straight to emulated S3 through the job's ``store`` hook, so the order on S3 is
+    the job's order (data, then pointer, then manifest) and the job's own check that the pointer did not move
+    during its merge reads the live pointer, shared with every other run, as on Glue.
+    """
+
+    def __init__(self, s3: Any, root: Path, request: RunRequest):
+        self.s3, self.root, self.request = s3, root, request
+        self.local_prefix = f"file://{root.as_posix()}/"
+        self.staged: dict[Path, str] = {}
+        self.uploaded: dict[Path, str] = {}
+        self.replaced: set[str] = set()
+
+    def local(self, uri: str) -> Path:
+        bucket, key = split_s3(uri)
+        return self.root / bucket / key
+
+    def to_local_text(self, data: bytes) -> bytes:
+        return data.replace(b"s3://", self.local_prefix.encode())
+
+    def to_s3_text(self, data: bytes) -> bytes:
+        for local in (self.local_prefix, f"file:{self.root.as_posix()}/"):
+            data = data.replace(local.encode(), b"s3://")
+        return data
+
+    def stage(self) -> list[str]:
+        """Download the input version and the group's snapshot; the job's argv with local URIs."""
+        args = dict(self.request.arguments)
+        input_uri = args.get("--input_uri", "")
+        if input_uri.startswith("s3://"):
+            bucket, key = split_s3(input_uri)
+            get: dict[str, Any] = {"Bucket": bucket, "Key": key}
+            if args.get("--source_version") and args["--source_version"] != "null":
+                get["VersionId"] = args["--source_version"]
+            try:
+                body = self.s3.get_object(**get)["Body"].read()
+            except Exception as exc:  # the run fails as Glue's would, naming the error code
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+                raise FileNotFoundError(f"input {input_uri} (version {get.get('VersionId', 'latest')}) cannot "
+                                        f"be read: {code}") from None
+            self._write_staged(self.local(input_uri), body, digest="")
+        snapshot = args.get("--snapshot_uri", "")
+        if snapshot.startswith("s3://"):
+            bucket, prefix = split_s3(snapshot)
+            self.local(snapshot).mkdir(parents=True, exist_ok=True)
+            for item in _list(self.s3, bucket, prefix):
+                if item.endswith(".json"):
+                    continue  # pointers are read live from S3 through the store
+                data = self.s3.get_object(Bucket=bucket, Key=item)["Body"].read()
+                self._write_staged(self.root / bucket / item, data, digest=hashlib.sha256(data).hexdigest())
+        argv = ["--JOB_NAME", self.request.job_name, "--JOB_RUN_ID", self.request.run_id]
+        for name, value in args.items():
+            if name in ("--JOB_NAME", "--JOB_RUN_ID"):
+                continue
+            if value.startswith("s3://"):
+                value = self.local_prefix + value[len("s3://"):]
+            argv += [name, value]
+        return argv
+
+    def _write_staged(self, path: Path, data: bytes, *, digest: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.staged[path] = digest
+
+    def store(self) -> Any:
+        from runtime.jobs.storage import JsonStore
+
+        run = self
+
+        class EmulatedS3Store(JsonStore):
+            def read(self, uri: str) -> dict[str, Any] | None:
+                if not uri.startswith(run.local_prefix):
+                    return super().read(uri)
+                bucket, _, key = uri[len(run.local_prefix):].partition("/")
+                try:
+                    body = run.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                except run.s3.exceptions.NoSuchKey:
+                    return None
+                document = json.loads(run.to_local_text(body))
+                return document if isinstance(document, dict) else None
+
+            def write(self, uri: str, document: dict[str, Any]) -> None:
+                if not uri.startswith(run.local_prefix):
+                    super().write(uri, document)
+                    return
+                run.sync()  # the data this document describes is on S3 before the document
+                bucket, _, key = uri[len(run.local_prefix):].partition("/")
+                body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
+                run.s3.put_object(Bucket=bucket, Key=key, Body=run.to_s3_text(body), ContentType="application/json")
+
+        return EmulatedS3Store()
+
+    def sync(self) -> None:
+        """Upload what the job wrote since the last sync; output and quarantine prefixes are replaced."""
+        if self.request.cancelled.is_set():
+            raise Cancelled()
+        produced: dict[tuple[str, str], Path] = {}
+        for path in sorted(self.root.rglob("*")):
+            if not path.is_file() or path.name.endswith(".crc") or path.name.startswith("."):
+                continue
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if path in self.staged and self.staged[path] in ("", digest):
+                continue  # the input, or a snapshot file the run did not change
+            if self.uploaded.get(path) == digest:
+                continue
+            bucket, _, key = path.relative_to(self.root).as_posix().partition("/")
+            produced[(bucket, key)] = path
+            self.uploaded[path] = digest
+        for name in REPLACED_PREFIXES:
+            uri = self.request.arguments.get(name, "")
+            if uri.startswith("s3://") and uri not in self.replaced:
+                bucket, prefix = split_s3(uri)
+                fresh = {key for (b, key) in produced if b == bucket}
+                for old in _list(self.s3, bucket, prefix):
+                    if old not in fresh:
+                        self.s3.delete_object(Bucket=bucket, Key=old)
+                self.replaced.add(uri)
+        for (bucket, key), path in produced.items():
+            data = path.read_bytes()
+            self.s3.put_object(Bucket=bucket, Key=key, Body=self.to_s3_text(data) if key.endswith(".json") else data)
+
+
+def _list(s3: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [item["Key"] for item in page.get("Contents") or []]
+    return keys
