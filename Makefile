@@ -25,8 +25,16 @@ test: $(VENV)/.installed-dev lint typecheck unit
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
+# mypy reads packages from folders, and the installed layout maps runtime/ to landing_pipeline/runtime:
+# a tree of links gives it that layout, so every package is checked under the names users import.
+TYPECHECK_TREE := build/typecheck
+PACKAGES := runtime components simulator emulator cli provider
+
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy runtime simulator
+	rm -rf $(TYPECHECK_TREE) && mkdir -p $(TYPECHECK_TREE)/landing_pipeline
+	for f in landing_pipeline/*.py landing_pipeline/py.typed $(PACKAGES); do \
+	    ln -s "$(CURDIR)/$$f" $(TYPECHECK_TREE)/landing_pipeline/; done
+	cd $(TYPECHECK_TREE) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p landing_pipeline
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest
@@ -38,4 +46,4 @@ bench: $(VENV)/.installed-dev
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(DEMO_OUT) build .pytest_cache .mypy_cache .ruff_cache

@@ -7,8 +7,8 @@ before any resource is declared: an invalid setting stops ``pulumi up`` (and
 
 import pulumi
 
-from components.config import program_spec
-from components.pipeline import IngestionPipeline
+from landing_pipeline.components.config import program_spec
+from landing_pipeline.components.pipeline import IngestionPipeline
 
 spec = program_spec()  # raises InvalidStackConfig (every problem, no traceback) before any resource
 pipeline = IngestionPipeline.from_spec("ingest", spec)

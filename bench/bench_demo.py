@@ -44,9 +44,9 @@ import sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 started = time.perf_counter()
-from emulator.workload import builtin
-from runtime.jobs.ingest_job import main
-from runtime.spec_loader import load_stack
+from landing_pipeline.emulator.workload import builtin
+from landing_pipeline.runtime.jobs.ingest_job import main
+from landing_pipeline.runtime.spec_loader import load_stack
 from pyspark.sql import SparkSession
 spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
          .config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate())
@@ -104,7 +104,7 @@ def write_trace(path: Path, files: int) -> None:
 
 
 def replay(trace: Path) -> tuple[float, float, int, dict[str, int]]:
-    from emulator.demo import DemoOptions, run_demo
+    from landing_pipeline.emulator.demo import DemoOptions, run_demo
 
     result = run_demo(DemoOptions(stack="dev", engine="sleep", speedup=REPLAY_SPEEDUP, trace=trace,
                                   overrides=dict(REPLAY_OVERRIDES), timeout_s=3600))
@@ -116,7 +116,7 @@ def replay(trace: Path) -> tuple[float, float, int, dict[str, int]]:
 
 def raw_sqs(messages: int) -> float:
     """Messages per second through moto SQS (send, receive, delete), single thread, same in-process moto."""
-    from emulator.aws import InProcessAWS
+    from landing_pipeline.emulator.aws import InProcessAWS
 
     with InProcessAWS("eu-west-1") as aws:
         sqs = aws.client("sqs")

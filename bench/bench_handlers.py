@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-MODULES = ["runtime.router", "runtime.dispatcher", "runtime.completion"]
+MODULES = [f"landing_pipeline.runtime.{name}" for name in ("router", "dispatcher", "completion")]
 GOAL_RATIO = 1.3
 
 
@@ -89,11 +89,11 @@ def bench_throughput(messages: int) -> list[dict[str, Any]]:
     for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                         "AWS_DEFAULT_REGION": "us-east-1"}.items():
         os.environ.setdefault(name, value)
-    from runtime import dispatcher, router
-    from runtime import observability as obs
-    from runtime.context import RuntimeContext, install
-    from runtime.events import eventbridge_object_created
-    from runtime.spec import PipelineSpec
+    from landing_pipeline.runtime import dispatcher, router
+    from landing_pipeline.runtime import observability as obs
+    from landing_pipeline.runtime.context import RuntimeContext, install
+    from landing_pipeline.runtime.events import eventbridge_object_created
+    from landing_pipeline.runtime.spec import PipelineSpec
     from tests.runtime.conftest import LANDING, create_resources, sqs_event, sqs_event_from_messages
 
     rows = []

@@ -100,7 +100,7 @@ def start_spark(master: str) -> tuple[Any, float]:
 
 
 def run_job(spark: Any, source: Path, out: Path, name: str, schema: list[str]) -> tuple[Timing, dict[str, Any]]:
-    from runtime.jobs import ingest_job
+    from landing_pipeline.runtime.jobs import ingest_job
 
     argv = ["--input_uri", f"file://{source}", "--source_key", source.name, "--source_version", "v1",
             "--group", "bench", "--file_id", name, "--attempt", "1", "--JOB_RUN_ID", f"jr_{name}",

@@ -35,12 +35,12 @@ sys.path.insert(0, str(ROOT))
 
 import simpy  # noqa: E402
 
-from runtime.spec import PipelineSpec  # noqa: E402
-from runtime.spec_loader import load_stack  # noqa: E402
-from simulator.overheads import ThrottleMode  # noqa: E402
-from simulator.runner import simulate  # noqa: E402
-from simulator.scenario import Scenario, load_scenario, parse_scenario  # noqa: E402
-from simulator.theory import mmc_wait_mean  # noqa: E402
+from landing_pipeline.runtime.spec import PipelineSpec  # noqa: E402
+from landing_pipeline.runtime.spec_loader import load_stack  # noqa: E402
+from landing_pipeline.simulator.overheads import ThrottleMode  # noqa: E402
+from landing_pipeline.simulator.runner import simulate  # noqa: E402
+from landing_pipeline.simulator.scenario import Scenario, load_scenario, parse_scenario  # noqa: E402
+from landing_pipeline.simulator.theory import mmc_wait_mean  # noqa: E402
 
 GOAL_S = 25.0
 WEEK_S = 7 * 86400.0

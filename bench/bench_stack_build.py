@@ -50,8 +50,8 @@ import json, sys, time
 from pathlib import Path
 sys.stderr.write("@@start\n"); sys.stderr.flush()
 t0, c0 = time.perf_counter(), time.process_time()
-from components.mocks import AwsMocks
-from components.program_runner import run_program
+from landing_pipeline.components.mocks import AwsMocks
+from landing_pipeline.components.program_runner import run_program
 program = Path(sys.argv[1]) if sys.argv[1] else None
 run = run_program(AwsMocks(), "dev", program=program)
 t1, c1 = time.perf_counter(), time.process_time()

@@ -18,8 +18,10 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypedDict, cast
 
-from runtime.spec import PROJECT, PipelineSpec, Problem, Setting, SpecError, settings
-from runtime.spec_loader import spec_from_config
+from landing_pipeline.runtime.contract import PROJECT
+from landing_pipeline.runtime.errors import Problem, SpecError
+from landing_pipeline.runtime.spec import PipelineSpec, Setting, settings
+from landing_pipeline.runtime.spec_loader import spec_from_config
 
 _PYTHON_TYPES = {"string": "str", "integer": "int", "boolean": "bool", "array": "list[str]"}
 

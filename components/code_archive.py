@@ -1,8 +1,8 @@
-"""What the Lambda functions run: the ``runtime/`` package, and Powertools from AWS's layer.
+"""What the Lambda functions run: ``landing_pipeline.runtime``, and Powertools from AWS's layer.
 
-The archive holds ``runtime/`` at its root (so ``runtime.router.handler``
-imports) and nothing else: not the Glue script (``runtime/jobs/``, which runs on
-Glue, not Lambda), not tests, not caches, not Pulumi. The files are listed
+The archive holds ``landing_pipeline/runtime/`` (so ``landing_pipeline.runtime.router.handler``
+imports) under a one-line ``landing_pipeline/__init__.py`` of its own, and nothing else: not the
+Glue script (``runtime/jobs/``, which runs on Glue, not Lambda), not tests, not caches, not Pulumi. The files are listed
 explicitly, so a stray ``__pycache__`` never changes the archive's hash and
 triggers a needless redeploy.
 
@@ -19,7 +19,16 @@ from pathlib import Path
 
 import pulumi
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+import landing_pipeline.runtime
+
+RUNTIME_DIR = Path(landing_pipeline.runtime.__file__).resolve().parent
+ARCHIVE_ROOT = "landing_pipeline/runtime"
+"""Where the runtime package sits inside both archives: the namespace the handler strings name."""
+NAMESPACE_INIT = "landing_pipeline/__init__.py"
+NAMESPACE_INIT_SOURCE = ('"""landing-pipeline\'s runtime, as deployed: only ``landing_pipeline.runtime`` is in '
+                         'this archive (the full package\'s public API needs Pulumi, which AWS does not run)."""\n')
+"""The archives' own ``landing_pipeline/__init__.py``: the real one resolves Pulumi names lazily, but an
+explicit, import-free file keeps the deployed code independent of it (and of zipimport's namespace rules)."""
 EXCLUDED_DIRS = {"jobs", "__pycache__", "tests"}
 
 LAMBDA_RUNTIME = "python3.11"
@@ -40,31 +49,37 @@ def archive_files(runtime_dir: Path = RUNTIME_DIR) -> dict[str, Path]:
         relative = path.relative_to(runtime_dir)
         if any(part in EXCLUDED_DIRS for part in relative.parts[:-1]) or relative.name.startswith("test_"):
             continue
-        files[f"runtime/{relative.as_posix()}"] = path
+        files[f"{ARCHIVE_ROOT}/{relative.as_posix()}"] = path
     return files
 
 
 def job_library_files(runtime_dir: Path = RUNTIME_DIR) -> dict[str, Path]:
     """Archive path -> source file for the Glue job's library: the whole ``runtime`` package, jobs included.
 
-    The job script imports ``runtime.jobs.*`` (and ``runtime.spec`` for the schema types); Glue puts the zip
+    The job script imports ``landing_pipeline.runtime.jobs.*`` (and the spec for the schema types); Glue puts the zip
     given in ``--extra-py-files`` on the path, so the same modules the tests run are the ones Glue runs."""
     files: dict[str, Path] = {}
     for path in sorted(runtime_dir.rglob("*.py")):
         relative = path.relative_to(runtime_dir)
         if any(part in {"__pycache__", "tests"} for part in relative.parts[:-1]) or relative.name.startswith("test_"):
             continue
-        files[f"runtime/{relative.as_posix()}"] = path
+        files[f"{ARCHIVE_ROOT}/{relative.as_posix()}"] = path
     return files
 
 
+def _archive(files: dict[str, Path]) -> pulumi.AssetArchive:
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
+        NAMESPACE_INIT: pulumi.StringAsset(NAMESPACE_INIT_SOURCE)}
+    assets.update({name: pulumi.FileAsset(str(path)) for name, path in files.items()})
+    return pulumi.AssetArchive(assets)
+
+
 def job_library_archive(runtime_dir: Path = RUNTIME_DIR) -> pulumi.AssetArchive:
-    return pulumi.AssetArchive({name: pulumi.FileAsset(str(path))
-                                for name, path in job_library_files(runtime_dir).items()})
+    return _archive(job_library_files(runtime_dir))
 
 
 def code_archive(runtime_dir: Path = RUNTIME_DIR) -> pulumi.AssetArchive:
-    return pulumi.AssetArchive({name: pulumi.FileAsset(str(path)) for name, path in archive_files(runtime_dir).items()})
+    return _archive(archive_files(runtime_dir))
 
 
 def powertools_layer_arn(partition: str, region: str) -> str:

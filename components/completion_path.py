@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 
-from components.event_queue import rule_fed_queue
+from landing_pipeline.components.event_queue import rule_fed_queue
 
 FINAL_STATES = ["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"]
 

@@ -16,9 +16,10 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as pulumi_config
 
-from components.args import check_component_rules
-from runtime.spec import PipelineSpec, SpecError
-from runtime.spec_loader import spec_from_config
+from landing_pipeline.components.args import check_component_rules
+from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec_loader import spec_from_config
 
 
 class InvalidStackConfig(SpecError, pulumi.RunError):

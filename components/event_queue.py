@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.common import child, deny_insecure_transport, policy_document
+from landing_pipeline.components.common import child, deny_insecure_transport, policy_document
 
 RETENTION_S = 14 * 24 * 3600
 """SQS's maximum: a message waiting behind a blocked group or in a DLQ must outlive a long weekend."""

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.code_archive import code_archive, powertools_layer_arn
-from components.common import Statement, allow, partition, region, s3_arn
-from components.lambda_function import QueueFunction
-from components.ledger import GROUP_INDEX, WAIT_INDEX
-from runtime.spec import PipelineSpec, to_env
+from landing_pipeline.components.code_archive import code_archive, powertools_layer_arn
+from landing_pipeline.components.common import Statement, allow, partition, region, s3_arn
+from landing_pipeline.components.lambda_function import QueueFunction
+from landing_pipeline.components.ledger import GROUP_INDEX, WAIT_INDEX
+from landing_pipeline.runtime.spec import PipelineSpec, to_env
 
-ROUTER_HANDLER = "runtime.router.handler"
-DISPATCHER_HANDLER = "runtime.dispatcher.handler"
-COMPLETION_HANDLER = "runtime.completion.handler"
+ROUTER_HANDLER = "landing_pipeline.runtime.router.handler"
+DISPATCHER_HANDLER = "landing_pipeline.runtime.dispatcher.handler"
+COMPLETION_HANDLER = "landing_pipeline.runtime.completion.handler"
 STANDARD_BATCH_SIZE = 10
 LAMBDA_MIN_MAXIMUM_CONCURRENCY = 2
 POWERTOOLS_SERVICE_NAME = "landing-pipeline"

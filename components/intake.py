@@ -12,8 +12,8 @@ from typing import Any
 
 import pulumi
 
-from components.common import wildcard_escape
-from components.event_queue import rule_fed_queue
+from landing_pipeline.components.common import wildcard_escape
+from landing_pipeline.components.event_queue import rule_fed_queue
 
 
 class Intake(pulumi.ComponentResource):

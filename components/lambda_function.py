@@ -16,8 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.code_archive import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
-from components.common import Statement, allow, assume_role_policy, child, policy_document
+from landing_pipeline.components.code_archive import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
+from landing_pipeline.components.common import Statement, allow, assume_role_policy, child, policy_document
 
 MAPPING_CONSUME_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 """What Lambda's SQS poller does with the function's role (AWS Lambda developer guide, "Execution role")."""

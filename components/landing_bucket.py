@@ -15,8 +15,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from components.common import child, s3_arn
-from components.secure_bucket import SecureBucket
+from landing_pipeline.components.common import child, s3_arn
+from landing_pipeline.components.secure_bucket import SecureBucket
 
 
 class LandingBucket(pulumi.ComponentResource):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from components.common import child
+from landing_pipeline.components.common import child
 
 GROUP_INDEX = "by_group"
 WAIT_INDEX = "by_waiting"

@@ -18,9 +18,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.common import child, region
-from components.completion_path import job_state_pattern
-from runtime.spec import PipelineSpec
+from landing_pipeline.components.common import child, region
+from landing_pipeline.components.completion_path import job_state_pattern
+from landing_pipeline.runtime.spec import PipelineSpec
 
 FAILED_STATES = ["FAILED", "TIMEOUT", "ERROR"]
 

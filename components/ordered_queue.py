@@ -21,8 +21,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from components.common import child, deny_insecure_transport, policy_document
-from components.event_queue import RETENTION_S
+from landing_pipeline.components.common import child, deny_insecure_transport, policy_document
+from landing_pipeline.components.event_queue import RETENTION_S
 
 
 class OrderedQueue(pulumi.ComponentResource):

@@ -16,17 +16,18 @@ from typing import Any
 
 import pulumi
 
-from components.args import IngestionPipelineArgs, args_from_spec, check_component_rules, spec_from_args
-from components.completion_path import CompletionPath
-from components.functions import PipelineFunctions, PipelineResources
-from components.intake import Intake
-from components.landing_bucket import LandingBucket
-from components.ledger import Ledger
-from components.monitoring import Monitoring, Watched, dashboard_name_for
-from components.ordered_queue import OrderedQueue
-from components.processing_job import ProcessingJob
-from components.secure_bucket import SecureBucket
-from runtime.spec import PipelineSpec
+from landing_pipeline.components.args import IngestionPipelineArgs as IngestionPipelineArgs
+from landing_pipeline.components.args import args_from_spec, check_component_rules, spec_from_args
+from landing_pipeline.components.completion_path import CompletionPath
+from landing_pipeline.components.functions import PipelineFunctions, PipelineResources
+from landing_pipeline.components.intake import Intake
+from landing_pipeline.components.landing_bucket import LandingBucket
+from landing_pipeline.components.ledger import Ledger
+from landing_pipeline.components.monitoring import Monitoring, Watched, dashboard_name_for
+from landing_pipeline.components.ordered_queue import OrderedQueue
+from landing_pipeline.components.processing_job import ProcessingJob
+from landing_pipeline.components.secure_bucket import SecureBucket
+from landing_pipeline.runtime.spec import PipelineSpec
 
 TYPE_TOKEN = "landing:index:IngestionPipeline"
 

@@ -20,14 +20,15 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.code_archive import job_library_archive
-from components.common import Statement, allow, assume_role_policy, child, policy_document, s3_arn
-from runtime.spec import PipelineSpec
+import landing_pipeline.runtime.jobs
+from landing_pipeline.components.code_archive import job_library_archive
+from landing_pipeline.components.common import Statement, allow, assume_role_policy, child, policy_document, s3_arn
+from landing_pipeline.runtime.spec import PipelineSpec
 
-SCRIPT_SOURCE = Path(__file__).resolve().parent.parent / "runtime" / "jobs" / "ingest_job.py"
+SCRIPT_SOURCE = Path(landing_pipeline.runtime.jobs.__file__).resolve().parent / "ingest_job.py"
 SCRIPT_KEY = "scripts/ingest_job.py"
 LIBRARY_KEY = "scripts/landing_runtime.zip"
-"""The ``runtime`` package the bundled script imports, handed to Glue with ``--extra-py-files``."""
+"""The ``landing_pipeline.runtime`` package the bundled script imports, handed to Glue with ``--extra-py-files``."""
 MANIFEST_PREFIX = "manifests/"
 SNAPSHOT_PREFIX = "snapshots/"
 

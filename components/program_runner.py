@@ -31,8 +31,8 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from runtime.spec import PROJECT
-from runtime.spec_loader import StackFileError, find_project_dir, project_defaults, stack_values
+from landing_pipeline.runtime.contract import PROJECT
+from landing_pipeline.runtime.spec_loader import StackFileError, find_project_dir, project_defaults, stack_values
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -166,7 +166,7 @@ def run_program(mocks: pulumi.runtime.Mocks, stack: str = "dev", *, project_dir:
         config = {**config, **{k if ":" in k else f"{PROJECT}:{k}": _engine_string(v)
                                for k, v in overrides.items()}}
     main = program or folder / "__main__.py"
-    from components.mocks import AwsMocks
+    from landing_pipeline.components.mocks import AwsMocks
 
     if isinstance(mocks, AwsMocks) and mocks.region is None and config.get("aws:region"):
         mocks.region = config["aws:region"]  # answer getRegion with the stack's region, as AWS would

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.common import Statement, child, deny_insecure_transport, policy_document
+from landing_pipeline.components.common import Statement, child, deny_insecure_transport, policy_document
 
 ABORT_MULTIPART_DAYS = 7
 

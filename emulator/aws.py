@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from emulator.clock import PipelineClock, sqs_runs_on
+from landing_pipeline.emulator.clock import PipelineClock, sqs_runs_on
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 _FOREVER = 10**15  # reads before moto would move a manual-progression run on by itself

@@ -22,8 +22,8 @@ from typing import Any
 
 import pulumi
 
-from components.mocks import AwsMocks
-from emulator.aws import InProcessAWS
+from landing_pipeline.components.mocks import AwsMocks
+from landing_pipeline.emulator.aws import InProcessAWS
 
 
 class BridgeError(RuntimeError):
@@ -84,16 +84,16 @@ Handler = Callable[[BridgeContext, str, dict[str, Any]], tuple[str, dict[str, An
 
 
 def _handlers() -> dict[str, Handler]:
-    from emulator.bridge_compute import HANDLERS as compute
-    from emulator.bridge_control import HANDLERS as control
-    from emulator.bridge_messaging import HANDLERS as messaging
-    from emulator.bridge_storage import HANDLERS as storage
+    from landing_pipeline.emulator.bridge_compute import HANDLERS as compute
+    from landing_pipeline.emulator.bridge_control import HANDLERS as control
+    from landing_pipeline.emulator.bridge_messaging import HANDLERS as messaging
+    from landing_pipeline.emulator.bridge_storage import HANDLERS as storage
 
     return {**storage, **messaging, **compute, **control}
 
 
 def _acknowledged() -> dict[str, str]:
-    from emulator.bridge_compute import ACKNOWLEDGED
+    from landing_pipeline.emulator.bridge_compute import ACKNOWLEDGED
 
     return ACKNOWLEDGED
 
@@ -150,7 +150,7 @@ class MotoMocks(AwsMocks):
 
     @property
     def calls(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-        from emulator.bridge_control import policy_document
+        from landing_pipeline.emulator.bridge_control import policy_document
 
         def get_policy_document(args: dict[str, Any]) -> dict[str, Any]:
             document = policy_document(args)

@@ -6,7 +6,7 @@ import io
 import zipfile
 from typing import Any
 
-from emulator.bridge import BridgeContext, BridgeError, Handler, pascal, require, whole
+from landing_pipeline.emulator.bridge import BridgeContext, BridgeError, Handler, pascal, require, whole
 
 ACKNOWLEDGED: dict[str, str] = {
     # type token -> why the emulator records it without creating anything in moto

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emulator.bridge import BridgeContext, BridgeError, Handler, require, tag_list, whole
+from landing_pipeline.emulator.bridge import BridgeContext, BridgeError, Handler, require, tag_list, whole
 
 
 def role(ctx: BridgeContext, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

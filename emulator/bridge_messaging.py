@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emulator.bridge import BridgeContext, BridgeError, Handler, require, whole
+from landing_pipeline.emulator.bridge import BridgeContext, BridgeError, Handler, require, whole
 
 _QUEUE_ATTRIBUTES = {
     "fifoQueue": "FifoQueue", "contentBasedDeduplication": "ContentBasedDeduplication",

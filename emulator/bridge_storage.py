@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emulator.bridge import BridgeContext, BridgeError, Handler, pascal, require, tag_list, whole
+from landing_pipeline.emulator.bridge import BridgeContext, BridgeError, Handler, pascal, require, tag_list, whole
 
 _S3_RENAMES = {"id": "ID", "sseAlgorithm": "SSEAlgorithm", "kmsMasterKeyId": "KMSMasterKeyID"}
 

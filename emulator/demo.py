@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from emulator import pipeline, report, workload
-from emulator.aws import InProcessAWS
-from emulator.clock import PipelineClock
-from emulator.deploy import Deployment, deploy, read_stack
-from emulator.faults import FaultPlan
-from emulator.function_output import routed_stdout
-from emulator.observe import Recorder
-from emulator.report import LedgerView
+from landing_pipeline.emulator import pipeline, report, workload
+from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.clock import PipelineClock
+from landing_pipeline.emulator.deploy import Deployment, deploy, read_stack
+from landing_pipeline.emulator.faults import FaultPlan
+from landing_pipeline.emulator.function_output import routed_stdout
+from landing_pipeline.emulator.observe import Recorder
+from landing_pipeline.emulator.report import LedgerView
 
 DEFAULT_SPEEDUP = {"spark": 10.0, "sleep": 60.0}
 """Spark runs take real seconds, and a run's wall time x speedup must stay well inside the stack's job timeout
@@ -113,7 +113,7 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
     with routed_stdout(options.function_log), InProcessAWS(stack.region, clock) as aws:
         started = time.monotonic()
         if options.engine == "spark":  # the JVM starts while the stack deploys (both take seconds)
-            from emulator.spark_executor import shared_session
+            from landing_pipeline.emulator.spark_executor import shared_session
 
             threading.Thread(target=shared_session, name="spark-start", daemon=True).start()
         deployment = deploy(aws, stack)
@@ -147,7 +147,7 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
 
 
 def read_ledger(aws: InProcessAWS, deployment: Deployment) -> dict[str, LedgerView]:
-    from runtime.ledger import Ledger
+    from landing_pipeline.runtime.ledger import Ledger
 
     ledger = Ledger(aws.client("dynamodb"), deployment.ledger_table, clock=aws.clock.epoch)
     return {r.file_id: LedgerView(r.file_id, r.key, r.group, str(r.status), int(r.attempts), r.enqueue_seq,
@@ -156,7 +156,7 @@ def read_ledger(aws: InProcessAWS, deployment: Deployment) -> dict[str, LedgerVi
 
 def _report(running: pipeline.RunningPipeline, deployment: Deployment, ledger: dict[str, LedgerView],
             design: str) -> dict[str, Any]:
-    from runtime.grouping import group_for_key
+    from landing_pipeline.runtime.grouping import group_for_key
 
     recorder, clock = running.recorder, running.aws.clock
     uploads = [(pipeline.file_id_of(deployment.landing_bucket, u), u) for u in recorder.uploads]

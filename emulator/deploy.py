@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.program_runner import ProgramRun, run_program, stack_config
-from emulator.aws import InProcessAWS
-from emulator.bridge import BridgeError, CreatedResource, MotoMocks
-from emulator.lambda_runner import MappingConfig, load_mappings
-from runtime.context import JOB_NAME, LEDGER_TABLE, ORDERED_DLQ_URL, ORDERED_QUEUE_URL, OUTPUT_BUCKET
-from runtime.spec import PipelineSpec
-from runtime.spec_loader import find_project_dir, spec_from_config
+from landing_pipeline.components.functions import COMPLETION_HANDLER as COMPLETION
+from landing_pipeline.components.functions import ROUTER_HANDLER as ROUTER
+from landing_pipeline.components.program_runner import ProgramRun, run_program, stack_config
+from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.bridge import BridgeError, CreatedResource, MotoMocks
+from landing_pipeline.emulator.lambda_runner import MappingConfig, load_mappings
+from landing_pipeline.runtime.context import JOB_NAME, LEDGER_TABLE, ORDERED_DLQ_URL, ORDERED_QUEUE_URL, OUTPUT_BUCKET
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec_loader import find_project_dir, spec_from_config
 
 DEFAULT_REGION = "us-east-1"
-ROUTER, DISPATCHER, COMPLETION = "runtime.router.handler", "runtime.dispatcher.handler", "runtime.completion.handler"
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from emulator.aws import InProcessAWS
-from emulator.faults import FaultPlan, FunctionCrash
-from emulator.observe import Recorder, RunObservation
+from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.faults import FaultPlan, FunctionCrash
+from landing_pipeline.emulator.observe import Recorder, RunObservation
 
 FINAL_SEVERITY = {"SUCCEEDED": "INFO", "FAILED": "ERROR", "TIMEOUT": "ERROR", "STOPPED": "INFO", "ERROR": "ERROR"}
 DETAIL_TYPE = "Glue Job State Change"

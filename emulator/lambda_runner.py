@@ -25,10 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.aws import InProcessAWS
-from emulator.faults import FunctionCrash
-from emulator.function_output import function_scope
-from emulator.observe import Recorder
+from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.faults import FunctionCrash
+from landing_pipeline.emulator.function_output import function_scope
+from landing_pipeline.emulator.observe import Recorder
 
 DEFAULT_CONCURRENCY = 8
 """Concurrent invocations of a mapping without MaximumConcurrency (AWS starts 5 pollers and scales up)."""

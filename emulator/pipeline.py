@@ -9,15 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from emulator.aws import InProcessAWS
-from emulator.deploy import COMPLETION, DISPATCHER, ROUTER, Deployment
-from emulator.faults import FaultPlan
-from emulator.glue_engine import GlueEngine, RunExecutor, SleepExecutor
-from emulator.lambda_runner import MappingRunner, resolve_handler
-from emulator.observe import Recorder, Upload
-from emulator.seed_dispatcher import seed_handler
-from emulator.workload import DEFAULT_RUN_S, Arrival, durations_of, fail_attempts_of
-from runtime.events import dedup_id
+from landing_pipeline.components.functions import COMPLETION_HANDLER as COMPLETION
+from landing_pipeline.components.functions import DISPATCHER_HANDLER as DISPATCHER
+from landing_pipeline.components.functions import ROUTER_HANDLER as ROUTER
+from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.deploy import Deployment
+from landing_pipeline.emulator.faults import FaultPlan
+from landing_pipeline.emulator.glue_engine import GlueEngine, RunExecutor, SleepExecutor
+from landing_pipeline.emulator.lambda_runner import MappingRunner, resolve_handler
+from landing_pipeline.emulator.observe import Recorder, Upload
+from landing_pipeline.emulator.seed_dispatcher import seed_handler
+from landing_pipeline.emulator.workload import DEFAULT_RUN_S, Arrival, durations_of, fail_attempts_of
+from landing_pipeline.runtime.events import dedup_id
 
 Engine = Literal["spark", "sleep"]
 Design = Literal["held", "seed"]
@@ -42,7 +45,7 @@ class RunningPipeline:
 def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *, engine: Engine, design: Design,
           faults: FaultPlan, recorder: Recorder | None = None) -> RunningPipeline:
     """Wire the real handlers to the emulated account and start everything; uploads follow their schedule."""
-    from runtime.context import RuntimeContext, install
+    from landing_pipeline.runtime.context import RuntimeContext, install
 
     recorder = recorder or Recorder()
     stop = threading.Event()
@@ -72,7 +75,7 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
 
 
 def shutdown(running: RunningPipeline) -> None:
-    from runtime.context import install
+    from landing_pipeline.runtime.context import install
 
     running.stop.set()
     for runner in running.runners:
@@ -87,7 +90,7 @@ def _executor(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival]
     if engine == "sleep":
         durations = durations_of(arrivals, deployment.spec.key_prefix)
         return SleepExecutor(aws, lambda key: durations.get(key, DEFAULT_RUN_S), stop)
-    from emulator.spark_executor import SparkExecutor
+    from landing_pipeline.emulator.spark_executor import SparkExecutor
 
     spark = SparkExecutor(aws, deployment.job_name, stop)
     threading.Thread(target=spark.session, name="spark-start", daemon=True).start()  # warm up while files land
@@ -96,7 +99,7 @@ def _executor(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival]
 
 def _intake_observer(recorder: Recorder) -> Callable[[list[dict[str, Any]]], None]:
     """Count the distinct intake messages announcing each file version (how duplicates are observed)."""
-    from runtime.events import IgnoredEvent, MalformedEvent, parse_message_body
+    from landing_pipeline.runtime.events import IgnoredEvent, MalformedEvent, parse_message_body
 
     def observe(records: list[dict[str, Any]]) -> None:
         for record in records:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.observe import RunObservation, Upload
+from landing_pipeline.emulator.observe import RunObservation, Upload
 
 FINAL = ("SUCCEEDED", "DEAD", "SKIPPED")
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.job_args import job_arguments
-from runtime.queues import FileMessage
-from runtime.spec import PipelineSpec
+from landing_pipeline.runtime.job_args import job_arguments
+from landing_pipeline.runtime.queues import FileMessage
+from landing_pipeline.runtime.spec import PipelineSpec
 
 
 def seed_handler(glue: Any, job_name: str, spec: PipelineSpec, output_bucket: str) -> Any:

@@ -21,9 +21,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from emulator.aws import InProcessAWS
-from emulator.glue_engine import RunOutcome, RunRequest
-from emulator.staging import Cancelled, StagedRun, split_s3
+from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.glue_engine import RunOutcome, RunRequest
+from landing_pipeline.emulator.staging import Cancelled, StagedRun, split_s3
 
 _session: Any = None
 _session_lock = threading.Lock()
@@ -114,13 +114,13 @@ class SparkExecutor:
             return self._module
 
     def _check_helper_modules(self, arguments: dict[str, str]) -> None:
-        """On Glue the script imports ``runtime.jobs`` from the zip named by ``--extra-py-files``; here the package
-        is importable from the checkout, which would hide a job deployed without it. Say so instead."""
+        """On Glue the script imports ``landing_pipeline.runtime.jobs`` from the zip named by ``--extra-py-files``;
+        here the package is importable from the checkout, which would hide a job deployed without it. Say so instead."""
         location = arguments.get("--extra-py-files", "")
         if not location:
             self.notes.append("the deployed Glue job has no --extra-py-files: on AWS its script cannot import "
-                              "runtime.jobs (docs/interfaces.md, 'Helper modules'); the emulator ran it with the "
-                              "local package")
+                              "landing_pipeline.runtime.jobs (docs/interfaces.md, 'Helper modules'); the emulator "
+                              "ran it with the local package")
             return
         for uri in location.split(","):
             if uri.startswith("s3://"):

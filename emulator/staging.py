@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from emulator.glue_engine import RunRequest
+from landing_pipeline.emulator.glue_engine import RunRequest
 
 REPLACED_PREFIXES = ("--output_uri", "--quarantine_uri")
 
@@ -90,7 +90,7 @@ class StagedRun:
         self.staged[path] = digest
 
     def store(self) -> Any:
-        from runtime.jobs.storage import JsonStore
+        from landing_pipeline.runtime.jobs.storage import JsonStore
 
         run = self
 

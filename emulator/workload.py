@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec import PipelineSpec
 
 DEFAULT_RUN_S = 60.0
 """Pipeline seconds a sleep-engine run takes when the source gives no duration."""

@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # the plugin runs from this folder; the packages live at the root
+if str(ROOT) not in sys.path:  # the plugin runs from this folder; landing_pipeline/ maps the root's packages
     sys.path.insert(0, str(ROOT))
 
 from pulumi.provider.experimental import component_provider_host  # noqa: E402
 
-from components.pipeline import IngestionPipeline  # noqa: E402
+from landing_pipeline.components.pipeline import IngestionPipeline  # noqa: E402
 
 PACKAGE_NAME = "landing"
 """First part of every type token: ``landing:index:IngestionPipeline``."""

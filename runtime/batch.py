@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from runtime.context import RuntimeContext
+from landing_pipeline.runtime.context import RuntimeContext
 
 
 def process_batch(ctx: RuntimeContext, event: dict[str, Any],

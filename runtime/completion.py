@@ -16,13 +16,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from runtime import observability as obs
-from runtime.batch import process_batch
-from runtime.context import RuntimeContext, handler_context, is_aws_error
-from runtime.handoff import wake_waiter
-from runtime.job_args import ATTEMPT_ARG, FILE_ID_ARG
-from runtime.ledger import IN_FLIGHT, RunRecord, parse_iso
-from runtime.outcomes import FINAL_STATES, apply_run_result
+from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime.batch import process_batch
+from landing_pipeline.runtime.context import RuntimeContext, handler_context, is_aws_error
+from landing_pipeline.runtime.handoff import wake_waiter
+from landing_pipeline.runtime.job_args import ATTEMPT_ARG, FILE_ID_ARG
+from landing_pipeline.runtime.ledger import IN_FLIGHT, RunRecord, parse_iso
+from landing_pipeline.runtime.outcomes import FINAL_STATES, apply_run_result
 
 REQUIRED = ("ordered_queue_url", "ordered_dlq_url", "ledger_table", "job_name", "output_bucket")
 GLUE_STATE_CHANGE = "Glue Job State Change"

@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runtime.spec import PipelineSpec, from_env
+from landing_pipeline.runtime.spec import PipelineSpec, from_env
 
 if TYPE_CHECKING:
-    from runtime.ledger import Ledger
+    from landing_pipeline.runtime.ledger import Ledger
 
 ORDERED_QUEUE_URL = "LANDING_ORDERED_QUEUE_URL"
 ORDERED_DLQ_URL = "LANDING_ORDERED_DLQ_URL"
@@ -154,7 +154,7 @@ class RuntimeContext:
     @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            from runtime.ledger import Ledger
+            from landing_pipeline.runtime.ledger import Ledger
 
             self._ledger = Ledger(self.dynamodb, self.ledger_table, clock=self.clock)
         return self._ledger

@@ -20,13 +20,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from runtime import observability as obs
-from runtime.batch import process_batch
-from runtime.context import RuntimeContext, aws_error_code, handler_context, is_aws_error
-from runtime.job_args import job_arguments
-from runtime.ledger import NOT_FINAL, FileRecord, Status, iso, parse_iso, sequence
-from runtime.outcomes import park, retry_delay_s
-from runtime.queues import (
+from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime.batch import process_batch
+from landing_pipeline.runtime.context import RuntimeContext, aws_error_code, handler_context, is_aws_error
+from landing_pipeline.runtime.job_args import job_arguments
+from landing_pipeline.runtime.ledger import NOT_FINAL, FileRecord, Status, iso, parse_iso, sequence
+from landing_pipeline.runtime.outcomes import park, retry_delay_s
+from landing_pipeline.runtime.queues import (
     FileMessage,
     MalformedFileMessage,
     park_in_dlq,
@@ -35,7 +35,7 @@ from runtime.queues import (
     throttle_backoff_s,
     waiting_visibility_s,
 )
-from runtime.recovery import Decision, act_on_run_state, check_running, find_run
+from landing_pipeline.runtime.recovery import Decision, act_on_run_state, check_running, find_run
 
 REQUIRED = ("ordered_queue_url", "ordered_dlq_url", "ledger_table", "job_name", "output_bucket")
 NO_SLOT_CODES = ("ConcurrentRunsExceededException", "ResourceNumberLimitExceededException")

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from runtime.spec import PipelineSpec
+    from landing_pipeline.runtime.spec import PipelineSpec
 
 MAX_GROUP_ID_LENGTH = 128
 GLOBAL_GROUP = "all-files"

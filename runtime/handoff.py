@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from runtime import observability as obs
-from runtime.queues import set_visibility
+from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime.queues import set_visibility
 
 if TYPE_CHECKING:
-    from runtime.context import RuntimeContext
+    from landing_pipeline.runtime.context import RuntimeContext
 
 WAKE_BATCH = 3
 """Waiters read per query: the oldest is normally the one woken; the next ones cover stale handles."""

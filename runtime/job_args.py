@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec import PipelineSpec
 
 FILE_ID_ARG = "--file_id"
 ATTEMPT_ARG = "--attempt"

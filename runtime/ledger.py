@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from runtime.context import is_aws_error
-from runtime.ledger_items import (
+from landing_pipeline.runtime.context import is_aws_error
+from landing_pipeline.runtime.ledger_items import (
     FILE_PREFIX,
     IN_FLIGHT,
     NOT_FINAL,

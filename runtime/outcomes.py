@@ -17,14 +17,14 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from runtime import observability as obs
-from runtime.handoff import wake_waiter
-from runtime.job_args import output_uri
-from runtime.ledger import FileRecord, Status, parse_iso
-from runtime.queues import FileMessage, delete_message, park_in_dlq, set_visibility
+from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime.handoff import wake_waiter
+from landing_pipeline.runtime.job_args import output_uri
+from landing_pipeline.runtime.ledger import FileRecord, Status, parse_iso
+from landing_pipeline.runtime.queues import FileMessage, delete_message, park_in_dlq, set_visibility
 
 if TYPE_CHECKING:
-    from runtime.context import RuntimeContext
+    from landing_pipeline.runtime.context import RuntimeContext
 
 SUCCESS_STATES = ("SUCCEEDED",)
 FAILURE_STATES = ("FAILED", "TIMEOUT", "STOPPED", "ERROR")

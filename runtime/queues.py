@@ -14,13 +14,13 @@ import random
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from runtime.context import aws_error_code
-from runtime.job_args import JobInput
-from runtime.spec import PipelineSpec
+from landing_pipeline.runtime.context import aws_error_code
+from landing_pipeline.runtime.job_args import JobInput
+from landing_pipeline.runtime.spec import PipelineSpec
 
 if TYPE_CHECKING:
-    from runtime.context import RuntimeContext
-    from runtime.ledger import FileRecord
+    from landing_pipeline.runtime.context import RuntimeContext
+    from landing_pipeline.runtime.ledger import FileRecord
 
 THROTTLE_BACKOFF_CAP_S = 900
 REASON_ATTRIBUTE = "reason"

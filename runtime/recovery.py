@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from runtime import observability as obs
-from runtime.context import RuntimeContext, is_aws_error
-from runtime.job_args import run_matches
-from runtime.ledger import FileRecord, Status
-from runtime.outcomes import ACTIVE_STATES, FINAL_STATES, apply_run_result
-from runtime.queues import set_visibility
+from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime.context import RuntimeContext, is_aws_error
+from landing_pipeline.runtime.job_args import run_matches
+from landing_pipeline.runtime.ledger import FileRecord, Status
+from landing_pipeline.runtime.outcomes import ACTIVE_STATES, FINAL_STATES, apply_run_result
+from landing_pipeline.runtime.queues import set_visibility
 
 MAX_RUN_PAGES = 20
 

@@ -21,14 +21,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from runtime import observability as obs
-from runtime.batch import process_batch
-from runtime.context import RuntimeContext, handler_context
-from runtime.events import IgnoredEvent, MalformedEvent, ObjectCreated, parse_message_body
-from runtime.grouping import UngroupableKey, group_for_key
-from runtime.ledger import FileRecord, Status, iso, sequence_at_ms
-from runtime.queues import REASON_ATTRIBUTE, FileMessage, send_ordered
-from runtime.spec import PipelineSpec
+from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime.batch import process_batch
+from landing_pipeline.runtime.context import RuntimeContext, handler_context
+from landing_pipeline.runtime.events import IgnoredEvent, MalformedEvent, ObjectCreated, parse_message_body
+from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
+from landing_pipeline.runtime.ledger import FileRecord, Status, iso, sequence_at_ms
+from landing_pipeline.runtime.queues import REASON_ATTRIBUTE, FileMessage, send_ordered
+from landing_pipeline.runtime.spec import PipelineSpec
 
 REQUIRED = ("ordered_queue_url", "ledger_table")
 

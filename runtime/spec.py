@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-PROJECT = "landing-pipeline"
+from landing_pipeline.runtime.contract import PROJECT
+from landing_pipeline.runtime.errors import Problem, SpecError
+
 ENV_PREFIX = "LANDING_"
 
 SQS_MAX_VISIBILITY_S = 12 * 60 * 60
@@ -139,7 +141,7 @@ class PipelineSpec:
     tags: tuple[str, ...] = _setting((), "Tags for every taggable resource, as 'Key=Value'.")
 
     def __post_init__(self) -> None:
-        from runtime.spec_validation import validate  # the rules live beside, in their own module
+        from landing_pipeline.runtime.spec_validation import validate  # the rules live beside, in their own module
 
         problems = validate(self)
         if problems:
@@ -244,29 +246,6 @@ SETTINGS_BY_NAME = {s.name: s for s in settings()}
 
 # --------------------------------------------------------------------------------------------------
 # Errors
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a configuration: which setting, what value, and how to fix it."""
-
-    setting: str
-    value: Any
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{PROJECT}:{self.setting} = {self.value!r}: {self.message}. Fix: {self.fix}"
-
-
-class SpecError(ValueError):
-    """Raised with every problem of a configuration at once, so a user fixes them in one pass."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid pipeline configuration ({len(problems)} problem"
-                         f"{'s' if len(problems) != 1 else ''}):\n{lines}")
 
 
 def _split_tag(tag: str) -> tuple[str, str]:

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runtime.spec import PROJECT, SETTINGS_BY_KEY, PipelineSpec, Problem, SpecError, coerce
+from landing_pipeline.runtime.contract import PROJECT
+from landing_pipeline.runtime.errors import Problem, SpecError
+from landing_pipeline.runtime.spec import SETTINGS_BY_KEY, PipelineSpec, coerce
 
 
 class StackFileError(FileNotFoundError):
@@ -141,7 +143,7 @@ def load_stack_file(stack_file: Path, project_dir: Path | None = None) -> Pipeli
 
 def pulumi_yaml_config() -> dict[str, Any]:
     """The ``config:`` block ``Pulumi.yaml`` must declare: every setting with type, description, default."""
-    from runtime.spec import settings
+    from landing_pipeline.runtime.spec import settings
 
     block: dict[str, Any] = {}
     for setting in settings():

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from runtime.spec import (
+from landing_pipeline.runtime.errors import Problem
+from landing_pipeline.runtime.spec import (
     JOB_TYPES,
     LAMBDA_MAX_TIMEOUT_S,
     LOG_RETENTION_DAYS,
@@ -17,13 +18,12 @@ from runtime.spec import (
     SCHEMA_TYPES,
     SQS_MAX_VISIBILITY_S,
     WORKER_TYPES,
-    Problem,
     _camel,
     _split_column,
 )
 
 if TYPE_CHECKING:
-    from runtime.spec import PipelineSpec
+    from landing_pipeline.runtime.spec import PipelineSpec
 
 GLUE_VERSIONS = ("4.0", "5.0")
 _DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")

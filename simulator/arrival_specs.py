@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.distributions import Distribution, read_distribution, read_int, read_number
-from simulator.errors import Problems, did_you_mean
-from simulator.trace import TraceRow
+from landing_pipeline.simulator.distributions import Distribution, read_distribution, read_int, read_number
+from landing_pipeline.simulator.errors import Problems, did_you_mean
+from landing_pipeline.simulator.trace import TraceRow
 
 _ZIPF = re.compile(r"^zipf\s+([0-9]*\.?[0-9]+)$")
 KINDS = ("poisson", "burst", "diurnal", "files")

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from runtime.grouping import UngroupableKey, group_for_key
-from runtime.spec import PipelineSpec
-from simulator.arrival_specs import ArrivalProcess, Burst, Diurnal, FileList, GroupChoice, Poisson
-from simulator.distributions import draw_many
-from simulator.scenario import Scenario
+from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.arrival_specs import ArrivalProcess, Burst, Diurnal, FileList, GroupChoice, Poisson
+from landing_pipeline.simulator.distributions import draw_many
+from landing_pipeline.simulator.scenario import Scenario
 
 DAY_S = 86400
 UNKNOWN_SIZE = -1.0

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from simulator.distributions import draw_many
-from simulator.scenario import JobModel
-from simulator.workload import Workload
+from landing_pipeline.simulator.distributions import draw_many
+from landing_pipeline.simulator.scenario import JobModel
+from landing_pipeline.simulator.workload import Workload
 
 
 class Attempts:

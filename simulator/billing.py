@@ -6,8 +6,8 @@ counts per step are listed in docs/simulator.md ("Prices").
 
 from __future__ import annotations
 
-from simulator.model import PipelineModel
-from simulator.prices import (
+from landing_pipeline.simulator.model import PipelineModel
+from landing_pipeline.simulator.prices import (
     LEDGER_READS_PER_DELIVERY,
     LEDGER_READS_PER_RUN_END,
     LEDGER_READS_PER_WAKE_LOOKUP,

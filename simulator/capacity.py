@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runtime.spec import PipelineSpec
-from simulator.prices import DPU_PER_WORKER
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.prices import DPU_PER_WORKER
 
 if TYPE_CHECKING:
-    from simulator.scenario import Scenario
+    from landing_pipeline.simulator.scenario import Scenario
 
 
 def dpus(spec: PipelineSpec) -> float:

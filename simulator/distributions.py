@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from simulator.errors import Problems
+from landing_pipeline.simulator.errors import Problems
 
 DistKind = Literal["fixed", "exponential", "lognormal"]
 DIST_KINDS: tuple[DistKind, ...] = ("fixed", "exponential", "lognormal")

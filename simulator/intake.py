@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.distributions import draw_many
-from simulator.overheads import Overheads
+from landing_pipeline.simulator.distributions import draw_many
+from landing_pipeline.simulator.overheads import Overheads
 
 ROUTER_BATCH = 10  # the router's event source mapping batch size (docs/interfaces.md)
 

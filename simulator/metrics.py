@@ -12,14 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from simulator.billing import usage_of
-from simulator.capacity import glue_capacity
-from simulator.handoff import busy_share_while_waiting
-from simulator.ledger import BLOCKED, DEAD, LOST, PENDING, SUCCEEDED
-from simulator.model import PipelineModel
-from simulator.prices import cost_breakdown
-from simulator.scenario import Scenario
-from simulator.stability import Stability
+from landing_pipeline.simulator.billing import usage_of
+from landing_pipeline.simulator.capacity import glue_capacity
+from landing_pipeline.simulator.handoff import busy_share_while_waiting
+from landing_pipeline.simulator.ledger import BLOCKED, DEAD, LOST, PENDING, SUCCEEDED
+from landing_pipeline.simulator.model import PipelineModel
+from landing_pipeline.simulator.prices import cost_breakdown
+from landing_pipeline.simulator.scenario import Scenario
+from landing_pipeline.simulator.stability import Stability
 
 # The metrics the JSON report always carries (the contract of ``landing simulate --json``).
 NAMED_METRICS = ("files", "succeeded", "dead", "ordering_violations", "overlapping_runs", "max_runs_per_group",

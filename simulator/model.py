@@ -24,19 +24,19 @@ from typing import Any, Literal
 import numpy as np
 import simpy
 
-from runtime.queues import (
+from landing_pipeline.runtime.queues import (
     throttle_backoff_s,  # the pre-handoff dispatcher's backoff, jitter included
     waiting_visibility_s,  # the dispatcher's fallback for a file waiting for a slot
 )
-from runtime.spec import PipelineSpec
-from simulator.attempts import Attempts
-from simulator.capacity import dpus, duration_scale, glue_capacity
-from simulator.glue_slots import GlueSlots
-from simulator.handoff import WaitingLine
-from simulator.ledger import BLOCKED, DEAD, LOST, SUCCEEDED, FileLedger, RunLog, Series
-from simulator.ordered_queue import OrderedQueue, uniform_stream
-from simulator.scenario import Scenario
-from simulator.workload import Workload
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.attempts import Attempts
+from landing_pipeline.simulator.capacity import dpus, duration_scale, glue_capacity
+from landing_pipeline.simulator.glue_slots import GlueSlots
+from landing_pipeline.simulator.handoff import WaitingLine
+from landing_pipeline.simulator.ledger import BLOCKED, DEAD, LOST, SUCCEEDED, FileLedger, RunLog, Series
+from landing_pipeline.simulator.ordered_queue import OrderedQueue, uniform_stream
+from landing_pipeline.simulator.scenario import Scenario
+from landing_pipeline.simulator.workload import Workload
 
 Design = Literal["held", "seed"]
 

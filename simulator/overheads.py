@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
-from simulator.distributions import Distribution, read_distribution
-from simulator.errors import Problems
+from landing_pipeline.simulator.distributions import Distribution, read_distribution
+from landing_pipeline.simulator.errors import Problems
 
 ThrottleMode = Literal["handoff", "retry", "wait"]
 THROTTLE_MODES: tuple[ThrottleMode, ...] = ("handoff", "retry", "wait")

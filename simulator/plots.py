@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulator.ledger import SUCCEEDED
+from landing_pipeline.simulator.ledger import SUCCEEDED
 
 if TYPE_CHECKING:
-    from simulator.runner import SimulationResult
+    from landing_pipeline.simulator.runner import SimulationResult
 
 GANTT_GROUPS = 12
 GANTT_MIN_BAR = 1 / 700  # of the time axis: about 1.5 pixels, so a short run on a long axis still shows

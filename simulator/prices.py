@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from simulator.distributions import read_number
-from simulator.errors import Problems
+from landing_pipeline.simulator.distributions import read_number
+from landing_pipeline.simulator.errors import Problems
 
 PRICES_AS_OF = "2026-11-27"
 REGION = "us-east-1"

@@ -11,7 +11,7 @@ from typing import Any
 
 import simpy
 
-from simulator.model import PipelineModel
+from landing_pipeline.simulator.model import PipelineModel
 
 
 def router(env: simpy.Environment, model: PipelineModel) -> Generator[simpy.Event, Any, None]:

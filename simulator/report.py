@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from runtime.spec import PipelineSpec
-from simulator.overheads import describe as describe_overheads
-from simulator.prices import PRICES_AS_OF, REGION
-from simulator.scenario import Scenario
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.overheads import describe as describe_overheads
+from landing_pipeline.simulator.prices import PRICES_AS_OF, REGION
+from landing_pipeline.simulator.scenario import Scenario
 
 if TYPE_CHECKING:
-    from simulator.sweep import SweepResult
+    from landing_pipeline.simulator.sweep import SweepResult
 
 UNSTABLE_SHOWN = 8
 

@@ -15,15 +15,15 @@ from typing import Any
 import numpy as np
 import simpy
 
-from runtime.spec import PipelineSpec
-from simulator.capacity import dispatcher_concurrency
-from simulator.metrics import compute, is_number
-from simulator.model import Design, PipelineModel
-from simulator.processes import dispatcher, router
-from simulator.scenario import Scenario
-from simulator.stability import Stability, check
-from simulator.theory import mean_ci95
-from simulator.workload import Workload, build_workload
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.capacity import dispatcher_concurrency
+from landing_pipeline.simulator.metrics import compute, is_number
+from landing_pipeline.simulator.model import Design, PipelineModel
+from landing_pipeline.simulator.processes import dispatcher, router
+from landing_pipeline.simulator.scenario import Scenario
+from landing_pipeline.simulator.stability import Stability, check
+from landing_pipeline.simulator.theory import mean_ci95
+from landing_pipeline.simulator.workload import Workload, build_workload
 
 Progress = Callable[[int, int], None]
 MAX_SAMPLES = 1200

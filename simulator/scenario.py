@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from simulator.arrival_specs import ArrivalProcess, FileList, read_arrivals
-from simulator.distributions import Distribution, read_distribution, read_int, read_number
-from simulator.errors import Problems, ScenarioError, ScenarioProblem, did_you_mean
-from simulator.overheads import REALISTIC, Overheads, read_overheads
-from simulator.prices import DEFAULT_PRICES, Prices, read_prices
-from simulator.trace import read_trace
+from landing_pipeline.simulator.arrival_specs import ArrivalProcess, FileList, read_arrivals
+from landing_pipeline.simulator.distributions import Distribution, read_distribution, read_int, read_number
+from landing_pipeline.simulator.errors import Problems, ScenarioError, ScenarioProblem, did_you_mean
+from landing_pipeline.simulator.overheads import REALISTIC, Overheads, read_overheads
+from landing_pipeline.simulator.prices import DEFAULT_PRICES, Prices, read_prices
+from landing_pipeline.simulator.trace import read_trace
 
 _TOP_LEVEL = {"name", "description", "duration_s", "start_clock", "seed", "arrivals", "trace", "job", "overheads",
               "limits", "prices"}

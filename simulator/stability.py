@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from runtime.grouping import UngroupableKey, group_for_key
-from runtime.spec import PipelineSpec
-from simulator.arrival_specs import Burst, Diurnal, FileList, GroupChoice, Poisson
-from simulator.arrivals import diurnal_rate, group_probabilities
-from simulator.capacity import dpus, duration_scale
-from simulator.scenario import Scenario
+from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.arrival_specs import Burst, Diurnal, FileList, GroupChoice, Poisson
+from landing_pipeline.simulator.arrivals import diurnal_rate, group_probabilities
+from landing_pipeline.simulator.capacity import dpus, duration_scale
+from landing_pipeline.simulator.scenario import Scenario
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,10 @@ from typing import Any
 
 import yaml
 
-from runtime.spec import PROJECT, SETTINGS_BY_NAME, PipelineSpec, SpecError
-from runtime.spec_loader import StackFileError, load_stack_file
+from landing_pipeline.runtime.contract import PROJECT
+from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.spec import SETTINGS_BY_NAME, PipelineSpec
+from landing_pipeline.runtime.spec_loader import StackFileError, load_stack_file
 
 
 class StackWriteError(ValueError):

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime.spec import SETTINGS_BY_KEY, SETTINGS_BY_NAME, PipelineSpec, Setting, SpecError, coerce
-from simulator.capacity import dpus
-from simulator.metrics import NAMED_METRICS
-from simulator.model import Design
-from simulator.runner import replicate
-from simulator.scenario import Scenario
+from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.spec import SETTINGS_BY_KEY, SETTINGS_BY_NAME, PipelineSpec, Setting, coerce
+from landing_pipeline.simulator.capacity import dpus
+from landing_pipeline.simulator.metrics import NAMED_METRICS
+from landing_pipeline.simulator.model import Design
+from landing_pipeline.simulator.runner import replicate
+from landing_pipeline.simulator.scenario import Scenario
 
 _TARGET = re.compile(r"^\s*([a-z0-9_]+)\s*(<=|>=|<|>|==)\s*([-+0-9.eE]+)\s*$")
 _OPS: dict[str, Callable[[float, float], bool]] = {

@@ -11,10 +11,10 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from simulator.arrival_specs import Poisson
+from landing_pipeline.simulator.arrival_specs import Poisson
 
 if TYPE_CHECKING:
-    from simulator.scenario import Scenario
+    from landing_pipeline.simulator.scenario import Scenario
 
 # Two-sided 95 % Student t quantiles (0.975) by degrees of freedom; beyond 30 the normal 1.96 is close enough.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.errors import Problems, ScenarioError, ScenarioProblem
+from landing_pipeline.simulator.errors import Problems, ScenarioError, ScenarioProblem
 
 REQUIRED_COLUMNS = ("time_s", "key")
 OPTIONAL_COLUMNS = ("size_bytes", "duration_s", "fail_attempts")

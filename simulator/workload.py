@@ -11,10 +11,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from runtime.spec import PipelineSpec
-from simulator.arrivals import land, route_keys
-from simulator.intake import run_intake
-from simulator.scenario import Scenario
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.arrivals import land, route_keys
+from landing_pipeline.simulator.intake import run_intake
+from landing_pipeline.simulator.scenario import Scenario
 
 T = TypeVar("T")
 

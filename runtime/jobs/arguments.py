@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NoReturn
 
-from runtime.jobs.schema import Column, JobArgumentError, parse_merge_keys, parse_schema
+from landing_pipeline.runtime.jobs.schema import Column, JobArgumentError, parse_merge_keys, parse_schema
 
 REQUIRED = ("input_uri", "output_uri", "quarantine_uri", "manifest_uri")
 OPTIONAL = {

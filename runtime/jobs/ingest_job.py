@@ -6,10 +6,10 @@ good rows as Parquet with lineage columns to a folder unique to the file version
 with their reason, to the quarantine folder (both replaced on a rerun), optionally merges the file into
 its group's snapshot, and writes the manifest last, as the mark of a complete run.
 
-On Glue the helper modules come from ``--extra-py-files`` (a zip with the ``runtime/`` package at its
-root); the emulator calls ``main(argv, spark)`` with its own shared session. A file whose rows are all
-malformed still succeeds (rows_out 0, everything in quarantine): it was read and nothing was lost. A
-file that cannot be read at all fails the run with a message naming the file and the format.
+On Glue the helper modules come from ``--extra-py-files`` (a zip with ``landing_pipeline/runtime/``); the
+emulator calls ``main(argv, spark)`` with its own shared session. A file whose rows are all malformed
+still succeeds (rows_out 0, everything in quarantine): it was read and nothing was lost. A file that cannot be read
+at all fails the run with a message naming the file and the format.
 """
 
 from __future__ import annotations
@@ -24,23 +24,24 @@ from typing import TYPE_CHECKING, Any
 
 if __package__ in (None, ""):  # run as a script (Glue, the emulator, a shell): find the runtime package
     try:
-        import runtime.jobs  # noqa: F401
+        import landing_pipeline.runtime.jobs  # noqa: F401
     except ImportError:
         _checkout = Path(__file__).resolve().parent.parent.parent
-        if not (_checkout / "runtime" / "jobs" / "validate.py").is_file():
+        if not (_checkout / "landing_pipeline" / "__init__.py").is_file():
             raise ImportError(
-                "the ingest job's modules (package runtime.jobs) are not importable: on Glue, set the job "
-                "argument --extra-py-files to a zip holding the runtime/ package at its root (docs/job.md)"
+                "the ingest job's modules (package landing_pipeline.runtime.jobs) are not importable: on Glue, "
+                "set the job argument --extra-py-files to a zip holding landing_pipeline/runtime/ (docs/job.md); "
+                "elsewhere, pip install the landing-pipeline package"
             ) from None
-        sys.path.insert(0, str(_checkout))
+        sys.path.insert(0, str(_checkout))  # a checkout: landing_pipeline/__init__.py maps runtime/ beneath it
 
-from runtime.jobs.arguments import JobArgs, parse_args
-from runtime.jobs.failures import IngestError, spark_failures
-from runtime.jobs.readers import delete_folder, detect_format, read_raw, spark_path
-from runtime.jobs.schema import LINEAGE_COLUMNS, REASON, ROW_ORDER
-from runtime.jobs.snapshot import SnapshotError, SnapshotResult, apply_file
-from runtime.jobs.storage import JsonStore, StorageError, local_input
-from runtime.jobs.validate import Validated, bad_rows, good_rows, validate
+from landing_pipeline.runtime.jobs.arguments import JobArgs, parse_args
+from landing_pipeline.runtime.jobs.failures import IngestError, spark_failures
+from landing_pipeline.runtime.jobs.readers import delete_folder, detect_format, read_raw, spark_path
+from landing_pipeline.runtime.jobs.schema import LINEAGE_COLUMNS, REASON, ROW_ORDER
+from landing_pipeline.runtime.jobs.snapshot import SnapshotError, SnapshotResult, apply_file
+from landing_pipeline.runtime.jobs.storage import JsonStore, StorageError, local_input
+from landing_pipeline.runtime.jobs.validate import Validated, bad_rows, good_rows, validate
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, Observation, SparkSession

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from runtime.jobs.schema import RAW_RECORD, ROW_ORDER, Column, JobArgumentError
+from landing_pipeline.runtime.jobs.schema import RAW_RECORD, ROW_ORDER, Column, JobArgumentError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

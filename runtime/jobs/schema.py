@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from runtime.spec import SCHEMA_TYPES
+from landing_pipeline.runtime.spec import SCHEMA_TYPES
 
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")

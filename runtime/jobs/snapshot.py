@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from runtime.jobs.readers import quote, spark_path
-from runtime.jobs.schema import ROW_ORDER
-from runtime.jobs.storage import JsonStore, join
+from landing_pipeline.runtime.jobs.readers import quote, spark_path
+from landing_pipeline.runtime.jobs.schema import ROW_ORDER
+from landing_pipeline.runtime.jobs.storage import JsonStore, join
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from runtime.jobs.readers import Format, quote
-from runtime.jobs.schema import RAW_RECORD, REASON, ROW_ORDER, Column
+from landing_pipeline.runtime.jobs.readers import Format, quote
+from landing_pipeline.runtime.jobs.schema import RAW_RECORD, REASON, ROW_ORDER, Column
 
 if TYPE_CHECKING:
     from pyspark.sql import Column as SparkColumn

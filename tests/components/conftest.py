@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from components.mocks import AwsMocks
-from components.program_runner import ProgramRun, ResourceRecord, run_program
-from runtime.spec import PipelineSpec
-from runtime.spec_loader import load_stack
+from landing_pipeline.components.mocks import AwsMocks
+from landing_pipeline.components.program_runner import ProgramRun, ResourceRecord, run_program
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec_loader import load_stack
 
 
 @lru_cache(maxsize=32)

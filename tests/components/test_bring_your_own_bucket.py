@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from components.mocks import AwsMocks
-from components.program_runner import run_program
-from runtime.spec import SpecError
+from landing_pipeline.components.mocks import AwsMocks
+from landing_pipeline.components.program_runner import run_program
+from landing_pipeline.runtime.errors import SpecError
 from tests.components.conftest import plan, statements
 
 EXISTING = "acme-raw-drops"

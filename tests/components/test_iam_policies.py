@@ -7,8 +7,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from components.program_runner import ProgramRun
-from runtime.spec import PipelineSpec
+from landing_pipeline.components.program_runner import ProgramRun
+from landing_pipeline.runtime.spec import PipelineSpec
 from tests.components.conftest import as_list, plan, statements
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

@@ -10,12 +10,12 @@ import pulumi
 import pytest
 from typer.testing import CliRunner
 
-from components.config import InvalidStackConfig
-from components.mocks import AwsMocks
-from components.pipeline import IngestionPipeline
-from components.program_runner import run_program
-from landing_cli.main import app
-from runtime.spec import SpecError
+from landing_pipeline.cli.main import app
+from landing_pipeline.components.config import InvalidStackConfig
+from landing_pipeline.components.mocks import AwsMocks
+from landing_pipeline.components.pipeline import IngestionPipeline
+from landing_pipeline.components.program_runner import run_program
+from landing_pipeline.runtime.errors import SpecError
 
 
 class _Recorder(AwsMocks):

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from components.code_archive import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, archive_files
-from components.program_runner import ProgramRun, ResourceRecord
-from runtime.spec import SQS_MAX_VISIBILITY_S, PipelineSpec, to_env
+from landing_pipeline.components.code_archive import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, archive_files
+from landing_pipeline.components.program_runner import ProgramRun, ResourceRecord
+from landing_pipeline.runtime.spec import SQS_MAX_VISIBILITY_S, PipelineSpec, to_env
 from tests.components.conftest import as_list, plan, statements
 
 QUEUE = "aws:sqs/queue:Queue"
@@ -116,7 +116,8 @@ def test_the_job_gets_the_runtime_package_it_imports(run: ProgramRun) -> None:
     library = run.find("aws:s3/bucketObjectv2:BucketObjectv2", "ingest-processing-library")
     assert library.inputs["key"] == "scripts/landing_runtime.zip"
     members = set(library.inputs["source"]["assets"])
-    assert {"runtime/__init__.py", "runtime/spec.py", "runtime/jobs/ingest_job.py", "runtime/jobs/schema.py"} <= members
+    assert {"landing_pipeline/__init__.py", "landing_pipeline/runtime/__init__.py", "landing_pipeline/runtime/spec.py",
+            "landing_pipeline/runtime/jobs/ingest_job.py", "landing_pipeline/runtime/jobs/schema.py"} <= members
     assert not any("__pycache__" in m or "/tests/" in m for m in members)
     output_bucket = run.find("aws:s3/bucket:Bucket", "ingest-output").outputs["bucket"]
     job = run.find("aws:glue/job:Job").inputs
@@ -247,19 +248,19 @@ def test_functions_pin_runtime_architecture_powertools_layer_and_the_environment
         assert inputs["environment"]["variables"] == {**expected_env, **resource_env}
         handlers.add(inputs["handler"])
         assert inputs["memorySize"] == spec.lambda_memory_mb
-    assert handlers == {"runtime.router.handler", "runtime.dispatcher.handler", "runtime.completion.handler"}
+    assert handlers == {f"landing_pipeline.runtime.{name}.handler" for name in ("router", "dispatcher", "completion")}
 
 
 def test_code_archive_is_the_runtime_package_without_the_glue_job_tests_or_caches(run: ProgramRun) -> None:
     archive = run.find("aws:lambda/function:Function", "ingest-functions-router-fn").inputs["code"]
     names = set(archive["assets"])
-    assert "runtime/__init__.py" in names and "runtime/spec.py" in names
-    assert names == set(archive_files())
-    assert all(n.startswith("runtime/") and n.endswith(".py") for n in names)
-    assert not any(n.startswith("runtime/jobs/") or "__pycache__" in n or "/test_" in n for n in names)
+    assert "landing_pipeline/runtime/__init__.py" in names and "landing_pipeline/runtime/spec.py" in names
+    assert names == {"landing_pipeline/__init__.py", *archive_files()}
+    assert all(n.startswith("landing_pipeline/") and n.endswith(".py") for n in names)
+    assert not any(n.startswith("landing_pipeline/runtime/jobs/") or "__pycache__" in n or "/test_" in n
+                   for n in names)
     for module in ("router", "dispatcher", "completion"):  # the handlers the functions name
-        if f"runtime/{module}.py" in archive_files():
-            assert f"runtime/{module}.py" in names
+        assert f"landing_pipeline/runtime/{module}.py" in names
 
 
 # --- events ----------------------------------------------------------------------------------------

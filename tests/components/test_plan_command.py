@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from landing_cli.main import app
+from landing_pipeline.cli.main import app
 from tests.components.conftest import plan
 
 runner = CliRunner()

@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.mocks import AwsMocks, UnknownCall
-from components.program_runner import run_program, stack_config
+from landing_pipeline.components.mocks import AwsMocks, UnknownCall
+from landing_pipeline.components.program_runner import run_program, stack_config
 
 
 def test_runs_the_real_program_twice_in_one_process_with_identical_results() -> None:
@@ -67,7 +67,7 @@ def test_unknown_provider_function_raises_instead_of_returning_nothing(tmp_path:
 
 
 def _config_in_fresh_context(in_process: dict[str, str]) -> dict[str, Any]:
-    from components.config import program_config
+    from landing_pipeline.components.config import program_config
 
     pulumi.runtime.set_all_config(in_process, [])
     return program_config()

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from pulumi.provider.experimental.component import ComponentProvider
 
-from components.args import field_docstring, render_fields, spec_from_args
-from components.pipeline import OUTPUT_NAMES, TYPE_TOKEN, IngestionPipeline
-from runtime.spec import PipelineSpec, settings
+from landing_pipeline.components.args import field_docstring, render_fields, spec_from_args
+from landing_pipeline.components.pipeline import OUTPUT_NAMES, TYPE_TOKEN, IngestionPipeline
+from landing_pipeline.runtime.spec import PipelineSpec, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDER = runpy.run_path(str(ROOT / "provider" / "__main__.py"), run_name="provider_under_test")

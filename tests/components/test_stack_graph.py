@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from components.program_runner import ProgramRun
+from landing_pipeline.components.program_runner import ProgramRun
 from tests.components.conftest import plan
 
 S3 = "aws:s3/"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from emulator.demo import DemoOptions, DemoResult, run_demo
+from landing_pipeline.emulator.demo import DemoOptions, DemoResult, run_demo
 
 FAST = {"jobTimeoutMinutes": 5, "holdMarginS": 60}
 """Stack settings shortened for tests: a held message reappears after 360 pipeline seconds (3 s at 120x)."""

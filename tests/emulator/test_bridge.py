@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from emulator.aws import InProcessAWS
-from emulator.bridge import BridgeError, MotoMocks
-from emulator.deploy import DISPATCHER, ROUTER, Deployment, deploy, read_stack
+from landing_pipeline.components.functions import DISPATCHER_HANDLER as DISPATCHER
+from landing_pipeline.components.functions import ROUTER_HANDLER as ROUTER
+from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.bridge import BridgeError, MotoMocks
+from landing_pipeline.emulator.deploy import Deployment, deploy, read_stack
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,7 @@ def test_the_intake_rule_matches_what_s3_emits_and_nothing_else(deployed: tuple[
 
 
 def test_a_resource_type_the_bridge_does_not_know_is_an_error_naming_it(tmp_path: Path) -> None:
-    from components.program_runner import run_program
+    from landing_pipeline.components.program_runner import run_program
 
     program = tmp_path / "__main__.py"
     program.write_text("import pulumi_aws as aws\naws.ec2.Vpc('network', cidr_block='10.0.0.0/16')\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from landing_cli.main import app
+from landing_pipeline.cli.main import app
 
 runner = CliRunner()
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from emulator.demo import DemoResult
-from emulator.report import to_json
+from landing_pipeline.emulator.demo import DemoResult
+from landing_pipeline.emulator.report import to_json
 from tests.emulator.conftest import assert_group_order, assert_nothing_lost, by_key, demo, explain
 
 pytestmark = pytest.mark.slow

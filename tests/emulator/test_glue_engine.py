@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from emulator.aws import InProcessAWS
-from emulator.clock import PipelineClock
-from emulator.deploy import Deployment, deploy, read_stack
-from emulator.faults import FaultPlan
-from emulator.glue_engine import GlueEngine, SleepExecutor
-from emulator.observe import Recorder
+from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.clock import PipelineClock
+from landing_pipeline.emulator.deploy import Deployment, deploy, read_stack
+from landing_pipeline.emulator.faults import FaultPlan
+from landing_pipeline.emulator.glue_engine import GlueEngine, SleepExecutor
+from landing_pipeline.emulator.observe import Recorder
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from emulator.aws import InProcessAWS
-from emulator.clock import PipelineClock
-from emulator.faults import FunctionCrash
-from emulator.lambda_runner import DeployedFunction, MappingConfig, MappingRunner
-from emulator.observe import Recorder
+from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.clock import PipelineClock
+from landing_pipeline.emulator.faults import FunctionCrash
+from landing_pipeline.emulator.lambda_runner import DeployedFunction, MappingConfig, MappingRunner
+from landing_pipeline.emulator.observe import Recorder
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.deploy import read_stack
+from landing_pipeline.emulator.deploy import read_stack
 from tests.emulator.conftest import FAST, assert_nothing_lost, demo
 
 pytestmark = pytest.mark.slow
@@ -36,8 +36,8 @@ def _emulated_order(report: dict[str, object]) -> dict[str, list[str]]:
 
 
 def test_simulate_and_demo_agree_on_a_trace(tmp_path: Path) -> None:
-    from simulator.runner import simulate
-    from simulator.scenario import scenario_from_trace
+    from landing_pipeline.simulator.runner import simulate
+    from landing_pipeline.simulator.scenario import scenario_from_trace
 
     trace = tmp_path / "trace.csv"
     trace.write_text(TRACE)

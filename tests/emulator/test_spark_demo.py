@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from emulator.workload import builtin
+from landing_pipeline.emulator.workload import builtin
 from tests.emulator.conftest import assert_nothing_lost, demo, explain
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow,

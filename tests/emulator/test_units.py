@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from emulator.faults import FaultPlan, FaultSpecError, parse_fault
-from emulator.observe import RunObservation
-from emulator.report import max_parallel_groups, ordering_violations, overlapping_runs
-from emulator.workload import WorkloadError, from_folder, from_trace, generated_rows
-from runtime.spec import PipelineSpec
+from landing_pipeline.emulator.faults import FaultPlan, FaultSpecError, parse_fault
+from landing_pipeline.emulator.observe import RunObservation
+from landing_pipeline.emulator.report import max_parallel_groups, ordering_violations, overlapping_runs
+from landing_pipeline.emulator.workload import WorkloadError, from_folder, from_trace, generated_rows
+from landing_pipeline.runtime.spec import PipelineSpec
 
 
 def test_fault_forms_and_defaults() -> None:

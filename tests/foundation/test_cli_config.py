@@ -6,9 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from landing_cli.config_cmd import reference_markdown
-from landing_cli.main import app
-from runtime.spec import settings
+from landing_pipeline.cli.config_cmd import reference_markdown
+from landing_pipeline.cli.main import app
+from landing_pipeline.runtime.spec import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from runtime.events import (
+from landing_pipeline.runtime.events import (
     IgnoredEvent,
     MalformedEvent,
     dedup_id,

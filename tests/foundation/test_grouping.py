@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.grouping import (
+from landing_pipeline.runtime.grouping import (
     GLOBAL_GROUP,
     UngroupableKey,
     default_group,
@@ -16,7 +16,7 @@ from runtime.grouping import (
     group_for_key,
     to_message_group_id,
 )
-from runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec import PipelineSpec
 
 DEFAULT = PipelineSpec()
 VALID_GROUP_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # SQS: alphanumerics and punctuation, 1-128 characters

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.spec import (
+from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.spec import (
     SETTINGS_BY_KEY,
     SQS_MAX_VISIBILITY_S,
     PipelineSpec,
-    SpecError,
     coerce,
     from_env,
     settings,

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runtime.spec import PipelineSpec, SpecError
-from runtime.spec_loader import (
+from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec_loader import (
     StackFileError,
     load_stack,
     load_stack_file,

@@ -45,7 +45,7 @@ def spark() -> Iterator[Any]:
 @pytest.fixture
 def run_job(spark: Any, tmp_path: Path) -> Any:
     """``run_job(input_path, file_id, **job_argv options)`` -> JobRun, all runs of a test sharing one root."""
-    from runtime.jobs import ingest_job
+    from landing_pipeline.runtime.jobs import ingest_job
 
     def _run(input_path: Path, file_id: str = "f1", **options: Any) -> JobRun:
         root = options.pop("root", tmp_path / "out")

@@ -12,11 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from runtime.jobs.arguments import parse_args
-from runtime.jobs.readers import UnsupportedFormat, detect_format, spark_path
-from runtime.jobs.schema import Column, JobArgumentError, parse_merge_keys, parse_schema
-from runtime.jobs.snapshot import pointer_uri, version_folder
-from runtime.jobs.storage import JsonStore, StorageError, local_input
+from landing_pipeline.runtime.jobs.arguments import parse_args
+from landing_pipeline.runtime.jobs.readers import UnsupportedFormat, detect_format, spark_path
+from landing_pipeline.runtime.jobs.schema import Column, JobArgumentError, parse_merge_keys, parse_schema
+from landing_pipeline.runtime.jobs.snapshot import pointer_uri, version_folder
+from landing_pipeline.runtime.jobs.storage import JsonStore, StorageError, local_input
 from tests.jobs.helpers import job_argv
 
 

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from runtime.jobs import ingest_job
-from runtime.jobs.readers import UnsupportedFormat
+from landing_pipeline.runtime.jobs import ingest_job
+from landing_pipeline.runtime.jobs.readers import UnsupportedFormat
 from tests.jobs.helpers import JobRun, job_argv, read_parquet, write_text
 
 pytestmark = pytest.mark.spark

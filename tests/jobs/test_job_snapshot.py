@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from runtime.jobs import ingest_job
-from runtime.jobs.storage import JsonStore
+from landing_pipeline.runtime.jobs import ingest_job
+from landing_pipeline.runtime.jobs.storage import JsonStore
 from tests.jobs.helpers import job_argv, read_parquet, write_text
 
 pytestmark = pytest.mark.spark

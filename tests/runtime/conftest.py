@@ -14,11 +14,11 @@ import pytest
 from moto import mock_aws
 from moto.moto_api import state_manager
 
-from runtime import completion, dispatcher, router
-from runtime import observability as obs
-from runtime.context import RuntimeContext
-from runtime.events import eventbridge_object_created
-from runtime.spec import PipelineSpec, to_env
+from landing_pipeline.runtime import completion, dispatcher, router
+from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime.context import RuntimeContext
+from landing_pipeline.runtime.events import eventbridge_object_created
+from landing_pipeline.runtime.spec import PipelineSpec, to_env
 
 REGION = "us-east-1"
 LANDING = "landing-zone"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from runtime.completion import complete
-from runtime.ledger import Status
+from landing_pipeline.runtime.completion import complete
+from landing_pipeline.runtime.ledger import Status
 from tests.runtime.conftest import JOB, OUTPUT, Pipeline, glue_event, metric_total
 
 A1, A2 = "landing/orders_20250915_101500.csv", "landing/orders_20250915_103000.csv"
@@ -159,7 +159,7 @@ def test_a_success_with_a_stale_receipt_handle_neither_loses_nor_reruns_the_file
 
     assert complete(pipeline.ctx, glue_event(JOB, run_id, "SUCCEEDED")) == "released"  # delete was refused
 
-    from runtime import dispatcher
+    from landing_pipeline.runtime import dispatcher
     from tests.runtime.conftest import sqs_event_from_messages
 
     response = dispatcher.process_event(pipeline.ctx, sqs_event_from_messages([redelivered]))
@@ -178,7 +178,7 @@ def test_a_failure_with_a_stale_receipt_handle_still_waits_for_its_backoff(pipel
 
     assert complete(pipeline.ctx, glue_event(JOB, run_id, "FAILED", "boom")) == "retry"
 
-    from runtime import dispatcher
+    from landing_pipeline.runtime import dispatcher
     from tests.runtime.conftest import sqs_event_from_messages
 
     response = dispatcher.process_event(pipeline.ctx, sqs_event_from_messages([redelivered]))

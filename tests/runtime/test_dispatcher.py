@@ -6,11 +6,11 @@ import json
 import random
 from typing import Any
 
-from runtime.dispatcher import BLOCKED_RECHECK_S
-from runtime.job_args import JobInput, job_arguments
-from runtime.ledger import Status
-from runtime.queues import FileMessage, throttle_backoff_s
-from runtime.spec import PipelineSpec
+from landing_pipeline.runtime.dispatcher import BLOCKED_RECHECK_S
+from landing_pipeline.runtime.job_args import JobInput, job_arguments
+from landing_pipeline.runtime.ledger import Status
+from landing_pipeline.runtime.queues import FileMessage, throttle_backoff_s
+from landing_pipeline.runtime.spec import PipelineSpec
 from tests.runtime.conftest import JOB, LANDING, OUTPUT, Pipeline, metric_total
 
 A1, A2 = "landing/orders_20250915_101500.csv", "landing/orders_20250915_103000.csv"

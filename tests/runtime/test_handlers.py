@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-import runtime.context as context_module
-from runtime import observability as obs
-from runtime import router
-from runtime.context import RuntimeConfigError, RuntimeContext, install
+import landing_pipeline.runtime.context as context_module
+from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime import router
+from landing_pipeline.runtime.context import RuntimeConfigError, RuntimeContext, install
 from tests.runtime.conftest import Pipeline, sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def test_an_installed_context_is_used_by_every_handler(pipeline: Pipeline) -> No
     try:
         body = pipeline.land("landing/orders_20250915_101500.csv")
         assert router.handler(sqs_event([body]), None) == {"batchItemFailures": []}  # no Lambda context needed
-        from runtime import dispatcher
+        from landing_pipeline.runtime import dispatcher
 
         [message] = pipeline.receive()
         from tests.runtime.conftest import sqs_event_from_messages

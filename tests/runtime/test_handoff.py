@@ -14,8 +14,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from runtime.ledger import WAIT_INDEX, WAIT_POOL, FileRecord, Status
-from runtime.queues import waiting_visibility_s
+from landing_pipeline.runtime.ledger import WAIT_INDEX, WAIT_POOL, FileRecord, Status
+from landing_pipeline.runtime.queues import waiting_visibility_s
 from tests.runtime.conftest import JOB, REGION, Pipeline, metric_total
 
 A1, A2 = "landing/orders_20250915_101500.csv", "landing/orders_20250915_103000.csv"

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from runtime.ledger import Status
-from runtime.queues import waiting_visibility_s
+from landing_pipeline.runtime.ledger import Status
+from landing_pipeline.runtime.queues import waiting_visibility_s
 from tests.runtime.conftest import Pipeline, metric_total
 from tests.runtime.test_handoff import _land_all, _record, _run_of
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from runtime.job_args import JobInput, job_arguments, output_uri, run_matches
-from runtime.spec import PipelineSpec
+from landing_pipeline.runtime.job_args import JobInput, job_arguments, output_uri, run_matches
+from landing_pipeline.runtime.spec import PipelineSpec
 
 
 def test_arguments_match_the_interface_table() -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import boto3
 
-from runtime.context import MonotonicMillis
-from runtime.ledger import FILE_PREFIX, FileRecord, Ledger, Status, sequence
+from landing_pipeline.runtime.context import MonotonicMillis
+from landing_pipeline.runtime.ledger import FILE_PREFIX, FileRecord, Ledger, Status, sequence
 from tests.runtime.conftest import REGION, FakeClock
 
 DOCUMENTED = {"pk", "file_id", "bucket", "key", "version_id", "etag", "size", "group", "status", "attempts",

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from landing_cli.main import app
-from runtime.ledger import Status
+from landing_pipeline.cli.main import app
+from landing_pipeline.runtime.ledger import Status
 from tests.runtime.conftest import Pipeline
 
 A1, A2 = "landing/orders_20250915_101500.csv", "landing/orders_20250915_103000.csv"

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from runtime.context import RuntimeContext
-from runtime.queues import FileMessage, MalformedFileMessage, delete_message, set_visibility
-from runtime.spec import PipelineSpec
+from landing_pipeline.runtime.context import RuntimeContext
+from landing_pipeline.runtime.queues import FileMessage, MalformedFileMessage, delete_message, set_visibility
+from landing_pipeline.runtime.spec import PipelineSpec
 
 
 class RefusingSqs:

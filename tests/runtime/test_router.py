@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from runtime.events import dedup_id
-from runtime.ledger import Status
+from landing_pipeline.runtime.events import dedup_id
+from landing_pipeline.runtime.ledger import Status
 from tests.runtime.conftest import LANDING, Pipeline, metric_total
 
 
@@ -66,7 +66,7 @@ def test_a_repeated_event_after_dispatch_is_a_duplicate_not_a_second_message(pip
 def test_objects_the_spec_excludes_are_ignored_with_success(make_pipeline: Any, key: str, size: int,
                                                             why: str) -> None:
     pipeline = make_pipeline(key_suffixes=(".csv",))
-    from runtime.events import eventbridge_object_created
+    from landing_pipeline.runtime.events import eventbridge_object_created
 
     body = json.dumps(eventbridge_object_created(LANDING, key, size=size, etag="abc"))
     response = pipeline.route(body)

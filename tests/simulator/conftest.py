@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from runtime.spec import PipelineSpec
-from runtime.spec_loader import load_stack
-from simulator.scenario import Scenario, parse_scenario
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec_loader import load_stack
+from landing_pipeline.simulator.scenario import Scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 

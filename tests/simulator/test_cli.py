@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from landing_cli.main import app
-from simulator.metrics import NAMED_METRICS
+from landing_pipeline.cli.main import app
+from landing_pipeline.simulator.metrics import NAMED_METRICS
 from tests.simulator.conftest import ROOT
 
 runner = CliRunner()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from runtime.spec import PipelineSpec
-from simulator.runner import simulate
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.runner import simulate
 from tests.simulator.conftest import scenario
 
 BURST_INTO_ONE_GROUP = {

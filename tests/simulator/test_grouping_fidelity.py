@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.grouping import group_for_key
-from runtime.spec import PipelineSpec
-from simulator.workload import build_workload
+from landing_pipeline.runtime.grouping import group_for_key
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.workload import build_workload
 from tests.simulator.conftest import scenario
 
 MIXED = {

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from runtime.spec import PipelineSpec
-from simulator.handoff import WaitingLine, busy_share_while_waiting
-from simulator.ledger import SUCCEEDED
-from simulator.runner import SimulationResult, simulate
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.handoff import WaitingLine, busy_share_while_waiting
+from landing_pipeline.simulator.ledger import SUCCEEDED
+from landing_pipeline.simulator.runner import SimulationResult, simulate
 from tests.simulator.conftest import scenario, trace_scenario
 
 HANDOFF_WITHOUT_DELAYS = {"preset": "none", "throttle": "handoff"}
@@ -164,7 +164,7 @@ def test_the_handoff_beats_the_backoff_it_replaced(dev_spec: PipelineSpec) -> No
 @pytest.mark.slow
 def test_seed_card_on_dev_no_file_dies_waiting_for_a_slot(dev_spec: PipelineSpec) -> None:
     """The scenario that exposed the backoff: 2,003 files, two slots, a 38-hour backlog."""
-    from simulator.scenario import load_scenario
+    from landing_pipeline.simulator.scenario import load_scenario
     from tests.simulator.conftest import ROOT
 
     card = load_scenario(ROOT / "examples/seed-card.yaml")
@@ -175,7 +175,7 @@ def test_seed_card_on_dev_no_file_dies_waiting_for_a_slot(dev_spec: PipelineSpec
 
 
 def test_a_low_receive_ceiling_parks_waiters_and_the_summary_says_why(dev_spec: PipelineSpec) -> None:
-    from simulator.report import warnings
+    from landing_pipeline.simulator.report import warnings
 
     spec = dev_spec.replace(max_parallel_groups=1, max_receives=4, job_timeout_minutes=240)
     card = scenario(burst("handoff"))

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.spec import PipelineSpec
-from simulator.distributions import Distribution
-from simulator.intake import ROUTER_BATCH, run_intake
-from simulator.overheads import NONE, REALISTIC
-from simulator.prices import DEFAULT_PRICES, Usage, cost_breakdown
-from simulator.runner import simulate
-from simulator.stability import check
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.distributions import Distribution
+from landing_pipeline.simulator.intake import ROUTER_BATCH, run_intake
+from landing_pipeline.simulator.overheads import NONE, REALISTIC
+from landing_pipeline.simulator.prices import DEFAULT_PRICES, Usage, cost_breakdown
+from landing_pipeline.simulator.runner import simulate
+from landing_pipeline.simulator.stability import check
 from tests.simulator.conftest import scenario, trace_scenario
 
 

@@ -8,9 +8,9 @@ import matplotlib
 import numpy as np
 import pytest
 
-from runtime.spec import PipelineSpec
-from simulator.plots import gantt_figure
-from simulator.runner import SimulationResult, simulate
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.plots import gantt_figure
+from landing_pipeline.simulator.runner import SimulationResult, simulate
 from tests.simulator.conftest import trace_scenario
 
 matplotlib.use("Agg")

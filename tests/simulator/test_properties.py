@@ -15,11 +15,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runtime.spec import PipelineSpec
-from runtime.spec_loader import load_stack
-from simulator.ledger import BLOCKED, DEAD, PENDING, SUCCEEDED
-from simulator.runner import SimulationResult, simulate
-from simulator.scenario import parse_scenario
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec_loader import load_stack
+from landing_pipeline.simulator.ledger import BLOCKED, DEAD, PENDING, SUCCEEDED
+from landing_pipeline.simulator.runner import SimulationResult, simulate
+from landing_pipeline.simulator.scenario import parse_scenario
 from tests.simulator.conftest import ROOT
 
 DEV = load_stack("dev", ROOT)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.spec import PipelineSpec
-from simulator.runner import replicate
-from simulator.theory import erlang_c, mm1_wait_mean, mmc_wait_mean, textbook_case
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.runner import replicate
+from landing_pipeline.simulator.theory import erlang_c, mm1_wait_mean, mmc_wait_mean, textbook_case
 from tests.simulator.conftest import scenario
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.arrival_specs import Burst, Diurnal, FileList, Poisson
-from simulator.errors import ScenarioError
-from simulator.overheads import NONE, REALISTIC
-from simulator.scenario import load_scenario, parse_scenario, scenario_from_trace
-from simulator.trace import read_trace
+from landing_pipeline.simulator.arrival_specs import Burst, Diurnal, FileList, Poisson
+from landing_pipeline.simulator.errors import ScenarioError
+from landing_pipeline.simulator.overheads import NONE, REALISTIC
+from landing_pipeline.simulator.scenario import load_scenario, parse_scenario, scenario_from_trace
+from landing_pipeline.simulator.trace import read_trace
 from tests.simulator.conftest import ROOT
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from landing_cli.main import app
-from runtime.spec import PipelineSpec
-from runtime.spec_loader import load_stack_file
-from simulator.stackfile import StackWriteError, updated_text, write_settings
-from simulator.sweep import SweepError, parse_target, parse_vary, run_sweep
+from landing_pipeline.cli.main import app
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec_loader import load_stack_file
+from landing_pipeline.simulator.stackfile import StackWriteError, updated_text, write_settings
+from landing_pipeline.simulator.sweep import SweepError, parse_target, parse_vary, run_sweep
 from tests.simulator.conftest import ROOT, scenario
 
 BURST = {"duration_s": 600, "seed": 3, "arrivals": [{"burst": {"at_s": 0, "files": 60, "groups": 30, "spread_s": 60}}],

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.spec import PipelineSpec
-from simulator.ledger import SUCCEEDED
-from simulator.runner import simulate
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.ledger import SUCCEEDED
+from landing_pipeline.simulator.runner import simulate
 from tests.simulator.conftest import trace_scenario
 
 ROWS = [

@@ -21,11 +21,11 @@ def _root() -> None:
     """
 
 
-from landing_cli import config_cmd  # noqa: E402  (subcommands register themselves on the app above)
-from landing_cli import demo as demo_cmd  # noqa: E402
-from landing_cli import ops as ops_cmd  # noqa: E402
-from landing_cli import plan as plan_cmd  # noqa: E402
-from landing_cli import simulate as simulate_cmd  # noqa: E402
+from landing_pipeline.cli import config_cmd  # noqa: E402  (subcommands register themselves on the app above)
+from landing_pipeline.cli import demo as demo_cmd  # noqa: E402
+from landing_pipeline.cli import ops as ops_cmd  # noqa: E402
+from landing_pipeline.cli import plan as plan_cmd  # noqa: E402
+from landing_pipeline.cli import simulate as simulate_cmd  # noqa: E402
 
 config_cmd.register(app)
 plan_cmd.register(app)

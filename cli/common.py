@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from runtime.spec import PipelineSpec, SpecError
-from runtime.spec_loader import StackFileError, load_stack, load_stack_file
+from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec_loader import StackFileError, load_stack, load_stack_file
 
 err_console = Console(stderr=True)
 

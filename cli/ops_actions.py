@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from landing_cli.dlq_scan import DlqMessage, DlqScan
-from runtime.context import RuntimeContext, is_aws_error
-from runtime.ledger import FileRecord, Ledger, Status, parse_iso
-from runtime.spec import PipelineSpec
+from landing_pipeline.cli.dlq_scan import DlqMessage, DlqScan
+from landing_pipeline.runtime.context import RuntimeContext, is_aws_error
+from landing_pipeline.runtime.ledger import FileRecord, Ledger, Status, parse_iso
+from landing_pipeline.runtime.spec import PipelineSpec
 
 FIFO_DEDUP_WINDOW_S = 5 * 60
 # names in `pulumi stack output --json` (docs/interfaces.md), with the camelCase spellings users may export

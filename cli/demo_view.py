@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from emulator.demo import DemoResult, Progress
+from landing_pipeline.emulator.demo import DemoResult, Progress
 
 STATUS_STYLE = {"SUCCEEDED": "green", "DEAD": "bold red", "FAILED": "red", "IGNORED": "dim", "BLOCKED": "yellow",
                 "RECEIVED": "yellow", "RUNNING": "cyan", "STARTING": "cyan", "SKIPPED": "magenta", "TIMEOUT": "red"}

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime.context import RuntimeContext, is_aws_error
-from runtime.queues import FILE_ID_ATTRIBUTE, REASON_ATTRIBUTE, FileMessage, MalformedFileMessage
+from landing_pipeline.runtime.context import RuntimeContext, is_aws_error
+from landing_pipeline.runtime.queues import FILE_ID_ATTRIBUTE, REASON_ATTRIBUTE, FileMessage, MalformedFileMessage
 
 
 @dataclass

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from landing_cli.common import load_spec_or_exit
-from runtime.spec import PipelineSpec, settings
+from landing_pipeline.cli.common import load_spec_or_exit
+from landing_pipeline.runtime.spec import PipelineSpec, settings
 
 
 def _shown(value: Any) -> str:

@@ -19,7 +19,8 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from landing_cli.common import CONFIG_ERROR_EXIT, err_console
+from landing_pipeline.cli.common import CONFIG_ERROR_EXIT, err_console
+from landing_pipeline.runtime.errors import SpecError
 
 EXAMPLES = """
 Examples:
@@ -77,10 +78,10 @@ def demo(
     run order and a summary. Exits 1 if the pipeline did not go quiet, or if the held design let runs of one
     group overlap or run out of order; 2 on bad input.
     """
-    from emulator.bridge import BridgeError
-    from emulator.demo import DemoOptions, run_demo
-    from emulator.faults import FaultSpecError, parse_fault
-    from emulator.workload import WorkloadError
+    from landing_pipeline.emulator.bridge import BridgeError
+    from landing_pipeline.emulator.demo import DemoOptions, run_demo
+    from landing_pipeline.emulator.faults import FaultSpecError, parse_fault
+    from landing_pipeline.emulator.workload import WorkloadError
 
     if engine not in ("spark", "sleep"):
         _bad(f"--engine {engine!r}: use spark or sleep")
@@ -104,7 +105,7 @@ def demo(
             result = run_demo(options, on_progress=_painter(live, title))
     except (WorkloadError, FileNotFoundError) as exc:
         _bad(str(exc))
-    except ValueError as exc:  # SpecError (bad stack settings) is a ValueError with every problem listed
+    except (SpecError, ValueError) as exc:  # SpecError: bad stack settings, every problem listed
         _bad(str(exc))
     except BridgeError as exc:
         err_console.print(f"[bold red]the stack could not be deployed to emulated AWS:[/] {exc}", highlight=False)
@@ -120,7 +121,7 @@ def demo(
 
 
 def _painter(live: Live, title: str) -> Any:
-    from landing_cli.demo_view import progress_panel
+    from landing_pipeline.cli.demo_view import progress_panel
 
     last = [0.0]
 
@@ -133,9 +134,9 @@ def _painter(live: Live, title: str) -> Any:
 
 
 def _show(console: Console, result: Any, json_path: Path | None, timeline: Path | None) -> None:
-    from emulator.report import to_json
-    from emulator.timeline import render
-    from landing_cli.demo_view import group_table, summary_panel
+    from landing_pipeline.cli.demo_view import group_table, summary_panel
+    from landing_pipeline.emulator.report import to_json
+    from landing_pipeline.emulator.timeline import render
 
     console.print(group_table(result))
     console.print(summary_panel(result))

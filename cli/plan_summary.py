@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from components.program_runner import ResourceRecord
+from landing_pipeline.components.program_runner import ResourceRecord
 
 Summary = Callable[[dict[str, Any]], list[str]]
 

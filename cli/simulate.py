@@ -19,12 +19,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from landing_cli.common import CONFIG_ERROR_EXIT, err_console, load_spec_or_exit
-from runtime.spec import PipelineSpec
-from runtime.spec_loader import find_project_dir
+from landing_pipeline.cli.common import CONFIG_ERROR_EXIT, err_console, load_spec_or_exit
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec_loader import find_project_dir
 
 if TYPE_CHECKING:
-    from simulator.scenario import Scenario
+    from landing_pipeline.simulator.scenario import Scenario
 
 PROGRESS_FILES = 50_000  # show a progress bar above this many simulated files
 
@@ -69,9 +69,9 @@ JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write every metric
 
 def _inputs(stack: str | None, spec_file: Path | None, scenario_file: Path | None, trace: Path | None,
             overheads: OverheadsChoice | None) -> tuple[PipelineSpec, Scenario, str]:
-    from simulator.errors import ScenarioError
-    from simulator.overheads import preset
-    from simulator.scenario import load_scenario, scenario_from_trace
+    from landing_pipeline.simulator.errors import ScenarioError
+    from landing_pipeline.simulator.overheads import preset
+    from landing_pipeline.simulator.scenario import load_scenario, scenario_from_trace
 
     if stack and spec_file:
         _usage_error("give --stack NAME or --spec FILE, not both")
@@ -157,11 +157,11 @@ def simulate(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from simulator.capacity import glue_capacity
-    from simulator.plots import write_plots
-    from simulator.report import render
-    from simulator.runner import replicate
-    from simulator.theory import textbook_case
+    from landing_pipeline.simulator.capacity import glue_capacity
+    from landing_pipeline.simulator.plots import write_plots
+    from landing_pipeline.simulator.report import render
+    from landing_pipeline.simulator.runner import replicate
+    from landing_pipeline.simulator.theory import textbook_case
 
     spec, scenario, label = _inputs(stack, spec_file, scenario_file, trace, overheads)
     seed = seed if seed is not None else (scenario.seed or 0)
@@ -184,13 +184,13 @@ def simulate(
 
 def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
     """The named metrics also at the top level of the JSON document, where scripts look first."""
-    from simulator.metrics import NAMED_METRICS
+    from landing_pipeline.simulator.metrics import NAMED_METRICS
 
     return {name: metrics[name] for name in NAMED_METRICS}
 
 
 def _expected_files(scenario: Scenario) -> float:
-    from simulator.stability import expected_files
+    from landing_pipeline.simulator.stability import expected_files
 
     return expected_files(scenario)
 
@@ -226,8 +226,8 @@ def sweep(
           --vary max_parallel_groups=8,16,32 --vary worker_count=2,4 --target latency_p99_s<=1800
           --target dead<=0 --replications 3 --write-stack
     """
-    from simulator.report import sweep_table
-    from simulator.sweep import SweepError, parse_target, parse_vary, run_sweep
+    from landing_pipeline.simulator.report import sweep_table
+    from landing_pipeline.simulator.sweep import SweepError, parse_target, parse_vary, run_sweep
 
     spec, scenario, label = _inputs(stack, spec_file, scenario_file, trace, overheads)
     try:
@@ -263,13 +263,13 @@ def sweep(
 
 
 def _mean(metrics: dict[str, Any], name: str) -> float:
-    from simulator.sweep import metric_value
+    from landing_pipeline.simulator.sweep import metric_value
 
     return metric_value(metrics, name) or 0.0
 
 
 def _write_stack(best: Any, stack: str | None, spec_file: Path | None) -> None:
-    from simulator.stackfile import StackWriteError, write_settings
+    from landing_pipeline.simulator.stackfile import StackWriteError, write_settings
 
     if best is None:
         err_console.print("[bold red]error:[/] nothing written: no combination meets the targets.", highlight=False)

@@ -18,8 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from landing_cli.common import err_console
-from landing_cli.ops_actions import (
+from landing_pipeline.cli.common import err_console
+from landing_pipeline.cli.ops_actions import (
     OpsError,
     duration_s,
     files_for_status,
@@ -30,9 +30,10 @@ from landing_cli.ops_actions import (
     resolve_names,
     skip,
 )
-from runtime.context import RuntimeContext, aws_error_code
-from runtime.spec import PipelineSpec, SpecError
-from runtime.spec_loader import StackFileError, load_stack
+from landing_pipeline.runtime.context import RuntimeContext, aws_error_code
+from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.spec_loader import StackFileError, load_stack
 
 OPS_ERROR_EXIT = 2
 T = TypeVar("T")

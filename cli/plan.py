@@ -19,17 +19,17 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from components.program_runner import ProgramRun, ResourceRecord
-from landing_cli.common import CONFIG_ERROR_EXIT, err_console
-from landing_cli.plan_summary import short_type, summarize
-from runtime.spec import SpecError
-from runtime.spec_loader import StackFileError
+from landing_pipeline.cli.common import CONFIG_ERROR_EXIT, err_console
+from landing_pipeline.cli.plan_summary import short_type, summarize
+from landing_pipeline.components.program_runner import ProgramRun, ResourceRecord
+from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.spec_loader import StackFileError
 
 
 def build_plan(stack: str, stack_file: Path | None = None) -> ProgramRun:
     """The program's registrations for ``stack`` under recording mocks."""
-    from components.mocks import AwsMocks
-    from components.program_runner import run_program
+    from landing_pipeline.components.mocks import AwsMocks
+    from landing_pipeline.components.program_runner import run_program
 
     return run_program(AwsMocks(), stack, stack_file=stack_file)
 
