@@ -6,11 +6,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: test demo lint typecheck unit bench clean
+.PHONY: test demo lint typecheck unit bench clean install plan config simulate help
+STACK ?= dev
+SCENARIO ?= examples/seed-card.yaml
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Deploy-only: what `pulumi up` needs (pulumi, pulumi-aws, boto3, PyYAML) and the `landing` command.
+$(VENV)/.installed-deploy: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[cli]'
+	touch $@
 
 $(VENV)/.installed-local: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[local]'
@@ -18,7 +25,7 @@ $(VENV)/.installed-local: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $@ $(VENV)/.installed-local
+	touch $@ $(VENV)/.installed-local $(VENV)/.installed-deploy
 
 test: $(VENV)/.installed-dev lint typecheck unit
 
@@ -41,6 +48,26 @@ unit: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed-local
 	$(BIN)/landing demo --stack dev --json $(DEMO_OUT)/demo.json --timeline $(DEMO_OUT)/timeline.png
+
+help:
+	@echo "make demo      run the stack locally (emulated AWS, local Spark); output in $(DEMO_OUT)/"
+	@echo "make test      lint, type-check and the whole test suite"
+	@echo "make install   what 'pulumi up' needs, plus the landing command (deploy-only)"
+	@echo "make config    STACK=dev: the stack's effective settings, checked"
+	@echo "make plan      STACK=dev: the resources 'pulumi up' would create (Pulumi's mocks, no AWS)"
+	@echo "make simulate  STACK=dev SCENARIO=examples/seed-card.yaml: capacity simulation with plots in sim-output/"
+	@echo "Any other command: .venv/bin/landing --help (or 'source .venv/bin/activate' first)"
+
+install: $(VENV)/.installed-deploy
+
+config: $(VENV)/.installed-deploy
+	$(BIN)/landing config --stack $(STACK)
+
+plan: $(VENV)/.installed-deploy
+	$(BIN)/landing plan --stack $(STACK)
+
+simulate: $(VENV)/.installed-local
+	$(BIN)/landing simulate --stack $(STACK) --scenario $(SCENARIO) --plots sim-output/
 
 bench: $(VENV)/.installed-dev
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
