@@ -21,7 +21,7 @@ from landing_pipeline.components.pipeline import IngestionPipeline  # noqa: E402
 
 PACKAGE_NAME = "landing"
 """First part of every type token: ``landing:index:IngestionPipeline``."""
-PACKAGE_VERSION = "0.1.0"
+PACKAGE_VERSION = "0.2.0"
 """Kept equal to the version in pyproject.toml (a test checks)."""
 
 if __name__ == "__main__":

@@ -95,6 +95,9 @@ def test_plugin_manifest_and_version() -> None:
     assert (ROOT / manifest["main"]).is_file()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert PROVIDER["PACKAGE_VERSION"] == project["version"]
+    import landing_pipeline
+
+    assert landing_pipeline.__version__ == project["version"]
 
 
 def test_components_doc_lists_every_input_with_its_default_and_every_output() -> None:
