@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from types import TracebackType
 from typing import Any
@@ -26,6 +26,16 @@ from landing_pipeline.emulator.clock import PipelineClock, sqs_runs_on
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 _FOREVER = 10**15  # reads before moto would move a manual-progression run on by itself
+HANDLER_AGENT = "landing-emulator-handler"
+"""User-Agent suffix of the handlers' own clients: how the strict layer tells their requests from the
+emulator's (Lambda's poller deletes, the Glue engine's events), which AWS would never time out on them."""
+HANDLER_RETRIES = {"mode": "standard", "max_attempts": 4}
+"""The retry configuration the runtime's own clients use (runtime/context.py, _default_client_factory)."""
+
+Serve = Callable[[Any], Any]
+RequestHook = Callable[[Any, Serve], Any]
+"""``hook(request, serve)``: sees every request before moto does and calls ``serve`` to have moto serve it
+(or does not: an answer lost, a function killed). Hooks run outside the emulator's lock, so one may wait."""
 
 
 @contextmanager
@@ -67,6 +77,10 @@ def _tls_only(statement: dict[str, Any]) -> bool:
             and {k.lower(): str(v).lower() for k, v in condition["Bool"].items()} == {"aws:securetransport": "false"})
 
 
+def _chain(hook: RequestHook, serve: Serve) -> Serve:
+    return lambda request: hook(request, serve)
+
+
 class QueueActivity:
     """Wakes pollers when something they could receive may have appeared in a queue.
 
@@ -106,6 +120,8 @@ class InProcessAWS:
         self.queue_activity = QueueActivity()
         self.requests = 0
         """AWS API requests moto has served (a measure of the pipeline's chattiness, for the benchmark)."""
+        self.request_hooks: list[RequestHook] = []
+        """The strict layer's hooks, outermost first (emulator/strict.py installs them)."""
         self._stack = ExitStack()
         self._session: Any = None
         self._config = Config(region_name=region, retries={"mode": "standard", "max_attempts": 3},
@@ -120,10 +136,16 @@ class InProcessAWS:
         original = botocore_stubber.process_request
         lock = self.lock
 
-        def serialised(request: Any) -> Any:
+        def locked(request: Any) -> Any:
             with lock:
                 self.requests += 1
                 return original(request)
+
+        def serialised(request: Any) -> Any:
+            serve: Serve = locked
+            for hook in reversed(self.request_hooks):
+                serve = _chain(hook, serve)
+            return serve(request)
 
         botocore_stubber.process_request = serialised  # type: ignore[method-assign]
         self._stack.callback(setattr, botocore_stubber, "process_request", original)
@@ -161,6 +183,15 @@ class InProcessAWS:
         if self._session is None:
             raise RuntimeError("InProcessAWS is not started; use it as a context manager")
         return self._session.client(service, config=self._config)
+
+    def handler_client(self, service: str) -> Any:
+        """A client as a Lambda handler has it: the runtime's retry configuration and timeouts, and a marked
+        User-Agent so the strict layer can lose its answers (a retry the handler never sees)."""
+        if self._session is None:
+            raise RuntimeError("InProcessAWS is not started; use it as a context manager")
+        config = Config(region_name=self.region, retries=dict(HANDLER_RETRIES),  # a copy: botocore rewrites it
+                        connect_timeout=5, read_timeout=30, max_pool_connections=64, user_agent_extra=HANDLER_AGENT)
+        return self._session.client(service, config=config)
 
     def glue_job_runs(self, job_name: str) -> list[Any]:
         """moto's own run objects of a job (the Glue engine sets their state; read under the lock)."""

@@ -49,6 +49,8 @@ class DemoOptions:
     timeout_s: float = 900.0
     """Wall seconds to wait for quiet before giving up (the report then says which files are unfinished)."""
     function_log: IO[str] | None = None
+    lenient: bool = False
+    """Turn the strict layer off (emulator/strict.py): moto's own, kinder AWS."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
         clock.restart()
         requests_before = aws.requests
         running = pipeline.start(aws, deployment, arrivals, engine=options.engine, design=options.design,
-                                 faults=faults, recorder=Recorder())
+                                 faults=faults, recorder=Recorder(), strict=not options.lenient)
         try:
             quiet = _wait_until_quiet(running, len(arrivals), options, on_progress)
         finally:

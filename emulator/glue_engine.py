@@ -30,6 +30,10 @@ from landing_pipeline.emulator.observe import Recorder, RunObservation
 
 FINAL_SEVERITY = {"SUCCEEDED": "INFO", "FAILED": "ERROR", "TIMEOUT": "ERROR", "STOPPED": "INFO", "ERROR": "ERROR"}
 DETAIL_TYPE = "Glue Job State Change"
+CAPACITY_WAIT_S = 60.0
+"""Pipeline seconds a ``capacity-fail`` or ``expire-run`` run waits before it ends (AWS: up to 15 minutes)."""
+CAPACITY_MESSAGE = ("Failed to acquire resources: the job run could not get the workers it needs (fault "
+                    "capacity-fail)")
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class GlueEngine:
         self._runs_per_key: dict[str, int] = {}
         self._lock = threading.Lock()
         self._original_start: Any = None
+        self.pending_events = 0
+        """State change events held back by ``delay-glue-event`` (the pipeline is not quiet while any are)."""
         job = aws.client("glue").get_job(JobName=job_name)["Job"]
         self.timeout_s = float(job.get("Timeout") or 2880) * 60.0
 
@@ -155,6 +161,11 @@ class GlueEngine:
     # -- the run ------------------------------------------------------------------------------------
     def _execute(self, request: RunRequest) -> None:
         forced = self._forced_outcome(request.key)
+        if forced in ("CAPACITY", "EXPIRED"):  # Glue's side: the job script never runs
+            self.aws.clock.sleep(CAPACITY_WAIT_S)
+            self._finish(request, RunOutcome("FAILED", CAPACITY_MESSAGE) if forced == "CAPACITY" else RunOutcome(
+                "EXPIRED", "Job run expired before it could start (fault expire-run)"))
+            return
         work = self._work.submit(self.executor.execute, request, forced)
         # Glue stops a run at the job timeout whatever it is doing; local Spark cannot be stopped, so the run is
         # declared TIMEOUT on time and whatever it still produces is thrown away.
@@ -174,6 +185,10 @@ class GlueEngine:
             self._runs_per_key[key] = index + 1
         if index < self.fail_attempts.get(key, 0):
             return "FAILED"
+        if self.faults.fire("capacity-fail", key):
+            return "CAPACITY"
+        if self.faults.fire("expire-run", key):
+            return "EXPIRED"
         if self.faults.fire("timeout-run", key):
             return "TIMEOUT"
         if self.faults.fire("fail-run", key):
@@ -188,9 +203,28 @@ class GlueEngine:
             run.completed_on = run.modified_on = datetime.now(UTC).replace(tzinfo=None)
             run.error_message = outcome.message
         self.recorder.run_finished(request.run_id, end, outcome.state, outcome.message)
-        if self.faults.fire("lose-completion", request.key):
+        if outcome.state == "EXPIRED":  # Glue documents state change events for the other ends only
+            return
+        if self.faults.fire("lose-completion", request.key) or self.faults.fire("lose-glue-event", request.key):
+            return
+        delay = self.faults.fire_once("delay-glue-event", request.key)
+        if delay:
+            with self._lock:
+                self.pending_events += 1
+            timer = threading.Timer(self.aws.clock.to_wall(delay), self._publish_late, (request.run_id, outcome))
+            timer.daemon = True
+            timer.start()
             return
         self.publish(request.run_id, outcome)
+        if self.faults.fire("duplicate-glue-event", request.key):
+            self.publish(request.run_id, outcome)
+
+    def _publish_late(self, run_id: str, outcome: RunOutcome) -> None:
+        try:
+            self.publish(run_id, outcome)
+        finally:
+            with self._lock:
+                self.pending_events -= 1
 
     def publish(self, run_id: str, outcome: RunOutcome) -> None:
         detail = {"jobName": self.job_name, "severity": FINAL_SEVERITY.get(outcome.state, "INFO"),

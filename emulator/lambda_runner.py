@@ -29,6 +29,7 @@ from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.faults import FunctionCrash
 from landing_pipeline.emulator.function_output import function_scope
 from landing_pipeline.emulator.observe import Recorder
+from landing_pipeline.emulator.strict_lambda import HandlerFaults, Invocation, handler_name, invocation
 
 DEFAULT_CONCURRENCY = 8
 """Concurrent invocations of a mapping without MaximumConcurrency (AWS starts 5 pollers and scales up)."""
@@ -159,9 +160,12 @@ class MappingRunner:
     """The pollers and concurrent invocations of one event source mapping."""
 
     def __init__(self, aws: InProcessAWS, mapping: MappingConfig, handler: Handler, recorder: Recorder,
-                 stop: threading.Event, on_batch: Callable[[list[dict[str, Any]]], None] | None = None):
+                 stop: threading.Event, on_batch: Callable[[list[dict[str, Any]]], None] | None = None,
+                 strict: HandlerFaults | None = None):
         self.aws, self.mapping, self.handler, self.recorder, self.stop = aws, mapping, handler, recorder, stop
         self.on_batch = on_batch
+        self.strict = strict
+        """The strict layer's Lambda faults and timeout (None: --lenient, handlers run to their end)."""
         self.sqs = aws.client("sqs")
         self._slots = threading.Semaphore(mapping.max_concurrency)
         self._pool = ThreadPoolExecutor(max_workers=mapping.max_concurrency,
@@ -203,13 +207,38 @@ class MappingRunner:
                 continue
             with self._count_lock:
                 self.in_flight += 1
-            self._pool.submit(self._invoke, messages)
+            step = self.strict.duplicate_step(messages, self.mapping.function.name) if self.strict is not None else None
+            if step is None:
+                self._pool.submit(self._invoke, messages)
+                continue
+            # at least once: the same messages reach a second invocation, which runs while the first is
+            # paused just before its STEP-th AWS call (its own thread: it needs no slot of the mapping's)
+            first = self._invocation(pause_before=step)
+            with self._count_lock:
+                self.in_flight += 1
+            threading.Thread(target=self._invoke_duplicate, args=(messages, first), daemon=True,
+                             name=f"duplicate-{self.mapping.function.name[:20]}").start()
+            self._pool.submit(self._invoke, messages, first)
 
-    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+    def _invocation(self, pause_before: int | None = None) -> Invocation:
         function = self.mapping.function
+        return Invocation(handler_name(function.handler), self.aws.clock.now() + function.timeout_s,
+                          function.timeout_s, pause_before=pause_before)
+
+    def _invoke_duplicate(self, messages: list[dict[str, Any]], first: Invocation) -> None:
+        first.reached.wait()
+        try:
+            self._invoke(messages, self._invocation(), release_slot=False)
+        finally:
+            first.duplicate_done.set()
+
+    def _invoke(self, messages: list[dict[str, Any]], inv: Invocation | None = None,
+                release_slot: bool = True) -> None:
+        function = self.mapping.function
+        inv = inv or self._invocation()
         records = [sqs_record(m, self.mapping.queue_arn, self.aws.region) for m in messages]
         clock = self.aws.clock
-        deadline = clock.now() + function.timeout_s
+        deadline = inv.deadline
         context = LambdaContext(function, self.aws.region, self.aws.account_id,
                                 lambda: max(0, int((deadline - clock.now()) * 1000)))
         error: str | None = None
@@ -218,12 +247,14 @@ class MappingRunner:
         try:
             if self.on_batch is not None:
                 self.on_batch(records)
-            with function_scope():
+            with function_scope(), invocation(inv):
                 response = self.handler({"Records": records}, context)
         except FunctionCrash as exc:
             crashed, error = True, f"crashed: {exc}"
         except Exception as exc:
             error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        if error is None and self.strict is not None and clock.now() > inv.deadline:
+            crashed, error = True, f"crashed: Task timed out after {function.timeout_s} seconds"
         kept: set[str] = {m["MessageId"] for m in messages}
         try:
             if error is None:
@@ -234,7 +265,8 @@ class MappingRunner:
             self.recorder.invoked(function.name, clock.now(), error=error, crashed=crashed, outcomes=outcomes)
             with self._count_lock:
                 self.in_flight -= 1
-            self._slots.release()
+            if release_slot:
+                self._slots.release()
 
     def _delete_succeeded(self, messages: list[dict[str, Any]], response: Any) -> set[str]:
         """Lambda's rule: with ReportBatchItemFailures, delete all but the reported ids (an unknown or empty id

@@ -19,6 +19,7 @@ from landing_pipeline.emulator.glue_engine import GlueEngine, RunExecutor, Sleep
 from landing_pipeline.emulator.lambda_runner import MappingRunner, resolve_handler
 from landing_pipeline.emulator.observe import Recorder, Upload
 from landing_pipeline.emulator.seed_dispatcher import seed_handler
+from landing_pipeline.emulator.strict import StrictLayer
 from landing_pipeline.emulator.workload import DEFAULT_RUN_S, Arrival, durations_of, fail_attempts_of
 from landing_pipeline.runtime.events import dedup_id
 
@@ -37,19 +38,28 @@ class RunningPipeline:
     stop: threading.Event
     executor: Any
     uploads_done: threading.Event
+    strict: StrictLayer | None = None
+    """The strict layer (None with --lenient): what AWS does that moto does not."""
 
     def in_flight(self) -> int:
-        return sum(runner.in_flight for runner in self.runners)
+        held_back = self.engine.pending_events + (self.strict.pending() if self.strict is not None else 0)
+        return sum(runner.in_flight for runner in self.runners) + held_back
 
 
 def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *, engine: Engine, design: Design,
-          faults: FaultPlan, recorder: Recorder | None = None) -> RunningPipeline:
-    """Wire the real handlers to the emulated account and start everything; uploads follow their schedule."""
+          faults: FaultPlan, recorder: Recorder | None = None, strict: bool = True) -> RunningPipeline:
+    """Wire the real handlers to the emulated account and start everything; uploads follow their schedule.
+
+    ``strict`` (the default; ``--lenient`` turns it off) puts the strict layer around moto and gives the
+    handlers clients configured as the runtime's own (its retries), whose answers the layer can lose."""
+    from landing_pipeline.emulator import strict as strict_layer
     from landing_pipeline.runtime.context import RuntimeContext, install
 
     recorder = recorder or Recorder()
     stop = threading.Event()
-    clients = {service: aws.client(service) for service in ("sqs", "glue", "dynamodb", "s3")}
+    layer = strict_layer.install(aws, faults) if strict else None
+    client = aws.handler_client if strict else aws.client
+    clients = {service: client(service) for service in ("sqs", "glue", "dynamodb", "s3")}
     install(RuntimeContext.from_env(deployment.environment, clients=clients, clock=aws.clock.epoch))
     prefix = deployment.spec.key_prefix
     executor = _executor(aws, deployment, arrivals, engine, stop)
@@ -65,9 +75,11 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
         else:
             handler = resolve_handler(mapping.function)
         on_batch = _intake_observer(recorder) if mapping.function.handler == ROUTER else None
-        runners.append(MappingRunner(aws, mapping, handler, recorder, stop, on_batch=on_batch))
+        runners.append(MappingRunner(aws, mapping, handler, recorder, stop, on_batch=on_batch,
+                                     strict=layer.handlers if layer is not None else None))
     uploads_done = threading.Event()
-    running = RunningPipeline(aws, deployment, recorder, faults, glue, runners, stop, executor, uploads_done)
+    running = RunningPipeline(aws, deployment, recorder, faults, glue, runners, stop, executor, uploads_done,
+                              strict=layer)
     for runner in runners:
         runner.start()
     threading.Thread(target=_upload_all, args=(running, arrivals), name="uploader", daemon=True).start()
@@ -82,6 +94,8 @@ def shutdown(running: RunningPipeline) -> None:
         runner.join()
     running.engine.shutdown()
     running.engine.uninstall()
+    if running.strict is not None:
+        running.strict.uninstall(running.aws)
     install(None)
 
 
