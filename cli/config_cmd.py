@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from landing_pipeline.cli.common import load_spec_or_exit
@@ -42,8 +43,40 @@ def reference_markdown() -> str:
         lines.append(f"| `landing-pipeline:{s.config_key}` | {s.kind} | `{default}` | "
                      f"{'yes' if s.runtime else ''} | {s.description.replace('|', '/')} |")
     lines += ["", "\"Lambdas: yes\" marks the settings that travel to the functions as `LANDING_*` environment",
-              "variables (changing them redeploys the functions).", ""]
+              "variables (changing them redeploys the functions).", "", *ERRORS_SECTION]
     return "\n".join(lines)
+
+
+ERRORS_SECTION = [
+    "## Errors and exit codes",
+    "",
+    "Every refusal is one message on stderr, `error: ...`, naming the setting, file or flag and the fix; a",
+    "traceback means a bug. Every error the tool raises on purpose derives from `LandingError`",
+    "(`from landing_pipeline import LandingError, SpecError`), and `cli/errors.py` maps each family to one",
+    "exit code:",
+    "",
+    "| exit | meaning | raised as |",
+    "|---|---|---|",
+    "| 0 | success | |",
+    "| 1 | the request was well formed but was refused: the emulator could not deploy the stack, a sweep found "
+    "nothing to write, a demo did not go quiet | `OperationalError`: `BridgeError`, `StackWriteError`, "
+    "`RuntimeConfigError` |",
+    "| 2 | fix the configuration or the command line: settings (every problem at once), a stack file (missing, "
+    "YAML broken at `file:line`, settings outside `config:`), a flag, scenario, trace or outputs file, a "
+    "missing extra (`pip install 'landing-pipeline[local]'`) | `ConfigurationError` (= `SpecError`, "
+    "`StackFileError`), `InputError` (`ScenarioError`, `SweepError`, `FaultSpecError`, `WorkloadError`, "
+    "`OpsError`, `JobArgumentError`), `MissingExtraError` |",
+    "",
+    "`landing config`, `landing plan`, `landing simulate` and `landing demo` read a stack file one way and",
+    "validate it as `pulumi up` does, so they accept and refuse the same files. Besides each setting's rules,",
+    "this refuses: an",
+    "unknown key or a misspelt namespace (`landing-pipline:onFailure`, which Pulumi would hand to no one) with",
+    "a did-you-mean; an encrypted `secure:` value (no setting of this pipeline is secret); a string where a",
+    "list is wanted (`keySuffixes: .csv`; write `[\".csv\"]`); settings written outside `config:`; and what",
+    "the component cannot honour (`existingBucketName` with `landedObjectExpirationDays` above 0). A stack",
+    "file that sets nothing is accepted with a warning: it deploys every default, as `pulumi up` would.",
+    "",
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -63,12 +96,13 @@ def register(app: typer.Typer) -> None:
             return
         loaded = load_spec_or_exit(stack, spec)
         defaults = PipelineSpec()
-        table = Table(title=f"landing-pipeline settings ({spec or 'stack ' + stack})", show_lines=False)
+        table = Table(title=escape(f"landing-pipeline settings ({spec or 'stack ' + stack})"), show_lines=False)
         for column in ("key", "value", "default"):
             table.add_column(column)
         for s in settings():
             value, default = getattr(loaded, s.name), getattr(defaults, s.name)
             style = "bold" if value != default else "dim"
-            table.add_row(s.config_key, _shown(value), "" if value == default else _shown(default), style=style)
+            shown = [s.config_key, _shown(value), "" if value == default else _shown(default)]
+            table.add_row(*(escape(cell) for cell in shown), style=style)  # a value is text, never markup
         Console().print(table)
         typer.echo("configuration is valid")

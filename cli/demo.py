@@ -19,8 +19,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from landing_pipeline.cli.common import CONFIG_ERROR_EXIT, err_console
-from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.errors import InputError
 
 EXAMPLES = """
 Examples:
@@ -80,18 +79,14 @@ def demo(
     """
     from landing_pipeline.emulator.bridge import BridgeError
     from landing_pipeline.emulator.demo import DemoOptions, run_demo
-    from landing_pipeline.emulator.faults import FaultSpecError, parse_fault
-    from landing_pipeline.emulator.workload import WorkloadError
+    from landing_pipeline.emulator.faults import parse_fault
 
     if engine not in ("spark", "sleep"):
         _bad(f"--engine {engine!r}: use spark or sleep")
     if design not in ("held", "seed"):
         _bad(f"--design {design!r}: use held (this project's dispatcher) or seed (the original card's)")
-    try:
-        for text in fault or []:
-            parse_fault(text)
-    except FaultSpecError as exc:
-        _bad(str(exc))
+    for text in fault or []:
+        parse_fault(text)  # a FaultSpecError (an InputError) exits 2 through cli/errors.py, before any work
     console = Console(width=None if sys.stdout.isatty() else 140)  # a log file gets the full table
     if logs is not None:
         logs.parent.mkdir(parents=True, exist_ok=True)
@@ -103,13 +98,8 @@ def demo(
     try:
         with Live(console=console, refresh_per_second=4, transient=True) as live:
             result = run_demo(options, on_progress=_painter(live, title))
-    except (WorkloadError, FileNotFoundError) as exc:
-        _bad(str(exc))
-    except (SpecError, ValueError) as exc:  # SpecError: bad stack settings, every problem listed
-        _bad(str(exc))
-    except BridgeError as exc:
-        err_console.print(f"[bold red]the stack could not be deployed to emulated AWS:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    except BridgeError as exc:  # bad settings, files or traces propagate as they are to cli/errors.py
+        raise BridgeError(f"the stack could not be deployed to emulated AWS: {exc}") from None
     finally:
         if log_file is not None:
             log_file.close()
@@ -157,8 +147,7 @@ def _show(console: Console, result: Any, json_path: Path | None, timeline: Path 
 
 
 def _bad(message: str) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(CONFIG_ERROR_EXIT)
+    raise InputError(message)  # printed (escaped) with exit 2 by the handler in cli/errors.py
 
 
 def register(app: typer.Typer) -> None:

@@ -26,15 +26,18 @@ from landing_pipeline.cli import demo as demo_cmd  # noqa: E402
 from landing_pipeline.cli import ops as ops_cmd  # noqa: E402
 from landing_pipeline.cli import plan as plan_cmd  # noqa: E402
 from landing_pipeline.cli import simulate as simulate_cmd  # noqa: E402
+from landing_pipeline.cli.errors import install as install_error_handler  # noqa: E402
 
 config_cmd.register(app)
 plan_cmd.register(app)
 demo_cmd.register(app)
 ops_cmd.register(app)
 simulate_cmd.register(app)
+install_error_handler(app)  # last: one handler around every command registered above
 
 
 def main() -> None:
+    """Run the command (the ``landing`` script goes through ``cli/entry.py``, which checks the extra first)."""
     app()
 
 

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from landing_pipeline.cli.common import err_console
+from landing_pipeline.cli.errors import warn
 from landing_pipeline.cli.ops_actions import (
     OpsError,
     duration_s,
@@ -31,11 +31,10 @@ from landing_pipeline.cli.ops_actions import (
     skip,
 )
 from landing_pipeline.runtime.context import RuntimeContext, aws_error_code
-from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.errors import ConfigurationError
 from landing_pipeline.runtime.spec import PipelineSpec
-from landing_pipeline.runtime.spec_loader import StackFileError, load_stack
+from landing_pipeline.runtime.spec_loader import load_stack
 
-OPS_ERROR_EXIT = 2
 T = TypeVar("T")
 
 StackOpt = Annotated[str, typer.Option(help="Stack name: its Pulumi.<stack>.yaml gives max_attempts and on_failure "
@@ -52,7 +51,7 @@ RegionOpt = Annotated[str | None, typer.Option(help="AWS region (default: your p
 def _spec_or_default(stack: str) -> PipelineSpec:
     try:
         return load_stack(stack)
-    except (SpecError, StackFileError):
+    except ConfigurationError:  # the display only needs maxAttempts and onFailure; the ledger has the truth
         return PipelineSpec()
 
 
@@ -65,11 +64,11 @@ def _context(stack: str, outputs: Path | None, table: str | None, queue_url: str
 
 
 def _run(action: Callable[[], T]) -> T:
-    """Turn missing names, missing credentials and AWS refusals into one clear line and exit 2."""
+    """Turn missing credentials and AWS refusals into an ``OpsError`` (one clear line, exit 2 in cli/errors.py)."""
     try:
         return action()
-    except OpsError as exc:
-        message = str(exc)
+    except OpsError:
+        raise
     except Exception as exc:
         kind = type(exc).__name__
         if kind == "NoCredentialsError":
@@ -87,8 +86,7 @@ def _run(action: Callable[[], T]) -> T:
             message = f"{exc}. Fix: check --queue-url / --dlq-url / --outputs and --region"
         else:
             raise
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(OPS_ERROR_EXIT)
+    raise OpsError(message) from None
 
 
 def _seconds(value: float | None) -> str:
@@ -179,7 +177,7 @@ def register(app: typer.Typer) -> None:
             result.add_row(item.group, item.key, item.status_before, item.dedup_id[:16] + "…", item.note)
         Console().print(result)
         for problem in problems:
-            err_console.print(f"[yellow]warning:[/] {problem}", markup=True, highlight=False)
+            warn(str(problem))
         typer.echo(f"{len(moved)} message(s) {'would be ' if dry_run else ''}redriven")
 
     @app.command("skip")

@@ -18,6 +18,7 @@ from typing import Any
 
 from landing_pipeline.cli.dlq_scan import DlqMessage, DlqScan
 from landing_pipeline.runtime.context import RuntimeContext, is_aws_error
+from landing_pipeline.runtime.errors import InputError
 from landing_pipeline.runtime.ledger import FileRecord, Ledger, Status, parse_iso
 from landing_pipeline.runtime.spec import PipelineSpec
 
@@ -35,7 +36,7 @@ ENV_OF = {"ledger_table": "LANDING_LEDGER_TABLE", "ordered_queue_url": "LANDING_
           "ordered_dlq_url": "LANDING_ORDERED_DLQ_URL"}
 
 
-class OpsError(RuntimeError):
+class OpsError(InputError):
     """Something the operator must fix (a name, a file, credentials); the message says how."""
 
 

@@ -15,15 +15,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from landing_pipeline.cli.common import CONFIG_ERROR_EXIT, err_console
+from landing_pipeline.cli.common import stack_path
+from landing_pipeline.cli.errors import warn
 from landing_pipeline.cli.plan_summary import short_type, summarize
 from landing_pipeline.components.program_runner import ProgramRun, ResourceRecord
-from landing_pipeline.runtime.errors import SpecError
-from landing_pipeline.runtime.spec_loader import StackFileError
+from landing_pipeline.runtime.spec_loader import stack_file_warnings
 
 
 def build_plan(stack: str, stack_file: Path | None = None) -> ProgramRun:
@@ -75,7 +76,7 @@ def render_counts(run: ProgramRun) -> Table:
     table.add_column("count", justify="right")
     counts = Counter(short_type(r.type) for r in run.resources)
     for type_name, count in sorted(counts.items()):
-        table.add_row(type_name, str(count))
+        table.add_row(escape(type_name), str(count))
     table.add_row("total", str(len(run.resources)), style="bold")
     return table
 
@@ -102,11 +103,9 @@ def register(app: typer.Typer) -> None:
           landing plan --stack dev --json plan-dev.json
           landing plan --spec my-stack.yaml -q
         """
-        try:
-            run = build_plan(stack, spec)
-        except (SpecError, StackFileError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            raise typer.Exit(CONFIG_ERROR_EXIT) from None
+        run = build_plan(stack, spec)  # a bad configuration raises; the handler prints every problem, exits 2
+        for message in stack_file_warnings(stack_path(stack, spec)):
+            warn(message)
         console = Console()
         if not quiet:
             console.print(render_tree(run, f"landing-pipeline plan: {spec or 'stack ' + stack}"))
@@ -114,4 +113,4 @@ def register(app: typer.Typer) -> None:
         if json_path is not None:
             json_path.parent.mkdir(parents=True, exist_ok=True)
             json_path.write_text(json.dumps(plan_entries(run), indent=2, default=str) + "\n", encoding="utf-8")
-            console.print(f"plan written to {json_path}")
+            console.print(f"plan written to {escape(str(json_path))}")

@@ -3,7 +3,9 @@
 Pure functions over the recorded inputs of each resource (what the program
 would send to AWS), so ``landing plan`` shows the real values: FIFO and dedup,
 redrive ceilings, batch sizes and concurrency, MaxConcurrentRuns, timeouts,
-encryption, and every IAM statement.
+encryption, and every IAM statement. The lines are plain text holding user values (a key prefix
+``in[bound]/``, a policy's ``arn:...:bucket/[a-z]*``): ``landing plan`` renders them as ``rich.text.Text``
+(never markup); anything printing them through a markup string must ``rich.markup.escape`` them first.
 """
 
 from __future__ import annotations

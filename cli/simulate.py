@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from landing_pipeline.cli.common import CONFIG_ERROR_EXIT, err_console, load_spec_or_exit
+from landing_pipeline.cli.common import err_console, load_spec_or_exit
+from landing_pipeline.runtime.errors import InputError
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.runtime.spec_loader import find_project_dir
 
@@ -69,7 +70,6 @@ JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write every metric
 
 def _inputs(stack: str | None, spec_file: Path | None, scenario_file: Path | None, trace: Path | None,
             overheads: OverheadsChoice | None) -> tuple[PipelineSpec, Scenario, str]:
-    from landing_pipeline.simulator.errors import ScenarioError
     from landing_pipeline.simulator.overheads import preset
     from landing_pipeline.simulator.scenario import load_scenario, scenario_from_trace
 
@@ -78,22 +78,16 @@ def _inputs(stack: str | None, spec_file: Path | None, scenario_file: Path | Non
     if bool(scenario_file) == bool(trace):
         _usage_error("give exactly one of --scenario FILE or --trace CSV (a scenario may name a trace itself)")
     spec = load_spec_or_exit(stack, spec_file)
-    try:
-        scenario = load_scenario(scenario_file) if scenario_file is not None else scenario_from_trace(
-            trace if trace is not None else Path())
-    except ScenarioError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    scenario = load_scenario(scenario_file) if scenario_file is not None else scenario_from_trace(
+        trace if trace is not None else Path())  # a ScenarioError exits 2 with every problem (cli/errors.py)
     if overheads is not None:
         scenario = scenario.with_overheads(preset(overheads.value))
     label = stack or (str(spec_file) if spec_file else "dev")
     return spec, scenario, label
 
 
-def _usage_error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}. See 'landing simulate --help'.", highlight=False,
-                      soft_wrap=True)
-    raise typer.Exit(CONFIG_ERROR_EXIT)
+def _usage_error(message: str) -> NoReturn:
+    raise InputError(f"{message}. See 'landing simulate --help'.")  # printed, exit 2, by cli/errors.py
 
 
 @contextmanager
@@ -235,7 +229,6 @@ def sweep(
         targets = [parse_target(text) for text in (target or [])]
     except SweepError as exc:
         _usage_error(str(exc))
-        return
     seed = seed if seed is not None else (scenario.seed or 0)
     with _progress(True, "sweeping") as update:
         def step(done: int, total: int, _combo: dict[str, Any]) -> None:
@@ -272,14 +265,9 @@ def _write_stack(best: Any, stack: str | None, spec_file: Path | None) -> None:
     from landing_pipeline.simulator.stackfile import StackWriteError, write_settings
 
     if best is None:
-        err_console.print("[bold red]error:[/] nothing written: no combination meets the targets.", highlight=False)
-        raise typer.Exit(1)
+        raise StackWriteError("nothing written: no combination meets the targets.")  # exit 1
     path = spec_file or find_project_dir() / f"Pulumi.{stack or 'dev'}.yaml"
-    try:
-        write_settings(path, best.settings)
-    except StackWriteError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    write_settings(path, best.settings)  # a StackWriteError leaves the file unchanged and exits 1
     settings = ", ".join(f"{k}={v}" for k, v in best.settings.items())
     err_console.print(f"wrote {settings} into {path}", highlight=False)
 

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from typing import Any, TypedDict, cast
 
 from landing_pipeline.runtime.contract import PROJECT
-from landing_pipeline.runtime.errors import Problem, SpecError
 from landing_pipeline.runtime.spec import PipelineSpec, Setting, settings
 from landing_pipeline.runtime.spec_loader import spec_from_config
 
@@ -141,20 +140,6 @@ def spec_from_args(args: Mapping[str, Any] | None) -> PipelineSpec:
     """
     config = {f"{PROJECT}:{_camel(key)}": value for key, value in (args or {}).items() if value is not None}
     return spec_from_config(config)
-
-
-def check_component_rules(spec: PipelineSpec) -> PipelineSpec:
-    """Combinations the spec accepts but this component cannot honour without losing something."""
-    problems = []
-    if spec.existing_bucket_name and spec.landed_object_expiration_days > 0:
-        problems.append(Problem(
-            "landedObjectExpirationDays", spec.landed_object_expiration_days,
-            "a lifecycle configuration replaces every rule of the existing bucket "
-            f"{spec.existing_bucket_name!r}, so the pipeline does not write one",
-            "set it to 0 and add an expiration rule to your bucket's own lifecycle configuration"))
-    if problems:
-        raise SpecError(problems)
-    return spec
 
 
 def args_from_spec(spec: PipelineSpec) -> IngestionPipelineArgs:

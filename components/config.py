@@ -16,7 +16,6 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as pulumi_config
 
-from landing_pipeline.components.args import check_component_rules
 from landing_pipeline.runtime.errors import SpecError
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.runtime.spec_loader import spec_from_config
@@ -41,6 +40,6 @@ def program_config() -> dict[str, Any]:
 def program_spec() -> PipelineSpec:
     """The validated spec of the stack being deployed; every problem at once, before any resource."""
     try:
-        return check_component_rules(spec_from_config(program_config()))
+        return spec_from_config(program_config())  # the one validation path: landing config runs it too
     except SpecError as exc:
         raise InvalidStackConfig(exc.problems) from None

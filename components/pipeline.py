@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 
 from landing_pipeline.components.args import IngestionPipelineArgs as IngestionPipelineArgs
-from landing_pipeline.components.args import args_from_spec, check_component_rules, spec_from_args
+from landing_pipeline.components.args import args_from_spec, spec_from_args
 from landing_pipeline.components.completion_path import CompletionPath
 from landing_pipeline.components.functions import PipelineFunctions, PipelineResources
 from landing_pipeline.components.intake import Intake
@@ -78,7 +78,7 @@ class IngestionPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IngestionPipelineArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        spec = check_component_rules(spec_from_args(args))  # raises SpecError before anything is registered
+        spec = spec_from_args(args)  # raises SpecError before anything is registered
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.spec = spec
         tags = spec.tag_map

@@ -24,9 +24,10 @@ import pulumi
 
 from landing_pipeline.components.mocks import AwsMocks
 from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.runtime.errors import OperationalError
 
 
-class BridgeError(RuntimeError):
+class BridgeError(OperationalError):
     """The program declared something the emulator cannot create; the message names it and the fix."""
 
 

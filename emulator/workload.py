@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from landing_pipeline.runtime.errors import InputError
 from landing_pipeline.runtime.spec import PipelineSpec
 
 DEFAULT_RUN_S = 60.0
@@ -21,7 +22,7 @@ DEFAULT_RUN_S = 60.0
 ARRIVALS_FILE = "arrivals.csv"
 
 
-class WorkloadError(ValueError):
+class WorkloadError(InputError):
     """A files folder or trace the demo cannot use; the message names the file, line and fix."""
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from landing_pipeline.runtime.errors import OperationalError
 from landing_pipeline.runtime.spec import PipelineSpec, from_env
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ _ENV_OF_FIELD = {
 ClientFactory = Callable[[str], Any]
 
 
-class RuntimeConfigError(RuntimeError):
+class RuntimeConfigError(OperationalError):
     """A function is missing an environment variable the pipeline should have set; names it and the fix."""
 
 

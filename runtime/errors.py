@@ -27,7 +27,8 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        return f"{PROJECT}:{self.setting} = {self.value!r}: {self.message}. Fix: {self.fix}"
+        key = self.setting if ":" in self.setting else f"{PROJECT}:{self.setting}"  # a mistyped namespace
+        return f"{key} = {self.value!r}: {self.message}. Fix: {self.fix}"
 
 
 class ConfigurationError(LandingError):
@@ -42,3 +43,53 @@ class ConfigurationError(LandingError):
 
 SpecError = ConfigurationError
 """The public name of a configuration error (``from landing_pipeline import SpecError``)."""
+
+
+class StackFileError(ConfigurationError):
+    """A stack or project file that is missing, unreadable or not shaped like a Pulumi stack file.
+
+    A configuration error (fixed by editing a file, exit 2), never a ``FileNotFoundError``: a caller that
+    catches ``OSError`` to retry I/O must not swallow a typo in YAML. ``path`` and ``line`` (1-based, when
+    known) name where to look.
+    """
+
+    def __init__(self, message: str, path: object = None, line: int | None = None):
+        self.path = path
+        self.line = line
+        self.problems = []
+        LandingError.__init__(self, message)
+
+
+class InputError(LandingError):
+    """An input given on the command line or in a file (a flag, a scenario, a trace, job arguments) that
+    cannot be used; the message names the input and the accepted form. Fixed by the user: exit 2."""
+
+
+class OperationalError(LandingError):
+    """The request was well formed but the world refused it (AWS, the emulator, a missing resource name the
+    operator must supply); the message says what to do. Exit 1."""
+
+
+EXTRAS = {
+    "typer": "cli", "rich": "cli", "click": "cli",
+    "simpy": "simulate", "numpy": "simulate", "matplotlib": "simulate",
+    "moto": "local", "pyspark": "local", "pyarrow": "local", "aws_lambda_powertools": "local",
+}
+"""Which extra of ``pyproject.toml`` brings each optional top-level module (base: pulumi, boto3, PyYAML)."""
+
+
+class MissingExtraError(LandingError):
+    """A command needs an optional dependency that is not installed; the message names the pip extra."""
+
+    def __init__(self, module: str, extra: str, what: str = "this command"):
+        self.module = module
+        self.extra = extra
+        super().__init__(f"{what} needs the '{extra}' extra (no module named {module!r}); "
+                         f"install it with: pip install 'landing-pipeline[{extra}]'")
+
+
+def missing_extra(exc: ModuleNotFoundError, what: str = "this command") -> MissingExtraError | None:
+    """The extra that brings the module ``exc`` failed to import, or None when it is none of ours (a bug)."""
+    top = (exc.name or "").partition(".")[0]
+    extra = EXTRAS.get(top)
+    return MissingExtraError(top, extra, what) if extra else None

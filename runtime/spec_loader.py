@@ -9,17 +9,19 @@ so they see exactly the stack a user deploys.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from landing_pipeline.runtime.contract import PROJECT
-from landing_pipeline.runtime.errors import Problem, SpecError
-from landing_pipeline.runtime.spec import SETTINGS_BY_KEY, PipelineSpec, coerce
+from landing_pipeline.runtime.errors import Problem, SpecError, StackFileError
+from landing_pipeline.runtime.spec import SETTINGS_BY_KEY, PipelineSpec, Setting, coerce
 
+__all__ = ["StackFileError", "load_stack", "load_stack_file", "spec_from_config", "stack_file_warnings"]
 
-class StackFileError(FileNotFoundError):
-    """A stack or project file is missing or unreadable; the message says which and what exists."""
+STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+"""The top-level keys Pulumi reads in a ``Pulumi.<stack>.yaml``; a setting anywhere else is ignored by it."""
 
 
 def spec_from_config(config: Mapping[str, Any], project: str = PROJECT) -> PipelineSpec:
@@ -33,10 +35,16 @@ def spec_from_config(config: Mapping[str, Any], project: str = PROJECT) -> Pipel
     for qualified, raw in config.items():
         namespace, _, key = qualified.rpartition(":")
         if namespace != project:
+            if namespace and _looks_like(namespace, project):
+                problems.append(_misspelt_namespace(qualified, namespace, key, raw, project))
             continue
         setting = SETTINGS_BY_KEY.get(key)
         if setting is None:
             problems.append(_unknown_key(key, raw))
+            continue
+        shape = _shape_problem(setting, raw)
+        if shape is not None:
+            problems.append(shape)
             continue
         try:
             values[setting.name] = coerce(setting, raw)
@@ -52,37 +60,121 @@ def spec_from_config(config: Mapping[str, Any], project: str = PROJECT) -> Pipel
     return spec
 
 
-def _unknown_key(key: str, raw: Any) -> Problem:
+def _closest_key(key: str) -> str | None:
+    if key in SETTINGS_BY_KEY:
+        return key
     close = difflib.get_close_matches(key, list(SETTINGS_BY_KEY), n=1, cutoff=0.6)
     if not close:  # try a case-insensitive or snake_case spelling too
         folded = key.replace("_", "").lower()
         close = [k for k in SETTINGS_BY_KEY if k.lower() == folded]
-    hint = f"did you mean {PROJECT}:{close[0]}?" if close else "see docs/configuration.md for every setting"
+    return close[0] if close else None
+
+
+def _unknown_key(key: str, raw: Any) -> Problem:
+    close = _closest_key(key)
+    hint = f"did you mean {PROJECT}:{close}?" if close else "see docs/configuration.md for every setting"
     return Problem(key, raw, "not a setting of this pipeline", hint)
 
 
-def _config_block(path: Path) -> dict[str, Any]:
+def _looks_like(namespace: str, project: str) -> bool:
+    """A namespace that is a typo of ours (``landing-pipline``, ``landing_pipeline``, ``Landing-Pipeline``):
+    Pulumi would hand it to no one, so the setting would silently keep its default."""
+    def folded(text: str) -> str:
+        return text.lower().replace("_", "-")
+
+    return difflib.SequenceMatcher(None, folded(namespace), folded(project)).ratio() >= 0.8
+
+
+def _misspelt_namespace(qualified: str, namespace: str, key: str, raw: Any, project: str) -> Problem:
+    meant = _closest_key(key) or key
+    return Problem(qualified, raw, f"{namespace!r} is not this project's namespace {project!r}, so the value "
+                   "would be ignored and the setting keep its default", f"did you mean {project}:{meant}?")
+
+
+def _is_secure(raw: Any) -> bool:
+    """An encrypted value: ``{secure: ...}`` in a stack file, or the JSON the mock engine hands the program."""
+    if isinstance(raw, str) and raw.startswith('{"secure"'):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return False
+    return isinstance(raw, dict) and set(raw) == {"secure"}
+
+
+def _shape_problem(setting: Setting, raw: Any) -> Problem | None:
+    """A value of the wrong shape that ``coerce`` would turn into something else without a word."""
+    if _is_secure(raw):
+        return Problem(setting.config_key, "(encrypted)", "an encrypted (secure:) value, which only the pulumi "
+                       "CLI can read; no setting of this pipeline is secret",
+                       f"store it in plain text: pulumi config set {setting.qualified_key} VALUE (without --secret)")
+    if setting.kind == "array" and isinstance(raw, str) and raw.strip() and not raw.strip().startswith("["):
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        return Problem(setting.config_key, raw, "a single string where a list is wanted",
+                       f"write a YAML list: {setting.qualified_key}: {json.dumps(items)}")
+    return None
+
+
+def _document(path: Path) -> dict[str, Any]:
     import yaml  # lazily: the Lambdas never read files, and PyYAML is not in their bundle
 
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
-        raise StackFileError(f"cannot read {path}: {exc.strerror}") from None
+        raise StackFileError(f"cannot read {path}: {exc.strerror}", path) from None
     except yaml.YAMLError as exc:
-        raise StackFileError(f"{path} is not valid YAML: {exc}") from None
+        # where the broken construct starts (an unclosed '[' is reported at the end of the file otherwise)
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        where = f"{path}:{line}" if line else str(path)
+        what = ": ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
+                         if part) or str(exc)
+        raise StackFileError(f"{where}: not valid YAML ({what}); fix the line (quote values holding ':', '#', "
+                             "'[' or '{') and check the indentation", path, line) from None
     if not isinstance(document, dict):
-        raise StackFileError(f"{path} should be a YAML mapping with a 'config:' block")
-    block = document.get("config") or {}
+        raise StackFileError(f"{path} should be a YAML mapping with a 'config:' block", path)
+    return document
+
+
+def _config_block(path: Path) -> dict[str, Any]:
+    block = _document(path).get("config") or {}
     if not isinstance(block, dict):
-        raise StackFileError(f"{path}: 'config:' should be a mapping of settings")
+        raise StackFileError(f"{path}: 'config:' should be a mapping of settings", path)
     return block
 
 
-def project_defaults(project_file: Path) -> dict[str, Any]:
-    """The defaults declared in ``Pulumi.yaml``'s ``config:`` block, as qualified keys."""
+def _stack_block(path: Path) -> dict[str, Any]:
+    """The ``config:`` of a stack file, refusing settings written outside it (Pulumi would ignore them)."""
+    document = _document(path)
+    stray = [str(key) for key in document if str(key) not in STACK_FILE_KEYS]
+    if stray:
+        raise StackFileError(f"{path}: {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} outside the "
+                             "'config:' block, so Pulumi ignores "
+                             f"{'it' if len(stray) == 1 else 'them'}; indent the settings under 'config:'", path)
+    block = document.get("config") or {}
+    if not isinstance(block, dict):
+        raise StackFileError(f"{path}: 'config:' should be a mapping of settings", path)
+    return block
+
+
+def stack_file_warnings(stack_file: Path) -> list[str]:
+    """What is legal but probably not meant in a stack file: today, a file that sets nothing.
+
+    Not an error: a stack may deploy every default (``pulumi`` accepts it too), but ``landing config``
+    should not call such a file "valid" without saying that none of it was read.
+    """
+    if not _stack_block(stack_file):
+        return [f"{stack_file} sets nothing under 'config:'; every setting takes its default from Pulumi.yaml"]
+    return []
+
+
+def project_defaults(project_file: Path, project: str = PROJECT) -> dict[str, Any]:
+    """The defaults declared in ``Pulumi.yaml``'s ``config:`` block, as qualified keys.
+
+    An unqualified key belongs to the project the file declares (``project``): in a user's own project
+    that is their name, not ``landing-pipeline``."""
     defaults: dict[str, Any] = {}
     for key, declaration in _config_block(project_file).items():
-        qualified = key if ":" in key else f"{PROJECT}:{key}"
+        qualified = key if ":" in key else f"{project}:{key}"
         if isinstance(declaration, dict) and ("type" in declaration or "default" in declaration):
             if "default" in declaration:
                 defaults[qualified] = declaration["default"]
@@ -93,13 +185,14 @@ def project_defaults(project_file: Path) -> dict[str, Any]:
     return defaults
 
 
-def stack_values(stack_file: Path) -> dict[str, Any]:
-    """The ``config:`` of a ``Pulumi.<stack>.yaml``, qualified keys kept as written."""
+def stack_values(stack_file: Path, project: str = PROJECT) -> dict[str, Any]:
+    """The ``config:`` of a ``Pulumi.<stack>.yaml``, qualified keys kept as written (unqualified: ``project``'s)."""
     values = {}
-    for key, value in _config_block(stack_file).items():
-        if isinstance(value, dict) and "secure" in value:
-            continue  # encrypted values need the CLI; no setting of ours is secret
-        values[key if ":" in key else f"{PROJECT}:{key}"] = value
+    for key, value in _stack_block(stack_file).items():
+        qualified = key if ":" in key else f"{project}:{key}"
+        if _is_secure(value) and not qualified.startswith(f"{PROJECT}:"):
+            continue  # another provider's secret needs the CLI; one of ours is a problem spec_from_config names
+        values[qualified] = value
     return values
 
 
@@ -127,14 +220,14 @@ def load_stack(stack: str, project_dir: Path | None = None) -> PipelineSpec:
     if not stack_file.is_file():
         known = ", ".join(available_stacks(folder)) or "none"
         raise StackFileError(f"no stack file {stack_file} (stacks here: {known}); create it with "
-                             f"'pulumi stack init {stack}' or copy Pulumi.dev.yaml")
+                             f"'pulumi stack init {stack}' or copy Pulumi.dev.yaml", stack_file)
     return load_stack_file(stack_file, folder)
 
 
 def load_stack_file(stack_file: Path, project_dir: Path | None = None) -> PipelineSpec:
     """The spec of a stack file in the ``Pulumi.<stack>.yaml`` format, wherever it lives."""
     if not stack_file.is_file():
-        raise StackFileError(f"no stack file {stack_file}")
+        raise StackFileError(f"no stack file {stack_file}", stack_file)
     folder = project_dir or find_project_dir(stack_file.parent)
     merged = project_defaults(folder / "Pulumi.yaml")
     merged.update(stack_values(stack_file))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from landing_pipeline.runtime.contract import PROJECT
 from landing_pipeline.runtime.errors import Problem
 from landing_pipeline.runtime.spec import (
     JOB_TYPES,
@@ -78,6 +79,12 @@ def _landing(check: _Checker) -> None:
                   "give a key ARN like arn:aws:kms:REGION:ACCOUNT:key/ID, or leave it empty for SSE-S3")
     check.int_range("landed_object_expiration_days", 0, 36500,
                     "use 0 to keep landed objects, or the number of days to keep them")
+    if spec.existing_bucket_name and isinstance(spec.landed_object_expiration_days, int) \
+            and spec.landed_object_expiration_days > 0:  # what the component cannot honour is checked here too,
+        check.add("landed_object_expiration_days",  # so landing config and landing plan never disagree
+                  "a lifecycle configuration replaces every rule of the existing bucket "
+                  f"{spec.existing_bucket_name!r}, so the pipeline does not write one",
+                  "set it to 0 and add an expiration rule to your bucket's own lifecycle configuration")
 
 
 def _grouping(check: _Checker) -> None:
@@ -88,23 +95,65 @@ def _grouping(check: _Checker) -> None:
     if spec.grouping_rule == "regex":
         if not spec.grouping_pattern:
             check.add("grouping_pattern", "groupingRule is regex but no pattern is set",
-                      r"set a pattern with a named group, e.g. '^(?P<group>[a-z]+_\d{8})'")
+                      f"set a pattern with a named group, e.g. {_quoted(EXAMPLE_PATTERN)}")
         else:
             try:
                 compiled = re.compile(spec.grouping_pattern)
             except re.error as exc:
                 check.add("grouping_pattern", f"not a valid regular expression ({exc})",
-                          "correct the expression; test it with python -c \"import re; re.compile(...)\"")
+                          f"correct the expression, e.g. {_quoted(_repaired(spec.grouping_pattern, exc))}")
             else:
                 if "group" not in compiled.groupindex:
                     check.add("grouping_pattern", "the pattern has no named group 'group'",
-                              "wrap the part that names the group in (?P<group>...)")
+                              f"name the part that is the group, e.g. {_quoted(_named(spec.grouping_pattern))}")
     elif spec.grouping_pattern:
         check.add("grouping_pattern", f"a pattern is set but groupingRule is {spec.grouping_rule!r}",
                   "set groupingRule to regex, or remove groupingPattern")
     check.int_range("grouping_fields", 1, 50, "use the number of leading fields that name the group, e.g. 2")
     if not spec.grouping_separator:
         check.add("grouping_separator", "must not be empty", "use the character between fields, e.g. '_'")
+
+
+EXAMPLE_PATTERN = r"^(?P<group>[a-z]+_\d{8})"
+"""A grouping pattern that works: ``orders_20240101_1200.csv`` -> group ``orders_20240101``."""
+
+
+def _quoted(pattern: str) -> str:
+    """As written in a stack file: YAML single quotes keep backslashes, so the text pastes as it reads."""
+    return f"{PROJECT}:groupingPattern: '" + pattern.replace("'", "''") + "'"
+
+
+def _compiles_with_group(pattern: str) -> bool:
+    try:
+        return "group" in re.compile(pattern).groupindex
+    except re.error:
+        return False
+
+
+def _named(pattern: str) -> str:
+    """``pattern`` with its first capturing group named ``group`` (or wrapped whole in one): a fix that compiles."""
+    plain = re.search(r"(?<!\\)\((?!\?)", pattern)
+    candidates = [pattern[:plain.start()] + "(?P<group>" + pattern[plain.end():]] if plain else []
+    candidates.append(f"(?P<group>{pattern})")
+    return next((c for c in candidates if _compiles_with_group(c)), EXAMPLE_PATTERN)
+
+
+def _repaired(pattern: str, error: re.error) -> str:
+    """The smallest edit of ``pattern`` that compiles with a ``group`` group, else a working example.
+
+    Tried in order: close an unterminated group, escape the character the parser stopped at (a stray
+    ``)``, ``*``, ``[`` ...), then name a group; the suggestion is only offered when it compiles.
+    """
+    tries = [pattern + ")"]
+    if error.pos is not None and error.pos < len(pattern):
+        tries.append(pattern[:error.pos] + "\\" + pattern[error.pos:])
+    for candidate in tries:
+        try:
+            re.compile(candidate)
+        except re.error:
+            continue
+        return candidate if _compiles_with_group(candidate) else _named(candidate)
+    return EXAMPLE_PATTERN
 
 
 def _processing(check: _Checker) -> None:

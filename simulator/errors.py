@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from landing_pipeline.runtime.errors import InputError
+
 
 @dataclass(frozen=True)
 class ScenarioProblem:
@@ -24,7 +26,7 @@ class ScenarioProblem:
         return f"{self.where}{shown}: {self.message}. Fix: {self.fix}"
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario file or trace that cannot be simulated, with every problem found."""
 
     def __init__(self, source: str, problems: list[ScenarioProblem]):

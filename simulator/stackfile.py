@@ -20,12 +20,12 @@ from typing import Any
 import yaml
 
 from landing_pipeline.runtime.contract import PROJECT
-from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.errors import OperationalError, SpecError
 from landing_pipeline.runtime.spec import SETTINGS_BY_NAME, PipelineSpec
 from landing_pipeline.runtime.spec_loader import StackFileError, load_stack_file
 
 
-class StackWriteError(ValueError):
+class StackWriteError(OperationalError):
     """The stack file could not be updated; the file on disk is unchanged."""
 
 

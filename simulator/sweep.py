@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from landing_pipeline.runtime.errors import SpecError
+from landing_pipeline.runtime.errors import InputError, SpecError
 from landing_pipeline.runtime.spec import SETTINGS_BY_KEY, SETTINGS_BY_NAME, PipelineSpec, Setting, coerce
 from landing_pipeline.simulator.capacity import dpus
 from landing_pipeline.simulator.metrics import NAMED_METRICS
@@ -30,7 +30,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 _NOT_TARGETS = {"unstable_groups", "sim_events", "wall_s"}
 
 
-class SweepError(ValueError):
+class SweepError(InputError):
     """A --vary or --target the sweep cannot use; the message says which and how to write it."""
 
 

@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from landing_pipeline.runtime.errors import InputError
 from landing_pipeline.runtime.spec import SCHEMA_TYPES
 
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -26,7 +27,7 @@ RESERVED_COLUMNS = frozenset({REASON, RAW_RECORD, ROW_ORDER, *LINEAGE_COLUMNS})
 """Names the job adds itself; a declared column with one of them would be silently shadowed."""
 
 
-class JobArgumentError(ValueError):
+class JobArgumentError(InputError):
     """An argument the job cannot run with; the message names the argument and the fix."""
 
 

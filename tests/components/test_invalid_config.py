@@ -64,3 +64,19 @@ def test_landing_plan_exits_2_with_the_messages_and_no_traceback(tmp_path: Path)
     assert result.exit_code == 2
     assert "maxParallelGroups = 0" in result.output and "onFailure = 'stop'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_landing_config_and_landing_plan_refuse_the_same_file(tmp_path: Path) -> None:
+    """Both run one validation, component rules included; config used to call this file valid."""
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "Pulumi.yaml").write_text((root / "Pulumi.yaml").read_text())
+    stack = tmp_path / "Pulumi.byo.yaml"
+    stack.write_text("config:\n  landing-pipeline:existingBucketName: my-landing-bucket\n"
+                     "  landing-pipeline:landedObjectExpirationDays: 30\n")
+    runner = CliRunner()
+    outputs = []
+    for command in ("config", "plan"):
+        result = runner.invoke(app, [command, "--spec", str(stack)], env={"COLUMNS": "300"})
+        assert result.exit_code == 2, (command, result.output)
+        outputs.append(next(line for line in result.output.splitlines() if "landedObjectExpirationDays" in line))
+    assert outputs[0] == outputs[1] and "a lifecycle configuration replaces every rule" in outputs[0]

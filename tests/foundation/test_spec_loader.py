@@ -16,6 +16,7 @@ from landing_pipeline.runtime.spec_loader import (
     project_defaults,
     pulumi_yaml_config,
     spec_from_config,
+    stack_file_warnings,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,3 +117,59 @@ def test_stack_files_use_only_declared_keys() -> None:
         config = yaml.safe_load(stack_file.read_text())["config"]
         ours = {key.split(":", 1)[1] for key in config if key.startswith("landing-pipeline:")}
         assert ours <= declared, (stack_file.name, ours - declared)
+
+
+def test_a_misspelt_namespace_is_a_problem_not_a_silent_default(tmp_path: Path) -> None:
+    """prod would otherwise run with onFailure=continue while its file says block."""
+    stack_file = write_project(tmp_path, {"landing-pipline:onFailure": "block", "aws:region": "eu-west-1"})
+    with pytest.raises(SpecError) as caught:
+        load_stack_file(stack_file)
+    (problem,) = caught.value.problems
+    assert problem.setting == "landing-pipline:onFailure"
+    assert "did you mean landing-pipeline:onFailure?" in str(caught.value)
+    assert "landing-pipline:onFailure = 'block'" in str(caught.value)
+
+
+def test_a_secure_value_of_ours_names_the_key(tmp_path: Path) -> None:
+    stack_file = write_project(tmp_path, {"landing-pipeline:alarmEmail": {"secure": "v1:abc"},
+                                          "aws:secretKey": {"secure": "v1:def"}})  # another provider's: fine
+    with pytest.raises(SpecError) as caught:
+        load_stack_file(stack_file)
+    (problem,) = caught.value.problems
+    assert problem.setting == "alarmEmail" and "no setting of this pipeline is secret" in problem.message
+    assert "pulumi config set landing-pipeline:alarmEmail VALUE (without --secret)" in problem.fix
+
+
+def test_a_string_where_a_list_is_wanted_gets_the_list_as_fix(tmp_path: Path) -> None:
+    stack_file = write_project(tmp_path, {"landing-pipeline:keySuffixes": ".csv"})
+    with pytest.raises(SpecError) as caught:
+        load_stack_file(stack_file)
+    (problem,) = caught.value.problems
+    assert problem.setting == "keySuffixes"
+    assert problem.fix.endswith('landing-pipeline:keySuffixes: [".csv"]')
+    fixed = write_project(tmp_path, yaml.safe_load(problem.fix.removeprefix("write a YAML list: ")))  # pasted
+    assert load_stack_file(fixed).key_suffixes == (".csv",)
+
+
+def test_settings_outside_the_config_block_are_refused(tmp_path: Path) -> None:
+    stack_file = write_project(tmp_path, {})
+    stack_file.write_text("landing-pipeline:maxParallelGroups: 8\n")
+    with pytest.raises(StackFileError, match="landing-pipeline:maxParallelGroups is outside the 'config:' block"):
+        load_stack_file(stack_file)
+
+
+def test_a_stack_file_that_sets_nothing_loads_with_a_warning(tmp_path: Path) -> None:
+    """Deploying every default is legal (pulumi accepts it), so it is a warning, not an error."""
+    stack_file = write_project(tmp_path, {})
+    stack_file.write_text("# nothing yet\n")
+    assert load_stack_file(stack_file) == PipelineSpec()
+    (warning,) = stack_file_warnings(stack_file)
+    assert "sets nothing under 'config:'" in warning
+    assert stack_file_warnings(write_project(tmp_path, {"landing-pipeline:maxAttempts": 3})) == []
+
+
+def test_the_component_rules_are_part_of_the_one_validation(tmp_path: Path) -> None:
+    stack_file = write_project(tmp_path, {"landing-pipeline:existingBucketName": "my-bucket",
+                                          "landing-pipeline:landedObjectExpirationDays": 30})
+    with pytest.raises(SpecError, match="landedObjectExpirationDays = 30: a lifecycle configuration replaces"):
+        load_stack_file(stack_file)
