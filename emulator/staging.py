@@ -1,15 +1,28 @@
-"""One Glue run's local mirror of the S3 objects it reads and writes (the Spark executor's staging)."""
+"""One Glue run's local mirror of the S3 objects it reads and writes (the Spark executor's staging).
+
+The landed object is mirrored under a name made for the local disk, not under its key: an S3 key may be
+1,024 bytes in one segment (a file name is at most 255), hold ``..`` or ``//`` segments (which would leave
+or collapse the run's folder) or a ``:`` (which Hadoop's local filesystem cannot name a checksum file
+for). The job sees ``<root>/_input/<hash of the key><extension>`` and the manifest it writes is mapped back
+to the real ``s3://`` URI. Everything the job writes is under folders the pipeline named
+(runtime/paths.py), so those mirror their keys as they are.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from landing_pipeline.emulator.glue_engine import RunRequest
+from landing_pipeline.runtime.contract import INPUT_DELETED
 
 REPLACED_PREFIXES = ("--output_uri", "--quarantine_uri")
+INPUT_FOLDER = "_input"
+MISSING_CODES = ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
+_EXTENSION = re.compile(r"(\.[A-Za-z0-9]{1,10}){1,3}$")
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -37,6 +50,11 @@ class StagedRun:
         self.staged: dict[Path, str] = {}
         self.uploaded: dict[Path, str] = {}
         self.replaced: set[str] = set()
+        self.input_uri = self.request.arguments.get("--input_uri", "")
+        self.local_input = ""
+        """The ``file://`` URI the job reads the landed object from (empty when the input is not on S3)."""
+        if self.input_uri.startswith("s3://"):
+            self.local_input = f"{self.local_prefix}{INPUT_FOLDER}/{local_input_name(self.input_uri)}"
 
     def local(self, uri: str) -> Path:
         bucket, key = split_s3(uri)
@@ -46,6 +64,8 @@ class StagedRun:
         return data.replace(b"s3://", self.local_prefix.encode())
 
     def to_s3_text(self, data: bytes) -> bytes:
+        if self.local_input:  # the input's local name back to its key (JSON-escaped, as in the document)
+            data = data.replace(json.dumps(self.local_input)[1:-1].encode(), json.dumps(self.input_uri)[1:-1].encode())
         for local in (self.local_prefix, f"file:{self.root.as_posix()}/"):
             data = data.replace(local.encode(), b"s3://")
         return data
@@ -63,9 +83,12 @@ class StagedRun:
                 body = self.s3.get_object(**get)["Body"].read()
             except Exception as exc:  # the run fails as Glue's would, naming the error code
                 code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
-                raise FileNotFoundError(f"input {input_uri} (version {get.get('VersionId', 'latest')}) cannot "
-                                        f"be read: {code}") from None
-            self._write_staged(self.local(input_uri), body, digest="")
+                version = get.get("VersionId", "latest")
+                if code in MISSING_CODES:  # this GetObject of the key and version is the check of the input
+                    raise FileNotFoundError(f"{INPUT_DELETED} {input_uri} (version {version}) was deleted before "
+                                            f"this run could read it ({code})") from None
+                raise FileNotFoundError(f"input {input_uri} (version {version}) cannot be read: {code}") from None
+            self._write_staged(self.root / INPUT_FOLDER / local_input_name(input_uri), body, digest="")
         snapshot = args.get("--snapshot_uri", "")
         if snapshot.startswith("s3://"):
             bucket, prefix = split_s3(snapshot)
@@ -79,7 +102,9 @@ class StagedRun:
         for name, value in args.items():
             if name in ("--JOB_NAME", "--JOB_RUN_ID"):
                 continue
-            if value.startswith("s3://"):
+            if name == "--input_uri" and self.local_input:
+                value = self.local_input
+            elif value.startswith("s3://"):
                 value = self.local_prefix + value[len("s3://"):]
             argv += [name, value]
         return argv
@@ -145,6 +170,14 @@ class StagedRun:
         for (bucket, key), path in produced.items():
             data = path.read_bytes()
             self.s3.put_object(Bucket=bucket, Key=key, Body=self.to_s3_text(data) if key.endswith(".json") else data)
+
+
+def local_input_name(input_uri: str) -> str:
+    """The landed object's local file name: a hash of its URI and the key's extension (which tells the job the
+    format), never the key itself (see the module docstring)."""
+    extension = _EXTENSION.search(input_uri.rsplit("/", 1)[-1])
+    digest = hashlib.sha256(input_uri.encode("utf-8")).hexdigest()[:32]
+    return digest + (extension.group(0).lower() if extension else "")
 
 
 def _list(s3: Any, bucket: str, prefix: str) -> list[str]:

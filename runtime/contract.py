@@ -9,3 +9,8 @@ from __future__ import annotations
 
 PROJECT = "landing-pipeline"
 """The Pulumi project name, and the namespace of every setting (``landing-pipeline:maxParallelGroups``)."""
+
+INPUT_DELETED = "input deleted:"
+"""How a run's error starts when its input was checked and is gone (the job's HeadObject, the emulator's
+GetObject of the version): the completion path makes such a file DEAD at once, and only such a file
+(runtime/outcomes.py); a Spark PATH_NOT_FOUND alone may name another path (a snapshot version)."""

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from landing_pipeline.runtime.paths import path_component
 from landing_pipeline.runtime.spec import PipelineSpec
 
 FILE_ID_ARG = "--file_id"
@@ -30,13 +31,14 @@ class JobInput:
 
 
 def output_uri(spec: PipelineSpec, output_bucket: str, group: str, file_id: str) -> str:
-    return f"s3://{output_bucket}/{spec.output_prefix}{group}/{file_id}/"
+    return f"s3://{output_bucket}/{spec.output_prefix}{path_component(group)}/{file_id}/"
 
 
 def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bucket: str) -> dict[str, str]:
     """Every argument of one run. Paths are unique to the file version, so a rerun replaces only its own
     output; the snapshot path is per group, which is why runs of one group must never overlap."""
     group, file_id = file.group, file.file_id
+    folder = path_component(group)  # the group as a folder no reader globs (runtime/paths.py)
     return {
         "--input_uri": f"s3://{file.bucket}/{file.key}",
         "--source_key": file.key,
@@ -45,9 +47,9 @@ def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bu
         FILE_ID_ARG: file_id,
         ATTEMPT_ARG: str(attempt),
         "--output_uri": output_uri(spec, output_bucket, group, file_id),
-        "--quarantine_uri": f"s3://{output_bucket}/{spec.quarantine_prefix}{group}/{file_id}/",
-        "--manifest_uri": f"s3://{output_bucket}/manifests/{group}/{file_id}.json",
-        "--snapshot_uri": f"s3://{output_bucket}/snapshots/{group}/",
+        "--quarantine_uri": f"s3://{output_bucket}/{spec.quarantine_prefix}{folder}/{file_id}/",
+        "--manifest_uri": f"s3://{output_bucket}/manifests/{folder}/{file_id}.json",
+        "--snapshot_uri": f"s3://{output_bucket}/snapshots/{folder}/",
         "--merge_keys": ",".join(spec.merge_keys),
         "--schema": json.dumps(list(spec.schema)),
     }

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime.contract import INPUT_DELETED
 from landing_pipeline.runtime.handoff import wake_waiter
 from landing_pipeline.runtime.job_args import output_uri
 from landing_pipeline.runtime.ledger import FileRecord, Status, parse_iso
@@ -30,14 +31,18 @@ SUCCESS_STATES = ("SUCCEEDED",)
 FAILURE_STATES = ("FAILED", "TIMEOUT", "STOPPED", "ERROR")
 FINAL_STATES = SUCCESS_STATES + FAILURE_STATES
 ACTIVE_STATES = ("STARTING", "RUNNING", "STOPPING", "WAITING")
-
-_MISSING_OBJECT = re.compile(r"NoSuchKey|NoSuchVersion|PATH_NOT_FOUND|Path does not exist|object was deleted",
-                             re.IGNORECASE)
+_INPUT_DELETED = re.compile(r"(?<![\w-])" + re.escape(INPUT_DELETED))  # wherever Glue's error text puts it
 
 
 def missing_object(error: str | None) -> bool:
-    """Whether a run failed because its input is gone: retrying cannot help, so the file is DEAD at once."""
-    return bool(error and _MISSING_OBJECT.search(error))
+    """Whether a run failed because its input is gone: retrying cannot help, so the file is DEAD at once.
+
+    Only an error the job (or the emulator's staging) raised after checking the input itself counts: it
+    says ``input deleted:`` (Glue prefixes the exception's name). A bare Spark ``PATH_NOT_FOUND`` or
+    ``NoSuchKey`` may name another path, such as a snapshot version the pointer names; that run fails
+    as what it is and is retried.
+    """
+    return bool(error and _INPUT_DELETED.search(error))
 
 
 @dataclass(frozen=True)

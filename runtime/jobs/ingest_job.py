@@ -10,6 +10,11 @@ On Glue the helper modules come from ``--extra-py-files`` (a zip with ``landing_
 emulator calls ``main(argv, spark)`` with its own shared session. A file whose rows are all malformed
 still succeeds (rows_out 0, everything in quarantine): it was read and nothing was lost. A file that cannot be read
 at all fails the run with a message naming the file and the format.
+
+Every path is read literally, whatever characters the key has (``readers.py`` says why Spark's
+``__globPaths__`` switch and not escaping or a staged copy), and the job writes only into folders the
+pipeline named (``runtime/paths.py``). A run calls its input deleted (``input deleted:``, which makes the
+file DEAD at once) only after checking the key itself, never because Spark reported some path missing.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import dataclasses
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +43,7 @@ if __package__ in (None, ""):  # run as a script (Glue, the emulator, a shell): 
 
 from landing_pipeline.runtime.jobs.arguments import JobArgs, parse_args
 from landing_pipeline.runtime.jobs.failures import IngestError, spark_failures
-from landing_pipeline.runtime.jobs.readers import delete_folder, detect_format, read_raw, spark_path
+from landing_pipeline.runtime.jobs.readers import delete_folder, detect_format, literal_reader, read_raw
 from landing_pipeline.runtime.jobs.schema import LINEAGE_COLUMNS, REASON, ROW_ORDER
 from landing_pipeline.runtime.jobs.snapshot import SnapshotError, SnapshotResult, apply_file
 from landing_pipeline.runtime.jobs.storage import JsonStore, StorageError, local_input
@@ -79,16 +85,16 @@ def run(spark: SparkSession, args: JobArgs, store: JsonStore) -> dict[str, Any]:
         spark.conf.set(key, value)
     fmt = detect_format(args.input_uri, args.source_key)
     _check_version(store, args)
-    with spark_failures(args.input_uri, fmt):
+    with spark_failures(args.input_uri, fmt, input_gone=_gone_check(store, args)):
         raw = read_raw(spark, local_input(args.input_uri), fmt, args.schema)
         validated = validate(raw.frame, args.schema, args.merge_keys, fmt, raw.file_columns)
 
     counted, counts = _counted(validated, "all")
     good = _with_lineage(good_rows(counted), args, ingested_at).drop(ROW_ORDER)
-    with spark_failures(args.input_uri, fmt, args.output_uri):
-        good.write.mode("overwrite").parquet(spark_path(args.output_uri))
+    with spark_failures(args.input_uri, fmt, args.output_uri, input_gone=_gone_check(store, args)):
+        good.write.mode("overwrite").parquet(args.output_uri)  # a write never globs: the URI as it is
     totals = _totals(counts)
-    sample = _write_quarantine(spark, validated, args, fmt, ingested_at, totals)
+    sample = _write_quarantine(spark, store, validated, args, fmt, ingested_at, totals)
     snapshot = _merge(spark, store, validated, args, fmt, ingested_at, totals) if args.merge_keys else None
     if snapshot is None:
         _check_version(store, args)  # still the version this run was started for, after every pass
@@ -97,8 +103,8 @@ def run(spark: SparkSession, args: JobArgs, store: JsonStore) -> dict[str, Any]:
     return manifest
 
 
-def _write_quarantine(spark: SparkSession, validated: Validated, args: JobArgs, fmt: str, ingested_at: datetime,
-                      totals: tuple[int, int]) -> list[str]:
+def _write_quarantine(spark: SparkSession, store: JsonStore, validated: Validated, args: JobArgs, fmt: str,
+                      ingested_at: datetime, totals: tuple[int, int]) -> list[str]:
     """Write the rejected rows (a second pass, only when there are any); a few of their reasons."""
     if not totals[1]:
         # Nothing to quarantine: remove what an earlier attempt may have left, without reading the file again.
@@ -107,10 +113,10 @@ def _write_quarantine(spark: SparkSession, validated: Validated, args: JobArgs, 
         return []
     counted, again = _counted(validated, "quarantine")
     bad = _with_lineage(bad_rows(counted), args, ingested_at)
-    with spark_failures(args.input_uri, fmt, args.quarantine_uri):
-        bad.write.mode("overwrite").parquet(spark_path(args.quarantine_uri))
+    with spark_failures(args.input_uri, fmt, args.quarantine_uri, input_gone=_gone_check(store, args)):
+        bad.write.mode("overwrite").parquet(args.quarantine_uri)
     _same_file(args, totals, _totals(again))
-    written = spark.read.parquet(spark_path(args.quarantine_uri))
+    written = literal_reader(spark).parquet(args.quarantine_uri)
     return [row[REASON] for row in written.select(REASON).limit(QUARANTINE_SAMPLE).collect()]
 
 
@@ -125,7 +131,7 @@ def _merge(spark: SparkSession, store: JsonStore, validated: Validated, args: Jo
         _check_version(store, args)
 
     try:
-        with spark_failures(args.input_uri, fmt, args.snapshot_uri):
+        with spark_failures(args.input_uri, fmt, args.snapshot_uri, input_gone=_gone_check(store, args)):
             return apply_file(spark, store, args.snapshot_uri, rows, args.merge_keys, _provenance(args),
                               before_publish=still_the_same_file)
     except SnapshotError as exc:
@@ -152,12 +158,24 @@ def _totals(observation: Observation) -> tuple[int, int]:
 
 
 def _check_version(store: JsonStore, args: JobArgs) -> None:
+    """The input is there and holds the version the run is for (a deleted one says ``input deleted:``)."""
     try:
-        problem = store.version_problem(args.input_uri, args.source_version)
+        problem = (store.input_gone(args.input_uri, args.source_version)
+                   or store.version_problem(args.input_uri, args.source_version))
     except StorageError as exc:
         raise IngestError(str(exc)) from exc
     if problem:
         raise IngestError(problem)
+
+
+def _gone_check(store: JsonStore, args: JobArgs) -> Callable[[], str | None]:
+    """Asked when a pass fails on a missing path: is it the input that is gone, or something else?"""
+    def gone() -> str | None:
+        try:
+            return store.input_gone(args.input_uri, args.source_version)
+        except StorageError:
+            return None  # cannot tell: report the failure as it is, not as a deletion
+    return gone
 
 
 def _same_file(args: JobArgs, first: tuple[int, int], again: tuple[int, int]) -> None:

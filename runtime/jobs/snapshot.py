@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from landing_pipeline.runtime.jobs.readers import quote, spark_path
+from landing_pipeline.runtime.errors import OperationalError
+from landing_pipeline.runtime.jobs.readers import literal_reader, path_exists, quote
 from landing_pipeline.runtime.jobs.schema import ROW_ORDER
 from landing_pipeline.runtime.jobs.storage import JsonStore, join
 
@@ -27,7 +28,7 @@ POINTER = "_current.json"
 _BATCH = "__merge_batch"
 
 
-class SnapshotError(RuntimeError):
+class SnapshotError(OperationalError):
     """The snapshot cannot be advanced; the message says why and what to do."""
 
 
@@ -85,7 +86,7 @@ def apply_file(spark: SparkSession, store: JsonStore, snapshot_uri: str, new_row
     """
     current = store.read(pointer_uri(snapshot_uri))
     base = _base_of(current, provenance.get("file_id", ""))
-    base_frame = spark.read.parquet(spark_path(base["path"])) if base else None
+    base_frame = _read_version(spark, snapshot_uri, base) if base else None
     version = int(current["version"]) + 1 if current else 1
     folder = version_folder(snapshot_uri, version)
     # Overwrite: a crashed attempt may have left this folder without ever moving the pointer to it.
@@ -94,7 +95,7 @@ def apply_file(spark: SparkSession, store: JsonStore, snapshot_uri: str, new_row
 
     written = Observation(f"snapshot-rows-{uuid.uuid4().hex}")  # counted while writing, not by reading back
     merged = merge(base_frame, new_rows, keys).observe(written, F.count(F.lit(1)).alias("rows"))
-    merged.write.mode("overwrite").parquet(spark_path(folder))
+    merged.write.mode("overwrite").parquet(folder)
     if before_publish is not None:
         before_publish()
     rows = int(written.get["rows"])
@@ -125,6 +126,17 @@ def _base_of(current: dict[str, Any] | None, file_id: str) -> dict[str, Any] | N
             return None
         return {"version": current["base_version"], "path": current["base_path"]}
     return current
+
+
+def _read_version(spark: SparkSession, snapshot_uri: str, base: dict[str, Any]) -> DataFrame:
+    """The version folder the pointer names; a missing one is the snapshot's problem, not the input's."""
+    path = str(base["path"])
+    if not path_exists(spark, path):
+        raise SnapshotError(
+            f"version {base['version']} of the snapshot, which {pointer_uri(snapshot_uri)} names as the one to "
+            f"merge into, is missing ({path} does not exist): restore that folder, or point the pointer at the "
+            "latest version that exists, then rerun this file; the file itself is fine")
+    return literal_reader(spark).parquet(path)
 
 
 def _version(pointer: dict[str, Any] | None) -> str:

@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from landing_pipeline.runtime.contract import INPUT_DELETED
+from landing_pipeline.runtime.errors import OperationalError
 
-class StorageError(RuntimeError):
+
+class StorageError(OperationalError):
     """A JSON object could not be read or written; the message names the URI."""
 
 
@@ -120,14 +123,31 @@ class JsonStore:
             current = client.head_object(Bucket=bucket, Key=key).get("VersionId") or "null"
         except client.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("404", "NoSuchKey", "NotFound"):
-                return (f"{uri} was deleted before this run could read version {expected}; if that version "
-                        "should still be ingested, copy it back (the bucket keeps old versions) and land it again")
+            if code in _MISSING_CODES:
+                return _deleted(uri, expected)
             raise StorageError(f"cannot check the version of {uri}: {exc}") from exc
         if current != expected:
             return (f"{uri} now holds version {current}, not {expected}: the object was overwritten before this "
                     f"run could read it, and Spark can only read a key's current version. Version {expected} is "
                     "still in the bucket: copy it to a new key to ingest it; the newer version has its own run")
+        return None
+
+    def input_gone(self, uri: str, version: str) -> str | None:
+        """Why the input at ``uri`` is gone (a message starting with ``input deleted:``), or None when it is there.
+
+        Asked when a read fails on a missing path, which may be another path (a snapshot version): only
+        a check of the key itself (HeadObject; locally, the file) tells a deleted input from the rest.
+        """
+        if not is_s3(uri):
+            return None if local_path(local_input(uri)).exists() else _deleted(uri, version)
+        bucket, key = split_s3(uri)
+        client = self._s3()
+        try:
+            client.head_object(Bucket=bucket, Key=key)
+        except client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") in _MISSING_CODES:
+                return _deleted(uri, version)
+            raise StorageError(f"cannot check whether {uri} still exists: {exc}") from exc
         return None
 
     def write(self, uri: str, document: dict[str, Any]) -> None:
@@ -149,3 +169,12 @@ class JsonStore:
             if temp:
                 Path(temp).unlink(missing_ok=True)
             raise StorageError(f"cannot write {uri}: {exc}") from exc
+
+
+_MISSING_CODES = ("404", "NoSuchKey", "NotFound", "NoSuchVersion")
+
+
+def _deleted(uri: str, version: str) -> str:
+    which = f"version {version}" if version not in ("", "null") else "it"
+    return (f"{INPUT_DELETED} {uri} was deleted before this run could read {which}. If it should still be "
+            "ingested, copy the version back (a versioned bucket keeps it) and land it again")

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from landing_pipeline.runtime.jobs.arguments import parse_args
-from landing_pipeline.runtime.jobs.readers import UnsupportedFormat, detect_format, spark_path
+from landing_pipeline.runtime.jobs.readers import UnsupportedFormat, detect_format
 from landing_pipeline.runtime.jobs.schema import Column, JobArgumentError, parse_merge_keys, parse_schema
 from landing_pipeline.runtime.jobs.snapshot import pointer_uri, version_folder
 from landing_pipeline.runtime.jobs.storage import JsonStore, StorageError, local_input
@@ -151,11 +151,6 @@ def test_an_unsupported_extension_is_a_clear_failure_and_the_key_is_the_fallback
     with pytest.raises(UnsupportedFormat, match=r"orders\.xlsx.*supported: \.csv"):
         detect_format("s3://bucket/orders.xlsx", "orders.xlsx")
     assert detect_format("file:///tmp/staged-object", "orders_1.csv") == "csv"
-
-
-def test_glob_characters_in_a_key_are_escaped_for_spark() -> None:
-    assert spark_path("s3://b/orders[1]{x}*?.csv") == r"s3://b/orders\[1\]\{x\}\*\?.csv"
-    assert spark_path("s3://b/a b+ü.csv") == "s3://b/a b+ü.csv"
 
 
 def test_snapshot_layout() -> None:

@@ -99,10 +99,21 @@ def test_used_up_attempts_park_the_file_in_the_fifo_dlq(make_pipeline: Any, runs
 
 def test_a_run_that_lost_its_input_is_dead_at_once(pipeline: Pipeline) -> None:
     (a1,), run_id = _start_first(pipeline, A1)
-    pipeline.complete(run_id, "FAILED", "An error occurred (NoSuchKey) when calling the GetObject operation")
+    # The job checked the key (HeadObject) before saying so (runtime/jobs/storage.py, input_gone).
+    pipeline.complete(run_id, "FAILED", "IngestError: input deleted: s3://landing/a1.csv was deleted before this "
+                                        "run could read version v1")
     record = pipeline.ctx.ledger.get(a1)
     assert record is not None and record.status == Status.DEAD and record.attempts == 1
     assert "object deleted before processing" in (record.last_error or "")
+
+
+def test_a_missing_path_that_is_not_the_input_is_retried_not_dead(pipeline: Pipeline) -> None:
+    (a1,), run_id = _start_first(pipeline, A1)
+    pipeline.complete(run_id, "FAILED", "IngestError: snapshot s3://out/snapshots/g/: [PATH_NOT_FOUND] Path does "
+                                        "not exist: s3://out/snapshots/g/v000003 (NoSuchKey)")
+    record = pipeline.ctx.ledger.get(a1)
+    assert record is not None and record.status == Status.FAILED
+    assert "object deleted" not in (record.last_error or "")
 
 
 def test_events_for_runs_this_pipeline_did_not_start_are_ignored(pipeline: Pipeline) -> None:
