@@ -30,6 +30,7 @@ from landing_pipeline.emulator.faults import FunctionCrash
 from landing_pipeline.emulator.function_output import function_scope
 from landing_pipeline.emulator.observe import Recorder
 from landing_pipeline.emulator.strict_lambda import HandlerFaults, Invocation, handler_name, invocation
+from landing_pipeline.runtime.errors import OperationalError
 
 DEFAULT_CONCURRENCY = 8
 """Concurrent invocations of a mapping without MaximumConcurrency (AWS starts 5 pollers and scales up)."""
@@ -41,7 +42,7 @@ as time passes are found promptly at any speedup."""
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-class HandlerNotDeployed(RuntimeError):
+class HandlerNotDeployed(OperationalError):
     """The function's handler string names a module its deployed code does not contain."""
 
 

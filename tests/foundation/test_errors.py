@@ -12,11 +12,15 @@ from landing_pipeline.cli.errors import exit_code
 from landing_pipeline.cli.ops_actions import OpsError
 from landing_pipeline.emulator.bridge import BridgeError
 from landing_pipeline.emulator.faults import FaultSpecError
+from landing_pipeline.emulator.lambda_runner import HandlerNotDeployed
 from landing_pipeline.emulator.workload import WorkloadError
 from landing_pipeline.runtime.context import RuntimeConfigError
 from landing_pipeline.runtime.errors import LandingError, SpecError, StackFileError
+from landing_pipeline.runtime.jobs.failures import IngestError
 from landing_pipeline.runtime.jobs.readers import UnsupportedFormat
 from landing_pipeline.runtime.jobs.schema import JobArgumentError
+from landing_pipeline.runtime.jobs.snapshot import SnapshotError
+from landing_pipeline.runtime.jobs.storage import StorageError
 from landing_pipeline.runtime.spec_loader import load_stack_file, spec_from_config
 from landing_pipeline.simulator.errors import ScenarioError
 from landing_pipeline.simulator.stackfile import StackWriteError
@@ -25,7 +29,8 @@ from landing_pipeline.simulator.sweep import SweepError
 ROOT = Path(__file__).resolve().parents[2]
 
 ERRORS = [SpecError, StackFileError, ScenarioError, SweepError, StackWriteError, FaultSpecError, WorkloadError,
-          BridgeError, OpsError, RuntimeConfigError, JobArgumentError, UnsupportedFormat]
+          BridgeError, OpsError, RuntimeConfigError, JobArgumentError, UnsupportedFormat, StorageError, IngestError,
+          SnapshotError, HandlerNotDeployed]
 
 
 @pytest.mark.parametrize("error", ERRORS, ids=lambda e: e.__name__)
