@@ -38,7 +38,7 @@ class LateS3Events:
 
         def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
             name = str(getattr(key, "name", ""))
-            if "ObjectCreated" not in str(event_name):
+            if "ObjectCreated" not in str(getattr(event_name, "value", event_name)):
                 return original(account_id, event_name, bucket, key)
             delay = self.faults.fire_once("delay-event", name)
             if delay:

@@ -51,8 +51,8 @@ class StrictSQS:
             self.expire(queue_name)
             return receive(queue_name, *args, **kwargs)
 
-        self.backend.send_message = send_message
-        self.backend.receive_message = receive_message
+        self.backend.send_message = send_message  # type: ignore[method-assign]
+        self.backend.receive_message = receive_message  # type: ignore[method-assign]
 
     # -- deduplication --------------------------------------------------------------------------------
     def _send(self, send: Any, args: tuple[Any, ...], kwargs: dict[str, Any], arguments: dict[str, Any]) -> Any:
@@ -93,10 +93,10 @@ class StrictSQS:
         queue = self.backend.queues.get(queue_name)
         if queue is None:
             return
-        retention_ms = float(queue.message_retention_period) * 1000.0
+        retention_ms = float(queue.attributes["MessageRetentionPeriod"]) * 1000.0
         now_ms = self.aws.clock.epoch() * 1000.0
         with queue._messages_lock:
-            old = [m for m in queue._messages if m.sent_timestamp + retention_ms <= now_ms]
+            old = [m for m in queue._messages if (m.sent_timestamp or 0) + retention_ms <= now_ms]
             if not old:
                 return
             queue._messages = [m for m in queue._messages if m not in old]

@@ -1,0 +1,50 @@
+"""Strict S3 events: a file's Object Created event delayed (a later file is announced first) and repeated
+after SQS's 5-minute deduplication window, through the deployed bucket, rule and intake queue. moto
+delivers each put's event inside the put, in order, once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.deploy import Deployment
+from landing_pipeline.emulator.faults import FaultPlan
+from landing_pipeline.emulator.strict_events import LateS3Events
+from tests.emulator.strict_support import deployed, wait_for
+
+
+@pytest.fixture
+def stack() -> Iterator[tuple[InProcessAWS, Deployment]]:
+    yield from deployed(speedup=200.0)
+
+
+def test_a_delayed_event_is_overtaken_and_a_repeated_one_arrives_again_after_five_minutes(
+        stack: tuple[InProcessAWS, Deployment]) -> None:
+    aws, deployment = stack
+    late = LateS3Events(aws, FaultPlan.parse(["delay-event:orders_1.csv:30", "repeat-event:orders_2.csv"]))
+    late.install()
+    try:
+        s3, sqs = aws.client("s3"), aws.client("sqs")
+        prefix = deployment.spec.key_prefix
+        for name in ("orders_1.csv", "orders_2.csv"):
+            s3.put_object(Bucket=deployment.landing_bucket, Key=prefix + name, Body=b"id\n1\n")
+        arrivals: list[tuple[float, str]] = []
+
+        def receive() -> bool:
+            for message in sqs.receive_message(QueueUrl=deployment.queues["intake"],
+                                               MaxNumberOfMessages=10).get("Messages") or []:
+                detail = json.loads(message["Body"]).get("detail") or {}
+                if "object" in detail:
+                    arrivals.append((aws.clock.now(), detail["object"]["key"].rsplit("/", 1)[-1]))
+                sqs.delete_message(QueueUrl=deployment.queues["intake"], ReceiptHandle=message["ReceiptHandle"])
+            return len(arrivals) >= 3
+
+        assert wait_for(receive, wall_s=15), (arrivals, late.log)
+        assert [name for _, name in arrivals] == ["orders_2.csv", "orders_1.csv", "orders_2.csv"]
+        assert arrivals[1][0] >= 30 and arrivals[2][0] >= 360  # the repeat comes past the 5-minute window
+        assert late.pending == 0
+    finally:
+        late.uninstall()
