@@ -55,7 +55,12 @@ def demo(
     fault: Annotated[list[str] | None, typer.Option(
         help="KIND:GLOB[:N], repeatable. KIND: duplicate-event, fail-run (first N attempts fail), timeout-run, "
              "throttle (next N starts), crash-after-start, lose-completion, malformed-event, "
-             "delete-before-processing. GLOB matches the file name or key; N defaults to 1.")] = None,
+             "delete-before-processing; and the strict layer's (ambiguous-start, duplicate-delivery, gsi-lag:SECONDS, "
+             "crash-in:HANDLER:STEP, ...: an unknown KIND lists them all). GLOB matches the file name or key; N "
+             "defaults to 1.")] = None,
+    lenient: Annotated[bool, typer.Option(
+        "--lenient", help="Turn the strict layer off: moto's kinder AWS (FIFO dedup only against stored "
+                          "messages, exact GSIs, no retention, no Lambda timeout). See docs/emulator.md.")] = False,
     design: Annotated[str, typer.Option(
         help="held: this project's dispatcher (holds the group until the run ends). seed: the original card's "
              "dispatcher (start the run and return), to watch same-group runs overlap.")] = "held",
@@ -93,7 +98,7 @@ def demo(
     log_file = logs.open("w", encoding="utf-8") if logs else None
     options = DemoOptions(stack=stack, engine=engine, speedup=speedup, faults=list(fault or []),  # type: ignore[arg-type]
                           design=design, files=files, trace=trace, timeout_s=timeout,  # type: ignore[arg-type]
-                          function_log=log_file)
+                          function_log=log_file, lenient=lenient)
     title = f"landing demo: stack {stack}, {design} design, {engine} engine"
     try:
         with Live(console=console, refresh_per_second=4, transient=True) as live:
