@@ -165,6 +165,9 @@ class PipelineFunctions(pulumi.ComponentResource):
                 memory_mb=spec.lambda_memory_mb, environment=env, statements=statements[label],
                 log_retention_days=spec.log_retention_days, tags=tags, opts=pulumi.ResourceOptions(parent=self))
             for label, plan in function_plans(spec).items()}
+        self.router: QueueFunction = self.functions["router"]
+        self.dispatcher: QueueFunction = self.functions["dispatcher"]
+        self.completion: QueueFunction = self.functions["completion"]
         self.router_function_name = self.functions["router"].function_name
         self.dispatcher_function_name = self.functions["dispatcher"].function_name
         self.completion_function_name = self.functions["completion"].function_name

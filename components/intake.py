@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from landing_pipeline.components.common import wildcard_escape
 from landing_pipeline.components.event_queue import rule_fed_queue
@@ -36,6 +37,10 @@ class Intake(pulumi.ComponentResource):
             pattern=pulumi.Output.from_input(bucket_name).apply(
                 lambda bucket: object_created_pattern(bucket, key_prefix, key_suffixes)),
             visibility_timeout_s=visibility_timeout_s, tags=tags)
+        self.queue: aws.sqs.Queue = parts.queue
+        """The standard queue the rule delivers to: attach your own alarms or consumers' policies here."""
+        self.dlq: aws.sqs.Queue = parts.dlq
+        self.rule: aws.cloudwatch.EventRule = parts.rule
         self.queue_url, self.queue_arn, self.queue_name = parts.queue.url, parts.queue.arn, parts.queue.name
         self.dlq_url, self.dlq_arn, self.dlq_name = parts.dlq.url, parts.dlq.arn, parts.dlq.name
         self.rule_name = parts.rule.name

@@ -61,6 +61,12 @@ class QueueFunction(pulumi.ComponentResource):
             f"{name}-trigger", event_source_arn=source_queue_arn, function_name=function.arn,
             batch_size=batch_size, function_response_types=["ReportBatchItemFailures"], scaling_config=scaling,
             enabled=True, tags=dict(tags), opts=child(self, depends_on=[policy]))
+        self.function: aws.lambda_.Function = function
+        self.role: aws.iam.Role = role
+        """The function's execution role: attach extra policies (``aws.iam.RolePolicy(role=...id)``) here."""
+        self.role_policy: aws.iam.RolePolicy = policy
+        self.log_group: aws.cloudwatch.LogGroup = log_group
+        self.event_source_mapping: aws.lambda_.EventSourceMapping = mapping
         self.function_name = function.name
         self.function_arn = function.arn
         self.role_arn = role.arn

@@ -29,6 +29,8 @@ class LandingBucket(pulumi.ComponentResource):
                  kms_key_arn: str = "", expiration_days: int = 0, key_prefix: str = "",
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("landing:index:LandingBucket", name, None, opts)
+        self.bucket: aws.s3.Bucket | None = None
+        """The created bucket; None for an existing one (``existing_bucket_name``), which this stack does not own."""
         if existing_bucket_name:
             self.bucket_name = pulumi.Output.from_input(existing_bucket_name)
             self.bucket_arn = s3_arn(existing_bucket_name)
@@ -38,12 +40,13 @@ class LandingBucket(pulumi.ComponentResource):
             bucket = SecureBucket(f"{name}-bucket", tags=tags, kms_key_arn=kms_key_arn,
                                   expiration_days=expiration_days, expiration_prefix=key_prefix,
                                   opts=child(self))
+            self.bucket = bucket.bucket
             self.bucket_name = bucket.bucket_name
             self.bucket_arn = bucket.bucket_arn
             bucket_id = bucket.bucket_name
             depends = [bucket]
         # S3 keeps one notification configuration per bucket; EventBridge delivery lets any
         # number of rules (ours and yours) consume the same events.
-        aws.s3.BucketNotification(f"{name}-eventbridge", bucket=bucket_id, eventbridge=True,
+        self.notification = aws.s3.BucketNotification(f"{name}-eventbridge", bucket=bucket_id, eventbridge=True,
                                   opts=child(self, depends_on=depends))
         self.register_outputs({"bucket_name": self.bucket_name, "bucket_arn": self.bucket_arn})

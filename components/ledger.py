@@ -47,6 +47,7 @@ class Ledger(pulumi.ComponentResource):
             # instead of the AWS-owned default.
             server_side_encryption={"enabled": True},
             tags=dict(tags), opts=child(self))
+        self.table: aws.dynamodb.Table = table
         self.table_name = table.name
         self.table_arn = table.arn
         self.register_outputs({"table_name": self.table_name, "table_arn": self.table_arn})

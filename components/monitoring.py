@@ -49,6 +49,11 @@ class Monitoring(pulumi.ComponentResource):
                  tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("landing:index:Monitoring", name, None, opts)
         failure_rule = None
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        """Suffix (``ordered-dlq-depth``, ``router-errors``, ``glue-failures``, ...) -> alarm; empty without alarms."""
+        self.alarm_topic: aws.sns.Topic | None = None
+        """The topic created for ``alarm_email``; None when an existing topic ARN is used or there is none."""
+        self.dashboard: aws.cloudwatch.Dashboard | None = None
         if spec.enable_alarms or spec.enable_dashboard:
             failure_rule = aws.cloudwatch.EventRule(
                 f"{name}-glue-failures", description="Failed, timed-out and errored runs of the ingest job "
@@ -62,6 +67,7 @@ class Monitoring(pulumi.ComponentResource):
             aws.sns.TopicSubscription(f"{name}-alarm-email", topic=topic.arn, protocol="email",
                                       endpoint=spec.alarm_email, opts=child(self))
             topic_arn = topic.arn
+            self.alarm_topic = topic
         if spec.enable_alarms:
             assert failure_rule is not None
             self._alarms(name, spec, watched, failure_rule.name, topic_arn, tags)
@@ -74,7 +80,10 @@ class Monitoring(pulumi.ComponentResource):
                                                  dict(watched.dlqs), dict(watched.functions), watched.job_name,
                                                  failure_rule.name).apply(lambda a: json.dumps(dashboard_body(*a))),
                 opts=child(self))
+            self.dashboard = dashboard
             self.dashboard_name = dashboard.dashboard_name
+        self.failure_rule: aws.cloudwatch.EventRule | None = failure_rule
+        """Matches this job's failed runs; its ``TriggeredRules`` metric counts them (None: no alarms, no dashboard)."""
         self.alarm_topic_arn = pulumi.Output.from_input(topic_arn)
         self.register_outputs({"dashboard_name": self.dashboard_name, "alarm_topic_arn": self.alarm_topic_arn})
 
@@ -85,7 +94,7 @@ class Monitoring(pulumi.ComponentResource):
         def alarm(suffix: str, description: str, namespace: str, metric: str, dimensions: Mapping[str, Any],
                   statistic: str, threshold: float, comparison: str = "GreaterThanThreshold",
                   period: int = 60) -> None:
-            aws.cloudwatch.MetricAlarm(
+            self.alarms[suffix] = aws.cloudwatch.MetricAlarm(
                 f"{name}-{suffix}", alarm_description=description, namespace=namespace, metric_name=metric,
                 dimensions=dict(dimensions), statistic=statistic, period=period, evaluation_periods=1,
                 threshold=threshold, comparison_operator=comparison, treat_missing_data="notBreaching",

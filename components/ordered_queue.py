@@ -54,6 +54,8 @@ class OrderedQueue(pulumi.ComponentResource):
                                 policy=policy_document([deny_insecure_transport("DenyInsecureTransport", "sqs:*",
                                                                                 [target.arn])]),
                                 opts=child(self))
+        self.queue: aws.sqs.Queue = queue
+        self.dlq: aws.sqs.Queue = dlq
         self.queue_url, self.queue_arn, self.queue_name = queue.url, queue.arn, queue.name
         self.dlq_url, self.dlq_arn, self.dlq_name = dlq.url, dlq.arn, dlq.name
         self.register_outputs({"queue_url": self.queue_url, "queue_arn": self.queue_arn,

@@ -12,15 +12,18 @@ analyzer reads the annotations of ``__init__``'s ``args`` and of the outputs at 
 needs real types, not strings.
 """
 
+from contextvars import ContextVar
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from landing_pipeline.components.args import IngestionPipelineArgs as IngestionPipelineArgs
 from landing_pipeline.components.args import args_from_spec, spec_from_args
 from landing_pipeline.components.completion_path import CompletionPath
 from landing_pipeline.components.functions import PipelineFunctions, PipelineResources
 from landing_pipeline.components.intake import Intake
+from landing_pipeline.components.lambda_function import QueueFunction
 from landing_pipeline.components.landing_bucket import LandingBucket
 from landing_pipeline.components.ledger import Ledger
 from landing_pipeline.components.monitoring import Monitoring, Watched, dashboard_name_for
@@ -30,6 +33,11 @@ from landing_pipeline.components.secure_bucket import SecureBucket
 from landing_pipeline.runtime.spec import PipelineSpec
 
 TYPE_TOKEN = "landing:index:IngestionPipeline"
+
+BUILT_PIPELINES: ContextVar[list[tuple[str, PipelineSpec]] | None] = ContextVar("built_pipelines", default=None)
+"""Set by ``components/program_runner.py`` for one mock run: every pipeline built appends (name, spec), so
+``landing plan`` and the emulator deploy the settings the program passed, not a re-read of the stack file
+(which a program giving its own args never consults). Unset (None) under ``pulumi up``: nothing is kept."""
 
 
 class IngestionPipeline(pulumi.ComponentResource):
@@ -81,6 +89,9 @@ class IngestionPipeline(pulumi.ComponentResource):
         spec = spec_from_args(args)  # raises SpecError before anything is registered
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.spec = spec
+        built = BUILT_PIPELINES.get()
+        if built is not None:
+            built.append((name, spec))
         tags = spec.tag_map
         child = pulumi.ResourceOptions(parent=self)
 
@@ -137,7 +148,47 @@ class IngestionPipeline(pulumi.ComponentResource):
         self.router_function_name = functions.router_function_name
         self.dispatcher_function_name = functions.dispatcher_function_name
         self.completion_function_name = functions.completion_function_name
+        self._expose(landing, output, intake, ordered, ledger, job, completion, functions, monitoring)
         self.register_outputs(self.outputs())
+
+    def _expose(self, landing: LandingBucket, output: SecureBucket, intake: Intake, ordered: OrderedQueue,
+                ledger: Ledger, job: ProcessingJob, completion: CompletionPath, functions: PipelineFunctions,
+                monitoring: Monitoring) -> None:
+        """The parts as typed attributes (the awsx / AWS Solutions Constructs convention), so a program can
+        attach its own alarms, policies and subscriptions to the real resources. Plain attributes, not
+        class annotations: those are the component's outputs (``OUTPUT_NAMES``, the schema)."""
+        # sub-components
+        self.landing: LandingBucket = landing
+        self.output: SecureBucket = output
+        self.intake: Intake = intake
+        self.ordered: OrderedQueue = ordered
+        self.ledger: Ledger = ledger
+        self.processing: ProcessingJob = job
+        self.completion_path: CompletionPath = completion
+        self.functions: PipelineFunctions = functions
+        self.monitoring: Monitoring = monitoring
+        # the resources users attach to
+        self.landing_bucket: aws.s3.Bucket | None = landing.bucket  # None for existing_bucket_name
+        self.output_bucket: aws.s3.Bucket = output.bucket
+        self.ledger_table: aws.dynamodb.Table = ledger.table
+        self.intake_queue: aws.sqs.Queue = intake.queue
+        self.intake_dlq: aws.sqs.Queue = intake.dlq
+        self.intake_rule: aws.cloudwatch.EventRule = intake.rule
+        self.ordered_queue: aws.sqs.Queue = ordered.queue
+        self.ordered_dlq: aws.sqs.Queue = ordered.dlq
+        self.completion_queue: aws.sqs.Queue = completion.queue
+        self.completion_dlq: aws.sqs.Queue = completion.dlq
+        self.completion_rule: aws.cloudwatch.EventRule = completion.rule
+        self.router: QueueFunction = functions.router
+        self.dispatcher: QueueFunction = functions.dispatcher
+        self.completion: QueueFunction = functions.completion
+        self.glue_job: aws.glue.Job = job.job
+        self.glue_job_role: aws.iam.Role = job.role
+        self.glue_log_groups: list[aws.cloudwatch.LogGroup] = job.log_groups
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = monitoring.alarms
+        self.alarm_topic: aws.sns.Topic | None = monitoring.alarm_topic
+        self.dashboard: aws.cloudwatch.Dashboard | None = monitoring.dashboard
+        self.glue_failure_rule: aws.cloudwatch.EventRule | None = monitoring.failure_rule
 
     @classmethod
     def from_spec(cls, name: str, spec: PipelineSpec,

@@ -51,6 +51,9 @@ class ProcessingJob(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("landing:index:ProcessingJob", name, None, opts)
         library_location: pulumi.Input[str] | None = None
+        self.script_object: aws.s3.BucketObjectv2 | None = None
+        """The uploaded job script; None when ``script_location`` names one of yours."""
+        self.library_object: aws.s3.BucketObjectv2 | None = None
         if spec.script_location:
             script_location: pulumi.Input[str] = spec.script_location
             script_bucket, _, script_key = spec.script_location.removeprefix("s3://").partition("/")
@@ -62,6 +65,7 @@ class ProcessingJob(pulumi.ComponentResource):
             library = aws.s3.BucketObjectv2(f"{name}-library", bucket=output_bucket, key=LIBRARY_KEY,
                                             source=job_library_archive(), content_type="application/zip",
                                             tags=dict(tags), opts=child(self))
+            self.script_object, self.library_object = script, library
             script_location = pulumi.Output.concat("s3://", script.bucket, "/", script.key)
             library_location = pulumi.Output.concat("s3://", library.bucket, "/", library.key)
             script_arns = [s3_arn(output_bucket, SCRIPT_KEY), s3_arn(output_bucket, LIBRARY_KEY)]
@@ -89,6 +93,11 @@ class ProcessingJob(pulumi.ComponentResource):
             default_arguments=default_arguments(log_group_prefix, library_location),
             description="Ingests one landed file per run (started and held by the dispatcher)",
             tags=dict(tags), opts=child(self, depends_on=[policy, *log_groups]))
+        self.job: aws.glue.Job = job
+        self.role: aws.iam.Role = role
+        self.role_policy: aws.iam.RolePolicy = policy
+        self.log_groups: list[aws.cloudwatch.LogGroup] = log_groups
+        """Glue's ``<prefix>/error`` and ``<prefix>/output`` groups, in that order."""
         self.job_name = job.name
         self.job_arn = job.arn
         self.role_arn = role.arn

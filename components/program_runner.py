@@ -32,6 +32,7 @@ from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
 from landing_pipeline.runtime.contract import PROJECT
+from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.runtime.spec_loader import StackFileError, find_project_dir, project_defaults, stack_values
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -68,6 +69,11 @@ class ProgramRun:
     config: dict[str, str]
     resources: list[ResourceRecord] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
+    project: str = PROJECT
+    """The ``name:`` of the program's ``Pulumi.yaml``: what URNs and auto-names carry."""
+    pipelines: dict[str, PipelineSpec] = field(default_factory=dict)
+    """Logical name -> the validated spec of every ``IngestionPipeline`` the program built, i.e. what it
+    declares (its args), whatever the stack file says: the emulator deploys from these."""
 
     def of_type(self, type_token: str) -> list[ResourceRecord]:
         return [r for r in self.resources if r.type == type_token]
@@ -123,21 +129,40 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             id=registration.id if registration else None, custom=custom, provider=request.provider or None))
 
 
+def project_name(folder: Path) -> str:
+    """The ``name:`` of ``folder/Pulumi.yaml``: a user's own project, not necessarily ``landing-pipeline``.
+
+    Pulumi puts it in every URN and the provider's auto-names; forcing ours would give a reusing
+    project's plan and emulated deployment names its real ``pulumi up`` never creates."""
+    import yaml
+
+    try:
+        document = yaml.safe_load((folder / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise StackFileError(f"cannot read the project name from {folder / 'Pulumi.yaml'}: {exc}") from None
+    name = document.get("name") if isinstance(document, dict) else None
+    if not isinstance(name, str) or not name:
+        raise StackFileError(f"{folder / 'Pulumi.yaml'} has no 'name:'; Pulumi requires one (e.g. 'name: my-app')")
+    return name
+
+
 def stack_config(stack: str = "dev", *, project_dir: Path | None = None, stack_file: Path | None = None,
                  overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
     """The config the CLI would hand the program: declared defaults, the stack file, then overrides.
 
     Values are strings (JSON for lists and booleans) because that is how the engine passes them;
     the program must parse them exactly as it does under ``pulumi up``. Override keys without a
-    namespace belong to this project (``maxParallelGroups`` means ``landing-pipeline:maxParallelGroups``).
+    namespace are the pipeline's settings (``maxParallelGroups`` means ``landing-pipeline:maxParallelGroups``);
+    unqualified keys of the files belong to the project ``Pulumi.yaml`` names, as under ``pulumi up``.
     """
     folder = find_project_dir(project_dir)
     path = stack_file or folder / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise StackFileError(f"no stack file {path}; stacks here: "
                              + (", ".join(p.name for p in sorted(folder.glob("Pulumi.*.yaml"))) or "none"))
-    merged: dict[str, Any] = project_defaults(folder / "Pulumi.yaml")
-    merged.update(stack_values(path))
+    project = project_name(folder)
+    merged: dict[str, Any] = project_defaults(folder / "Pulumi.yaml", project)
+    merged.update(stack_values(path, project))
     for key, value in (overrides or {}).items():
         merged[key if ":" in key else f"{PROJECT}:{key}"] = value
     return {key: _engine_string(value) for key, value in merged.items()}
@@ -180,13 +205,17 @@ def _run_in_context(mocks: pulumi.runtime.Mocks, stack: str, config: dict[str, s
     features = set(monitor.GetDeploymentInfo(None).supportedFeatures)  # type: ignore[no-untyped-call]
     pulumi_settings.configure(pulumi_mocks.MockSettings(  # type: ignore[no-untyped-call]
         monitor=monitor, monitor_features=features, engine=pulumi_mocks.MockEngine(None),
-        project=PROJECT, stack=stack, dry_run=preview, organization="organization", callbacks=None,
+        project=project_name(folder), stack=stack, dry_run=preview, organization="organization", callbacks=None,
         root_directory=str(folder)))
     pulumi.runtime.set_all_config(config, [])
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
     stacks: list[Any] = []
+    from landing_pipeline.components.pipeline import BUILT_PIPELINES
+
+    built: list[tuple[str, PipelineSpec]] = []
+    BUILT_PIPELINES.set(built)  # the program's task runs in a copy of this context: it appends to this list
 
     def execute() -> None:
         # run_in_stack creates the root Stack inside an asyncio task, i.e. in a copy of this context:
@@ -197,7 +226,8 @@ def _run_in_context(mocks: pulumi.runtime.Mocks, stack: str, config: dict[str, s
     _sync_await(run_in_stack(execute))
     raw_exports = dict(getattr(stacks[0], "outputs", {}) or {}) if stacks else {}
     exports = {name: _sync_await(pulumi.Output.from_input(value).future()) for name, value in raw_exports.items()}
-    return ProgramRun(stack=stack, config=config, resources=list(monitor.records), exports=_plain(exports))
+    return ProgramRun(stack=stack, config=config, resources=list(monitor.records), exports=_plain(exports),
+                      project=pulumi.get_project(), pipelines=dict(built))
 
 
 def _plain(value: Any) -> Any:

@@ -32,7 +32,7 @@ class SecureBucket(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("landing:index:SecureBucket", name, None, opts)
         bucket = aws.s3.Bucket(name, force_destroy=False, tags=dict(tags), opts=child(self))
-        self.bucket = bucket
+        self.bucket: aws.s3.Bucket = bucket
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"},
             opts=child(self))

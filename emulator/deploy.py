@@ -1,5 +1,12 @@
 """Deploy a stack onto in-process moto: the real program, the stack's own configuration, real names back.
 
+What is deployed is what the program declares: the spec comes from the ``IngestionPipeline`` the
+program built (``ProgramRun.pipelines``), never from a re-read of ``Pulumi.<stack>.yaml``. The two
+agree for this project's ``__main__.py``, which builds the pipeline from the stack's settings; a
+user's program that passes its own args (``key_prefix="incoming/"``) while its stack file says
+something else gets its args, as under ``pulumi up``. Trusting the file had the demo upload every
+file under the file's prefix, where the deployed rule never looked, and report success on nothing.
+
 The result names what the rest of the emulator needs (landing bucket, queues,
 ledger, job, mappings), each read from what was actually created rather than
 predicted, so a program change that breaks the wiring shows up here.
@@ -14,13 +21,14 @@ from typing import Any
 
 from landing_pipeline.components.functions import COMPLETION_HANDLER as COMPLETION
 from landing_pipeline.components.functions import ROUTER_HANDLER as ROUTER
+from landing_pipeline.components.mocks import AwsMocks
 from landing_pipeline.components.program_runner import ProgramRun, run_program, stack_config
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.bridge import BridgeError, CreatedResource, MotoMocks
 from landing_pipeline.emulator.lambda_runner import MappingConfig, load_mappings
 from landing_pipeline.runtime.context import JOB_NAME, LEDGER_TABLE, ORDERED_DLQ_URL, ORDERED_QUEUE_URL, OUTPUT_BUCKET
 from landing_pipeline.runtime.spec import PipelineSpec
-from landing_pipeline.runtime.spec_loader import find_project_dir, spec_from_config
+from landing_pipeline.runtime.spec_loader import find_project_dir
 
 DEFAULT_REGION = "us-east-1"
 
@@ -31,6 +39,9 @@ class StackConfig:
     project_dir: Path
     config: dict[str, str]
     spec: PipelineSpec
+    """The spec of the pipeline the program builds with this config (its args), not the stack file's reading."""
+    pipeline: str = "ingest"
+    """Logical name of that pipeline in the program."""
 
     @property
     def region(self) -> str:
@@ -39,10 +50,27 @@ class StackConfig:
 
 def read_stack(stack: str, project_dir: Path | None = None,
                overrides: Mapping[str, Any] | None = None) -> StackConfig:
-    """The stack's configuration exactly as ``pulumi up`` would pass it, and the spec it yields (validated)."""
+    """The stack's configuration exactly as ``pulumi up`` would pass it, and the spec of the pipeline the
+    program builds from it: the program runs once under recording mocks (about 0.3 s) so that the
+    settings it passes in code count, and an invalid configuration fails here, before moto starts."""
     folder = find_project_dir(project_dir)
     config = stack_config(stack, project_dir=folder, overrides=overrides)
-    return StackConfig(stack, folder, config, spec_from_config(config))
+    plan = run_program(AwsMocks(region=config.get("aws:region")), stack, project_dir=folder, config=config)
+    name, spec = declared_pipeline(plan, folder)
+    return StackConfig(stack, folder, config, spec, name)
+
+
+def declared_pipeline(run: ProgramRun, folder: Path) -> tuple[str, PipelineSpec]:
+    """The one ``IngestionPipeline`` the program built, by name and spec."""
+    if len(run.pipelines) == 1:
+        return next(iter(run.pipelines.items()))
+    program = folder / "__main__.py"
+    if not run.pipelines:
+        raise BridgeError(f"{program} builds no IngestionPipeline (from landing_pipeline import IngestionPipeline); "
+                          "the emulator deploys and drives one")
+    raise BridgeError(f"{program} builds {len(run.pipelines)} pipelines ({', '.join(sorted(run.pipelines))}); "
+                      "the emulator drives one: build the others only when an environment variable or a stack "
+                      "setting of yours asks for them")
 
 
 @dataclass
@@ -97,6 +125,9 @@ def deploy(aws: InProcessAWS, stack: StackConfig) -> Deployment:
         raise
     if mocks.errors:
         raise BridgeError("; ".join(mocks.errors))
+    name, spec = declared_pipeline(program, stack.project_dir)
+    if (name, spec) != (stack.pipeline, stack.spec):  # the program decides per run (time, environment...)
+        stack = StackConfig(stack.stack, stack.project_dir, stack.config, spec, name)
     mappings = load_mappings(aws)
     environment = merged_environment(mappings)
     deployment = Deployment(stack=stack, program=program, created=mocks.created, mappings=mappings,
