@@ -20,10 +20,12 @@ from rich.table import Table
 
 from landing_pipeline.cli.errors import warn
 from landing_pipeline.cli.ops_actions import (
+    REGION_ORDER,
     OpsError,
     duration_s,
     files_for_status,
     operator_context,
+    operator_region,
     queue_depths,
     read_outputs,
     redrive,
@@ -45,7 +47,7 @@ TableOpt = Annotated[str | None, typer.Option("--table", help="Ledger table name
 QueueOpt = Annotated[str | None, typer.Option(
     "--queue-url", help="Ordered FIFO queue URL (stack output ordered_queue_url).")]
 DlqOpt = Annotated[str | None, typer.Option("--dlq-url", help="FIFO DLQ URL (stack output ordered_dlq_url).")]
-RegionOpt = Annotated[str | None, typer.Option(help="AWS region (default: your profile's or AWS_REGION).")]
+RegionOpt = Annotated[str | None, typer.Option(help="AWS region. First found wins: " + REGION_ORDER + ".")]
 
 
 def _spec_or_default(stack: str) -> PipelineSpec:
@@ -60,7 +62,7 @@ def _context(stack: str, outputs: Path | None, table: str | None, queue_url: str
     flags = {"ledger_table": table, "ordered_queue_url": queue_url, "ordered_dlq_url": dlq_url}
     names = resolve_names(flags, read_outputs(outputs) if outputs else {}, os.environ, needed, stack,
                           optional=("ordered_queue_url", "ordered_dlq_url"))
-    return operator_context(names, _spec_or_default(stack), region=region)
+    return operator_context(names, _spec_or_default(stack), region=operator_region(region, os.environ, stack))
 
 
 def _run(action: Callable[[], T]) -> T:
@@ -75,7 +77,8 @@ def _run(action: Callable[[], T]) -> T:
             message = ("no AWS credentials found. Fix: `aws configure`, `aws sso login --profile P` with "
                        "AWS_PROFILE=P, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
         elif kind == "NoRegionError":
-            message = "no AWS region. Fix: pass --region eu-west-1, or set AWS_REGION / your profile's region"
+            message = ("no AWS region. Fix: pass --region eu-west-1, set AWS_REGION, aws:region in "
+                       "Pulumi.<stack>.yaml or your profile's region")
         elif aws_error_code(exc) == "ResourceNotFoundException":
             message = f"{exc}. Fix: check --table / --outputs point at this account and --region"
         elif aws_error_code(exc) in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException",

@@ -79,6 +79,43 @@ def resolve_names(flags: Mapping[str, str | None], outputs: Mapping[str, str], e
     return names
 
 
+REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
+REGION_ORDER = ("--region, then AWS_REGION, then AWS_DEFAULT_REGION, then aws:region of Pulumi.<stack>.yaml, "
+                "then your profile's")
+"""Which region the operator commands use, first found wins: what you type beats what you exported, which
+beats what the stack was deployed with (the same precedence the AWS CLI gives --region over the environment)."""
+
+
+def stack_region(stack: str, project_dir: Path | None = None) -> str | None:
+    """``aws:region`` of ``Pulumi.<stack>.yaml`` (or ``Pulumi.yaml``'s default): where ``pulumi up`` put the stack.
+
+    Without it ``landing status --stack prod`` asked the profile's region and reported a missing table
+    for a stack deployed elsewhere. None when there is no project, stack file or setting."""
+    from landing_pipeline.runtime.errors import ConfigurationError
+    from landing_pipeline.runtime.spec_loader import find_project_dir, project_defaults, stack_values
+
+    try:
+        folder = find_project_dir(project_dir)
+        values = project_defaults(folder / "Pulumi.yaml")
+        if (folder / f"Pulumi.{stack}.yaml").is_file():
+            values.update(stack_values(folder / f"Pulumi.{stack}.yaml"))
+    except ConfigurationError:
+        return None
+    region = values.get("aws:region")
+    return str(region) if region else None
+
+
+def operator_region(flag: str | None, environ: Mapping[str, str], stack: str,
+                    project_dir: Path | None = None) -> str | None:
+    """The region to talk to (``REGION_ORDER``); None leaves it to boto3 (the profile's region)."""
+    if flag:
+        return flag
+    for name in REGION_ENV:
+        if environ.get(name):
+            return environ[name]
+    return stack_region(stack, project_dir)
+
+
 def operator_context(names: Mapping[str, str], spec: PipelineSpec, clients: Mapping[str, Any] | None = None,
                      region: str | None = None) -> RuntimeContext:
     def factory(service: str) -> Any:

@@ -147,3 +147,41 @@ def test_missing_credentials_are_a_clear_error(tmp_path: Path, monkeypatch: pyte
     result = _cli("status", "--table", "ledger", "--region", "eu-west-1")
     assert result.exit_code == 2
     assert "no AWS credentials found" in result.output and "aws configure" in result.output
+
+
+def _project_in(folder: Path, region: str) -> Path:
+    """A project folder whose dev stack was deployed to ``region`` (aws:region of Pulumi.dev.yaml)."""
+    folder.mkdir(exist_ok=True)
+    (folder / "Pulumi.yaml").write_text("name: landing-pipeline\nruntime: python\n", encoding="utf-8")
+    (folder / "Pulumi.dev.yaml").write_text(f"config:\n  aws:region: {region}\n", encoding="utf-8")
+    return folder
+
+
+NO_REGION = {"AWS_REGION": None, "AWS_DEFAULT_REGION": None, "AWS_CONFIG_FILE": "/nonexistent/aws-config"}
+"""No region from the environment or a profile: only the stack file can give one."""
+
+
+def test_status_uses_the_stacks_region(blocked: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outputs = _outputs(blocked, tmp_path)
+    monkeypatch.chdir(_project_in(tmp_path / "project", "us-east-1"))  # where the blocked pipeline lives in moto
+    result = _cli("status", "--stack", "dev", "--outputs", outputs, env=NO_REGION)  # type: ignore[arg-type]
+    assert result.exit_code == 0, result.output
+    assert "DEAD" in result.output and A1 in result.output
+
+
+def test_environment_then_flag_win_over_the_stacks_region(blocked: Pipeline, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    outputs = _outputs(blocked, tmp_path)
+    monkeypatch.chdir(_project_in(tmp_path / "project", "us-east-1"))
+    elsewhere = {**NO_REGION, "AWS_REGION": "eu-west-1"}
+    result = _cli("status", "--stack", "dev", "--outputs", outputs, env=elsewhere)  # type: ignore[arg-type]
+    assert result.exit_code == 2 and "--region" in result.output  # the table is not in eu-west-1
+    result = _cli("status", "--stack", "dev", "--outputs", outputs, "--region", "us-east-1", env=elsewhere)  # type: ignore[arg-type]
+    assert result.exit_code == 0, result.output
+    assert "DEAD" in result.output
+
+
+def test_region_help_says_which_wins() -> None:
+    result = _cli("status", "--help")
+    flat = " ".join(result.output.replace("│", " ").split())
+    assert "--region, then AWS_REGION, then AWS_DEFAULT_REGION, then aws:region of Pulumi.<stack>.yaml" in flat
