@@ -229,9 +229,23 @@ def load_stack_file(stack_file: Path, project_dir: Path | None = None) -> Pipeli
     if not stack_file.is_file():
         raise StackFileError(f"no stack file {stack_file}", stack_file)
     folder = project_dir or find_project_dir(stack_file.parent)
-    merged = project_defaults(folder / "Pulumi.yaml")
-    merged.update(stack_values(stack_file))
+    project = declared_project(folder / "Pulumi.yaml")  # a user's project: their unqualified keys are theirs
+    merged = project_defaults(folder / "Pulumi.yaml", project)
+    merged.update(stack_values(stack_file, project))
     return spec_from_config(merged)
+
+
+def declared_project(project_file: Path) -> str:
+    """The ``name:`` of a ``Pulumi.yaml`` (``landing-pipeline`` when it has none): the namespace of its
+    unqualified config keys, so ``team: data`` in a reusing project is not taken for a pipeline setting."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(project_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return PROJECT  # _config_block reports the unreadable file with its own message
+    name = document.get("name") if isinstance(document, dict) else None
+    return name if isinstance(name, str) and name else PROJECT
 
 
 def pulumi_yaml_config() -> dict[str, Any]:

@@ -194,3 +194,36 @@ def test_a_users_alarm_and_policy_land_on_the_real_resources(attached: ProgramRu
     assert extra.inputs["role"] == glue_role.id
     own = [r for r in run.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["role"] == glue_role.id]
     assert len(own) == 2  # the pipeline's own policy is still there, the user's is added beside it
+
+
+def test_load_stack_in_a_user_project_leaves_their_own_settings_alone(tmp_path: Path) -> None:
+    """``team: data-platform`` (unqualified) is the user's project's setting, not a misspelt pipeline one."""
+    from landing_pipeline import load_stack
+
+    project = user_project(tmp_path / "acme")
+    assert load_stack("dev", project).key_prefix == "landing/"
+
+
+DOCS = REPO / "docs" / "components.md"
+
+
+def test_the_documented_main_runs_in_a_user_project(tmp_path: Path) -> None:
+    """The complete ``__main__.py`` of docs/components.md, under the mocks, in a project of its own."""
+    text = DOCS.read_text(encoding="utf-8")
+    start = text.index('```python\n"""acme-ingest') + len("```python\n")
+    program = text[start:text.index("```", start)]
+    project = tmp_path / "acme"
+    project.mkdir()
+    (project / "__main__.py").write_text(program, encoding="utf-8")
+    (project / "Pulumi.yaml").write_text(f"name: {USER_PROJECT}\nruntime: python\n", encoding="utf-8")
+    (project / "Pulumi.dev.yaml").write_text(
+        "config:\n  aws:region: eu-central-1\n  team: data\n  landing-pipeline:maxParallelGroups: 3\n",
+        encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", RUNNER], cwd=project, capture_output=True, text=True, timeout=240,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = json.loads(done.stdout.strip().splitlines()[-1])
+    assert run["pipelines"] == {"orders": "incoming/orders/", "customers": "incoming/customers/"}
+    names = {name for _, name, _, _ in run["resources"]}
+    assert {"orders-dead-files", "orders-glue-reads-reference-data"} <= names
+    assert set(run["exports"]) == {"drop_orders_here", "customers_output"}
