@@ -21,6 +21,8 @@ from landing_pipeline.components.mocks import AwsMocks
 from landing_pipeline.components.program_runner import ProgramRun, run_program
 
 USER_PROJECT = "acme-ingest"
+USER_PACKAGES: tuple[str, ...] = ("components", "runtime")
+"""Top-level names the user's project takes; a run in this process must not leave them behind."""
 REPO = Path(__file__).resolve().parents[2]
 
 USER_MAIN = '''
@@ -143,7 +145,7 @@ def test_the_public_api_is_lazy_and_complete() -> None:
 @pytest.fixture(scope="module")
 def attached(tmp_path_factory: pytest.TempPathFactory) -> ProgramRun:
     project = user_project(tmp_path_factory.mktemp("attach") / "acme", extra=ATTACH)
-    saved_path, saved = list(sys.path), {k: sys.modules.pop(k) for k in ("components", "runtime") if k in sys.modules}
+    saved_path, saved = list(sys.path), {k: sys.modules.pop(k) for k in USER_PACKAGES if k in sys.modules}
     try:
         return run_program(AwsMocks(), "dev", project_dir=project)
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from landing_pipeline.emulator.demo import DemoOptions, run_demo
 from landing_pipeline.emulator.deploy import read_stack
-from tests.components.test_user_project import user_project
+from tests.components.test_user_project import USER_PACKAGES, user_project
 
 
 def _isolated(project: Path) -> None:
@@ -26,7 +26,7 @@ def test_demo_in_a_user_project_routes_by_the_programs_args(tmp_path: Path) -> N
     files.mkdir()
     (files / "orders_20250915_101500.csv").write_text("id,amount\n1,10\n2,20\n", encoding="utf-8")
     (files / "orders_20250915_103000.csv").write_text("id,amount\n3,30\n", encoding="utf-8")
-    saved_path, saved = list(sys.path), {k: sys.modules.pop(k) for k in ("components", "runtime") if k in sys.modules}
+    saved_path, saved = list(sys.path), {k: sys.modules.pop(k) for k in USER_PACKAGES if k in sys.modules}
     try:
         stack = read_stack("dev", project)
         assert stack.spec.key_prefix == "incoming/" and stack.pipeline == "orders"
