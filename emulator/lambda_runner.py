@@ -254,7 +254,7 @@ class MappingRunner:
             crashed, error = True, f"crashed: {exc}"
         except Exception as exc:
             error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        if error is None and self.strict is not None and clock.now() > inv.deadline:
+        if error is None and self.strict is not None and inv.past_timeout():
             crashed, error = True, f"crashed: Task timed out after {function.timeout_s} seconds"
         kept: set[str] = {m["MessageId"] for m in messages}
         try:
