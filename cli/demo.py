@@ -33,6 +33,8 @@ Examples:
   landing demo --trace trace.csv --engine sleep --speedup 600 --json out/replay.json
 
   landing demo --files ./my-files --json out/demo.json --timeline out/timeline.png
+
+  landing demo --keep out/data          # keep the Parquet, quarantine, manifests and snapshots the runs wrote
 """
 
 
@@ -65,22 +67,31 @@ def demo(
         help="held: this project's dispatcher (holds the group until the run ends). seed: the original card's "
              "dispatcher (start the run and return), to watch same-group runs overlap.")] = "held",
     json_path: Annotated[Path | None, typer.Option(
-        "--json", help="Write files (key, group, status, attempts, enqueue_seq, runs) and the summary as JSON.",
+        "--json", help="Write files (key, group, status, reason, attempts, enqueue_seq, runs, rows in/out/quarantined, "
+                       "output locations) and the summary as JSON.",
         dir_okay=False)] = None,
     timeline: Annotated[Path | None, typer.Option(
         help="Write a PNG Gantt chart of the Glue runs per group (overlaps hatched red).", dir_okay=False)] = None,
     logs: Annotated[Path | None, typer.Option(
-        help="Write the functions' log lines and EMF metrics (JSON, as CloudWatch would get them) here.",
+        help="Write the functions' log lines and EMF metrics here, as CloudWatch would get them: JSON lines "
+             "only (jq reads it).",
         dir_okay=False)] = None,
     timeout: Annotated[float, typer.Option(
         help="Wall seconds to wait for the pipeline to go quiet before giving up (exit 1).", min=1)] = 900.0,
+    keep: Annotated[Path | None, typer.Option(
+        help="Copy what the runs wrote out of emulated S3 into this folder before it goes: processed Parquet, "
+             "quarantine, manifests and snapshots (s3://<output bucket>/KEY -> DIR/KEY).", file_okay=False)] = None,
 ) -> None:
     """Run the stack you would deploy on this machine: real program, real handlers, real Glue script.
 
     Deploys the Pulumi program onto in-process emulated AWS (moto), lands files (the seed card's example set
     unless --files or --trace), shows progress until the pipeline is quiet, then prints every group's files in
-    run order and a summary. Exits 1 if the pipeline did not go quiet, or if the held design let runs of one
-    group overlap or run out of order; 2 on bad input.
+    run order with their rows in / out / quarantined, each group's snapshot, and a summary.
+
+    Exit status: 0 when files went through; 1 if the pipeline did not go quiet within --timeout, or the held
+    design let runs of one group overlap or run out of order; 2 on bad input (checked before anything runs,
+    including that the --json, --timeline, --logs and --keep paths can be written); 3 if no file was
+    processed at all (every landed file was ignored: outside keyPrefix, a suffix not in keySuffixes, ...).
     """
     from landing_pipeline.emulator.bridge import BridgeError
     from landing_pipeline.emulator.demo import DemoOptions, run_demo
@@ -92,13 +103,17 @@ def demo(
         _bad(f"--design {design!r}: use held (this project's dispatcher) or seed (the original card's)")
     for text in fault or []:
         parse_fault(text)  # a FaultSpecError (an InputError) exits 2 through cli/errors.py, before any work
-    console = Console(width=None if sys.stdout.isatty() else 140)  # a log file gets the full table
+    # The console is pinned to the real stdout: the live display and the function-output routing both replace
+    # sys.stdout while the demo runs, and a console that looked it up at each write would print into them
+    # (rich's proxy prints through the console: an endless loop in a terminal).
+    _check_paths(json_path, timeline, logs, keep)
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 140)  # a log file: the full table
     if logs is not None:
         logs.parent.mkdir(parents=True, exist_ok=True)
     log_file = logs.open("w", encoding="utf-8") if logs else None
     options = DemoOptions(stack=stack, engine=engine, speedup=speedup, faults=list(fault or []),  # type: ignore[arg-type]
                           design=design, files=files, trace=trace, timeout_s=timeout,  # type: ignore[arg-type]
-                          function_log=log_file, lenient=lenient)
+                          function_log=log_file, keep_dir=keep, lenient=lenient)
     title = f"landing demo: stack {stack}, {design} design, {engine} engine"
     try:
         with Live(console=console, refresh_per_second=4, transient=True) as live:
@@ -113,6 +128,23 @@ def demo(
     broken = design == "held" and (summary["overlapping_runs"] or summary["ordering_violations"])
     if not result.quiet or broken:
         raise typer.Exit(1)
+    if result.nothing_processed:
+        raise typer.Exit(NOTHING_PROCESSED_EXIT)
+
+
+NOTHING_PROCESSED_EXIT = 3
+"""Every landed file was ignored: the run showed nothing, which a script (or CI) must not take for a success."""
+
+
+def _check_paths(json_path: Path | None, timeline: Path | None, logs: Path | None, keep: Path | None) -> None:
+    """Fail before the deploy (not after minutes of Spark) when an output path cannot be written."""
+    from landing_pipeline.emulator.outputs import path_problem
+
+    problems = [problem for option, path, folder in (("--json", json_path, False), ("--timeline", timeline, False),
+                                                     ("--logs", logs, False), ("--keep", keep, True))
+                if path is not None and (problem := path_problem(option, path, folder=folder))]
+    if problems:
+        _bad("\n".join(problems))
 
 
 def _painter(live: Live, title: str) -> Any:
@@ -129,11 +161,13 @@ def _painter(live: Live, title: str) -> Any:
 
 
 def _show(console: Console, result: Any, json_path: Path | None, timeline: Path | None) -> None:
-    from landing_pipeline.cli.demo_view import group_table, summary_panel
+    from landing_pipeline.cli.demo_view import data_views, group_table, summary_panel
     from landing_pipeline.emulator.report import to_json
-    from landing_pipeline.emulator.timeline import render
+    from landing_pipeline.emulator.timeline import render, title_for
 
     console.print(group_table(result))
+    for renderable in data_views(result):
+        console.print(renderable)
     console.print(summary_panel(result))
     if result.function_errors:
         console.print(f"[yellow]{len(result.function_errors)} function invocation(s) failed (retried as Lambda "
@@ -143,11 +177,8 @@ def _show(console: Console, result: Any, json_path: Path | None, timeline: Path 
         json_path.write_text(json.dumps(to_json(result.report), indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {json_path}")
     if timeline is not None:
-        s = result.report["summary"]
-        title = (f"{result.design} design, stack {result.stack}, {result.engine} engine: {s['succeeded']}/{s['files']} "
-                 f"succeeded, {s['overlapping_runs']} same-group overlaps, peak {s['max_parallel_groups']} groups "
-                 "in parallel")
-        render(result.report, timeline, title=title)
+        title = title_for(result.report, design=result.design, stack=result.stack, engine=result.engine)
+        render(result.report, timeline, title=title, group_limit=result.group_limit)
         console.print(f"wrote {timeline}")
 
 

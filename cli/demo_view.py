@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from rich.console import Group
@@ -90,6 +90,14 @@ def summary_panel(result: DemoResult) -> Panel:
     if not result.quiet:
         lines.append(Text("the pipeline was still busy when the demo gave up (--timeout): unfinished files are "
                           "listed with their current status", style="bold red"))
+    if result.nothing_processed:
+        reasons = Counter(str(f.get("reason") or "no reason recorded") for f in result.report["files"])
+        lines.append(Text(f"NOTHING WAS PROCESSED: all {s['files']} landed file(s) were ignored, so this run shows "
+                          "nothing about ordering (exit 3). Why:", style="bold red"))
+        lines += [Text(f"  {count} x {reason}", style="red") for reason, count in reasons.most_common()]
+        lines.append(Text("Fix: land files the stack takes in (its keyPrefix / keySuffixes, `landing config "
+                          f"--stack {result.stack}`), or change the stack's settings", style="red"))
+        return Panel(Group(*lines), title=f"Summary ({result.design} design)", expand=False)
     if held:
         verdict = ("order held in every group, no same-group runs overlapped" if promise else
                    "THE PROMISE DID NOT HOLD: see the overlaps / ordering violations above")
@@ -99,3 +107,46 @@ def summary_panel(result: DemoResult) -> Panel:
                    "land closer together)")
     lines.append(Text(verdict, style="bold green" if (promise and held) else "bold yellow" if not held else "bold red"))
     return Panel(Group(*lines), title=f"Summary ({result.design} design)", expand=False)
+
+
+def data_views(result: DemoResult) -> list[Any]:
+    """What the runs did to the data: rows in / out / quarantined per file and where they went, and each
+    group's snapshot (a few rows in merge-key order). The sleep engine reads and writes nothing: say so."""
+    data, files = result.data, result.report["files"]
+    if result.engine == "sleep":
+        return [Text("engine sleep: runs only take their time, no rows are read or written (--engine spark runs "
+                     "the job on the files)", style="dim")]
+    where = (f"kept in {data.kept}/ ({data.kept_files} files)" if data.kept is not None else
+             f"in s3://{result.output_bucket}/ (emulated: gone when the demo ends; --keep DIR copies it out)")
+    table = Table()
+    for column, justify in (("file", "left"), ("rows in", "right"), ("out", "right"), ("quarantined", "right"),
+                            ("written to", "left")):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for file in files:
+        rows = file.get("rows")
+        if not rows:
+            continue
+        written = [_relative(file.get("output_uri"), result.output_bucket)]
+        if file.get("quarantine_uri"):
+            sample = (file.get("quarantine_sample") or [""])[0]
+            written.append(f"{_relative(file['quarantine_uri'], result.output_bucket)}  ({sample})")
+        table.add_row(file["key"].rsplit("/", 1)[-1], str(rows["in"]), str(rows["out"]), str(rows["quarantined"]),
+                      "\n".join(written))
+    shown: list[Any] = [Text(f"What happened to the data: {where}", style="italic"), table] if table.row_count else [
+        Text("no run wrote a manifest: no file's rows reached the output", style="yellow")]
+    for snap in data.snapshots:
+        keys = ", ".join(snap.merge_keys) or "none"
+        title = (f"Snapshot of {snap.group}: version {snap.version}, {snap.rows} row(s), merge keys {keys}"
+                 + (f" (first {len(snap.sample)} by key)" if len(snap.sample) < snap.rows else ""))
+        view = Table()
+        for column in snap.columns:
+            view.add_column(column, overflow="fold")
+        for row in snap.sample:
+            view.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in snap.columns))
+        shown += [Text(title, style="italic"), view]
+    return shown
+
+
+def _relative(uri: str | None, bucket: str) -> str:
+    prefix = f"s3://{bucket}/"
+    return uri[len(prefix):] if uri and uri.startswith(prefix) else (uri or "-")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from landing_pipeline.emulator import pipeline, report, workload
+from landing_pipeline.emulator import outputs, pipeline, report, workload
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.clock import PipelineClock
 from landing_pipeline.emulator.deploy import Deployment, deploy, read_stack
@@ -49,6 +49,8 @@ class DemoOptions:
     timeout_s: float = 900.0
     """Wall seconds to wait for quiet before giving up (the report then says which files are unfinished)."""
     function_log: IO[str] | None = None
+    keep_dir: Path | None = None
+    """Copy the output bucket (processed Parquet, quarantine, manifests, snapshots) here before moto goes."""
     lenient: bool = False
     """Turn the strict layer off (emulator/strict.py): moto's own, kinder AWS."""
 
@@ -93,6 +95,16 @@ class DemoResult:
     """DLQ role (intake_dlq, ordered_dlq, completion_dlq) -> the messages parked there: body and attributes."""
     s3_objects: dict[str, bytes] = field(default_factory=dict)
     """Output-bucket objects at the end (key -> bytes), for callers that check what the job wrote."""
+    group_limit: int | None = None
+    """The stack's maxParallelGroups (the picture says when a file waited for a slot)."""
+    data: outputs.DataView = field(default_factory=outputs.DataView)
+    """What the runs wrote: manifests per file, each group's snapshot, where ``--keep`` put the output."""
+
+    @property
+    def nothing_processed(self) -> bool:
+        """Files landed but the pipeline took none of them in (all IGNORED): the demo showed nothing."""
+        summary = self.report["summary"]
+        return bool(summary["files"]) and summary["ignored"] == summary["files"]
 
 
 def arrivals_for(options: DemoOptions, spec: Any) -> list[workload.Arrival]:
@@ -128,10 +140,15 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
             quiet = _wait_until_quiet(running, len(arrivals), options, on_progress)
         finally:
             pipeline.shutdown(running)
+            close = getattr(running.executor, "close", None)  # also on Ctrl-C: the JVM and its temporary folder
+            if close is not None:
+                close()
         requests = aws.requests - requests_before
         ledger = read_ledger(aws, deployment)
+        dead_letters = _dead_letters(aws, deployment)
         result = DemoResult(
-            report=_report(running, deployment, ledger, options.design), quiet=quiet, stack=options.stack,
+            report=_report(running, deployment, ledger, options.design, dead_letters), quiet=quiet,
+            stack=options.stack,
             region=aws.region, design=options.design, engine=options.engine, speedup=speedup,
             landing_bucket=deployment.landing_bucket, output_bucket=deployment.output_bucket,
             job_name=deployment.job_name, faults_fired=dict(faults.fired()),
@@ -139,12 +156,17 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
             spark_start_s=getattr(running.executor, "spark_start_s", None), resources=len(deployment.created),
             ledger=ledger, aws_requests=requests, deliveries=list(running.recorder.deliveries),
             notes=list(getattr(running.executor, "notes", [])),
-            dead_letters=_dead_letters(aws, deployment))
+            dead_letters=dead_letters, group_limit=deployment.spec.max_parallel_groups)
         if keep_output:
             result.s3_objects = _objects(aws, deployment.output_bucket)
-        close = getattr(running.executor, "close", None)
-        if close is not None:
-            close()
+        result.data = outputs.collect(aws.client("s3"), deployment.output_bucket)
+        outputs.attach(result.report, result.data)
+        if options.keep_dir is not None:
+            from landing_pipeline.emulator.spark_executor import session_log
+
+            log = session_log() if options.engine == "spark" else None
+            result.data.kept, result.data.kept_files = options.keep_dir, outputs.keep(
+                aws.client("s3"), deployment.output_bucket, options.keep_dir, [log] if log else [])
     return result
 
 
@@ -157,7 +179,7 @@ def read_ledger(aws: InProcessAWS, deployment: Deployment) -> dict[str, LedgerVi
 
 
 def _report(running: pipeline.RunningPipeline, deployment: Deployment, ledger: dict[str, LedgerView],
-            design: str) -> dict[str, Any]:
+            design: str, dead_letters: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     from landing_pipeline.runtime.grouping import group_for_key
 
     recorder, clock = running.recorder, running.aws.clock
@@ -165,7 +187,23 @@ def _report(running: pipeline.RunningPipeline, deployment: Deployment, ledger: d
     return report.build(uploads, ledger, recorder.snapshot_runs(), dict(recorder.intake_messages),
                         dict(recorder.enqueued), design=design,
                         group_of=lambda key: group_for_key(key, deployment.spec), now=clock.now(),
-                        wall_s=clock.wall_elapsed())
+                        wall_s=clock.wall_elapsed(),
+                        ignored_reason=lambda upload: _ignored_reason(upload, deployment, dead_letters))
+
+
+def _ignored_reason(upload: Any, deployment: Deployment, dead_letters: dict[str, list[dict[str, Any]]]) -> str:
+    """Why the pipeline did not take an upload in: the router's own rule, else the intake DLQ's reason."""
+    from landing_pipeline.runtime.events import ObjectCreated
+    from landing_pipeline.runtime.router import ignore_reason
+
+    obj = ObjectCreated(deployment.landing_bucket, upload.key, upload.size, upload.etag, upload.version_id)
+    reason = ignore_reason(deployment.spec, obj)
+    if reason is not None:
+        return reason
+    for message in dead_letters.get("intake_dlq", []):
+        if upload.key in message["body"] and message["attributes"]:
+            return "parked in the intake DLQ: " + "; ".join(str(v) for v in message["attributes"].values() if v)
+    return "the router never recorded it (no ledger item); see --logs"
 
 
 def _wait_until_quiet(running: pipeline.RunningPipeline, total: int, options: DemoOptions,

@@ -11,7 +11,7 @@ the peak number of groups with a run going at the same moment.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,11 +35,11 @@ class LedgerView:
 
 def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs: list[RunObservation],
           intake_messages: dict[str, set[str]], enqueued: dict[str, int], *, design: str, group_of: Any, now: float,
-          wall_s: float) -> dict[str, Any]:
+          wall_s: float, ignored_reason: Callable[[Upload], str] | None = None) -> dict[str, Any]:
     """``uploads``: (file id, upload) in landing order; ``enqueued``: file id -> position of its first message in
     the ordered queue (``enqueue_seq``; the ledger's own sequence is the router's clock before its send, which
     concurrent router invocations can interleave); ``group_of(key)``: the grouping rule, for files the ledger
-    never saw."""
+    never saw; ``ignored_reason(upload)``: why the pipeline did not take a file in (the router's own rule)."""
     runs_by_file: dict[str, list[RunObservation]] = defaultdict(list)
     for run in sorted(runs, key=lambda r: r.start):
         runs_by_file[run.file_id].append(run)
@@ -53,14 +53,17 @@ def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs
         file_runs = runs_by_file.get(file_id, [])
         status, attempts = _status(record, file_runs, design)
         files.append({
-            "key": upload.key, "group": record.group if record else _group(group_of, upload.key),
+            "key": upload.key, "file_id": file_id,
+            "group": record.group if record else _group(group_of, upload.key),
             "status": status, "attempts": attempts,
             "enqueue_seq": enqueued.get(file_id),
             "runs": [{"run_id": r.run_id, "start": round(r.start, 3),
-                      "end": round(r.end, 3) if r.end is not None else None, "state": r.state} for r in file_runs],
+                      "end": round(r.end, 3) if r.end is not None else None, "state": r.state,
+                      **({"error": r.message} if r.message and r.state != "SUCCEEDED" else {})} for r in file_runs],
+            "reason": _reason(status, record, file_runs, upload, ignored_reason),
             "_landed_at": round(upload.at, 3),
-            "_reason": record.last_error if record and status not in ("SUCCEEDED", "IGNORED") else None,
         })
+        files[-1]["_reason"] = files[-1]["reason"]
     duplicates = 0
     for file_id, messages in intake_messages.items():
         successes = sum(1 for r in runs_by_file.get(file_id, []) if r.state == "SUCCEEDED")
@@ -70,6 +73,7 @@ def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs
         "succeeded": sum(1 for f in files if f["status"] == "SUCCEEDED"),
         "dead": sum(1 for f in files if f["status"] == "DEAD"),
         "ignored": sum(1 for f in files if f["status"] == "IGNORED"),
+        "taken_in": sum(1 for f in files if f["status"] != "IGNORED"),
         "duplicates_suppressed": duplicates,
         "overlapping_runs": overlapping_runs(runs, now),
         "ordering_violations": ordering_violations(files),
@@ -83,6 +87,20 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
     """The report in exactly the documented format (the emulator's own ``_`` fields left out)."""
     return {"files": [{k: v for k, v in f.items() if not k.startswith("_")} for f in report["files"]],
             "summary": dict(report["summary"])}
+
+
+def _reason(status: str, record: LedgerView | None, runs: list[RunObservation], upload: Upload,
+            ignored_reason: Callable[[Upload], str] | None) -> str | None:
+    """Why a file did not simply succeed: the ledger's last error, else its last failed run's error, or for an
+    IGNORED file why the pipeline did not take it in."""
+    if status == "SUCCEEDED":
+        return None
+    if status == "IGNORED":
+        return ignored_reason(upload) if ignored_reason else "the pipeline never took this upload in"
+    if record is not None and record.last_error:
+        return record.last_error
+    failed = [r for r in runs if r.state != "SUCCEEDED" and r.message]
+    return f"run {len(runs)}: {failed[-1].message}" if failed else None
 
 
 def _status(record: LedgerView | None, runs: list[RunObservation], design: str) -> tuple[str, int]:

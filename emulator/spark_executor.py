@@ -12,6 +12,7 @@ demo runs the very file Glue would. One Spark session serves every run.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import shutil
 import tempfile
@@ -24,10 +25,12 @@ from typing import Any
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.glue_engine import RunOutcome, RunRequest
 from landing_pipeline.emulator.staging import Cancelled, StagedRun, split_s3
+from landing_pipeline.runtime.contract import EXTRA_PY_FILES_ARG
 
 _session: Any = None
 _session_lock = threading.Lock()
 _session_start_s: float | None = None
+_session_log: Path | None = None
 
 
 def shared_session(log_dir: Path | None = None) -> Any:
@@ -45,8 +48,10 @@ def shared_session(log_dir: Path | None = None) -> Any:
             from pyspark.sql import SparkSession
 
             started = time.monotonic()
-            folder = log_dir or Path(tempfile.mkdtemp(prefix="landing-spark-"))
+            folder = log_dir or _temporary_folder("landing-spark-")
             folder.mkdir(parents=True, exist_ok=True)
+            global _session_log
+            _session_log = folder / "spark-jvm.log"
             saved = os.dup(2)
             with open(folder / "spark-jvm.log", "ab") as log:
                 os.dup2(log.fileno(), 2)
@@ -74,11 +79,24 @@ def stop_shared_session() -> None:
             _session = None
 
 
+def session_log() -> Path | None:
+    """The JVM's log file of the shared session (``--keep`` copies it), while its folder exists."""
+    return _session_log if _session_log is not None and _session_log.exists() else None
+
+
+def _temporary_folder(prefix: str) -> Path:
+    """A temporary folder removed when the process exits, however the demo ends (Ctrl-C included): a demo
+    must not leave ``landing-spark-*`` / ``landing-glue-*`` folders behind in /tmp."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 class SparkExecutor:
     def __init__(self, aws: InProcessAWS, job_name: str, stop: threading.Event, workdir: Path | None = None):
         self.aws, self.job_name, self.stop = aws, job_name, stop
         self.s3 = aws.client("s3")
-        self._workdir = Path(workdir or tempfile.mkdtemp(prefix="landing-glue-"))
+        self._workdir = Path(workdir) if workdir else _temporary_folder("landing-glue-")
         self._module: ModuleType | None = None
         self._lock = threading.Lock()
         self.spark_start_s: float | None = None
@@ -116,7 +134,7 @@ class SparkExecutor:
     def _check_helper_modules(self, arguments: dict[str, str]) -> None:
         """On Glue the script imports ``landing_pipeline.runtime.jobs`` from the zip named by ``--extra-py-files``;
         here the package is importable from the checkout, which would hide a job deployed without it. Say so instead."""
-        location = arguments.get("--extra-py-files", "")
+        location = arguments.get(EXTRA_PY_FILES_ARG, "")
         if not location:
             self.notes.append("the deployed Glue job has no --extra-py-files: on AWS its script cannot import "
                               "landing_pipeline.runtime.jobs (docs/interfaces.md, 'Helper modules'); the emulator "

@@ -76,7 +76,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 def instrumented(handler: Handler) -> Handler:
     """Powertools' Lambda decorators (context keys on every line, one EMF flush per invocation), tolerant
     of a missing Lambda context so the emulator and tests can call a handler with ``None``."""
-    flushed = metrics.log_metrics(handler)
+    flushed = _flushing_metrics(handler)
     with_context = logger.inject_lambda_context(flushed, clear_state=True)
 
     @functools.wraps(handler)
@@ -86,3 +86,28 @@ def instrumented(handler: Handler) -> Handler:
         return flushed(event, context)  # type: ignore[no-any-return]
 
     return wrapper
+
+
+def _flushing_metrics(handler: Handler) -> Handler:
+    """Flush the invocation's metrics as one EMF line when it ends, and write nothing when it added none.
+
+    Powertools' ``log_metrics`` flushes even an empty set, and an empty flush is a Python ``UserWarning``
+    ("No application metrics to publish ...") written to stderr as two plain-text lines: in Lambda's log
+    stream they break every JSON query of the logs (and an invocation that records no metric, such as a
+    completion event for another job, is normal here). A failing invocation still flushes what it counted.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return handler(event, context)
+        finally:
+            flush_metrics()
+
+    return wrapper
+
+
+def flush_metrics() -> None:
+    """Write the pending metrics as one EMF line, if there are any (never the empty-set warning)."""
+    if metrics.metric_set:
+        metrics.flush_metrics(raise_on_empty_metrics=False)

@@ -34,12 +34,16 @@ def test_held_design_runs_each_group_in_order_and_groups_in_parallel(held_result
 def test_json_is_exactly_the_documented_format(held_result: DemoResult) -> None:
     document = json.loads(json.dumps(to_json(held_result.report)))
     assert set(document) == {"files", "summary"}
-    assert set(document["summary"]) == {"files", "succeeded", "dead", "ignored", "duplicates_suppressed",
+    assert set(document["summary"]) == {"files", "succeeded", "dead", "ignored", "taken_in", "duplicates_suppressed",
                                         "overlapping_runs", "ordering_violations", "max_parallel_groups", "wall_s"}
     for file in document["files"]:
-        assert set(file) == {"key", "group", "status", "attempts", "enqueue_seq", "runs"}
+        # the sleep engine writes no manifest, so no rows or output locations (see test_demo_data for Spark's)
+        assert set(file) == {"key", "file_id", "group", "status", "reason", "attempts", "enqueue_seq", "runs",
+                             "rows"}
+        assert file["rows"] is None
         for run in file["runs"]:
-            assert set(run) == {"run_id", "start", "end", "state"}
+            failed = {"error"} if run["state"] != "SUCCEEDED" else set()
+            assert set(run) == {"run_id", "start", "end", "state"} | failed
     assert document["summary"]["files"] == len(document["files"]) == 6
 
 
