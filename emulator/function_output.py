@@ -126,8 +126,8 @@ def routed_stdout(sink: IO[str] | None) -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = originals
-        for stream in (routed_out, routed_err):
-            _active.remove(stream)
+        for routed in (routed_out, routed_err):
+            _active.remove(routed)
         for handler, stream in rebound:
             handler.setStream(stream)
 

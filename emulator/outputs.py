@@ -135,8 +135,8 @@ def _snapshot(s3: Any, bucket: str, keys: list[str], group: str, pointer: dict[s
     parts = [k for k in keys if prefix and k.startswith(prefix) and k.endswith(".parquet")]
     if not parts:
         return view
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # type: ignore[import-untyped]  # (the local extra's; no stubs)
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
     tables = [pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in parts]
     table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]

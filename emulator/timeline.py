@@ -54,7 +54,7 @@ def _overlaps(runs: list[dict[str, Any]], now: float) -> list[tuple[float, float
 
 GAP_COLOURS = {"slot": "#f4a259", "backoff": "#9d4edd", "dispatch": "#adb5bd"}
 GAP_LABELS = {"slot": "waiting for a group slot (maxParallelGroups)", "backoff": "retry backoff",
-              "dispatch": "dispatching: landing or run end -> next start"}
+              "dispatch": "queued / dispatching: landing or run end -> next start"}
 
 
 def title_for(report: dict[str, Any], *, design: str, stack: str, engine: str) -> str:
