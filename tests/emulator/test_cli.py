@@ -49,3 +49,16 @@ def test_bad_stack_settings_exit_2_with_every_problem(tmp_path: Path, monkeypatc
     assert result.exit_code == 2
     text = " ".join(result.output.split())
     assert "maxParallelGroups" in text and "did you mean landing-pipeline:maxAttempts" in text
+
+
+def test_a_project_without_a_program_is_named_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    root = Path(__file__).resolve().parents[2]
+    (project / "Pulumi.yaml").write_text((root / "Pulumi.yaml").read_text())
+    (project / "Pulumi.dev.yaml").write_text("config:\n  landing-pipeline:maxParallelGroups: 2\n")
+    monkeypatch.chdir(project)
+    result = runner.invoke(app, ["demo", "--stack", "dev", "--engine", "sleep"])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "no Pulumi program" in text and "__main__.py" in text and "Traceback" not in text
