@@ -193,9 +193,14 @@ def _expected_files(scenario: Scenario) -> float:
 def sweep(
     vary: Annotated[list[str], typer.Option("--vary", help="SETTING=V1,V2,... (repeatable); every combination "
                                             "is simulated, e.g. --vary max_parallel_groups=2,4,8,16,32.")],
-    target: Annotated[list[str] | None, typer.Option("--target", help="METRIC<=VALUE (or <, >=, >, ==; "
-                                                     "repeatable) a recommendation must meet, e.g. "
-                                                     "--target latency_p95_s<=900.")] = None,
+    target: Annotated[list[str] | None, typer.Option("--target", help="METRIC:OP:VALUE (OP: le, lt, ge, gt, "
+                                                     "eq; repeatable) a recommendation must meet, e.g. --target "
+                                                     "latency_p95_s:le:15m or --target dead:eq:0. 'METRIC<=VALUE' "
+                                                     "works too, in quotes: unquoted, the shell takes < and > "
+                                                     "for redirects.")] = None,
+    target_p95: Annotated[str | None, typer.Option("--target-p95", help="Shorthand for a p95 latency (landing "
+                                                   "to done) of at most this long, e.g. --target-p95 2h "
+                                                   "(durations like 90s, 30m, 2h, 1d).")] = None,
     stack: StackOpt = None,
     spec_file: SpecOpt = None,
     scenario_file: ScenarioOpt = None,
@@ -214,19 +219,21 @@ def sweep(
     Examples:
 
       landing simulate sweep --stack dev --scenario examples/seed-card.yaml
-          --vary max_parallel_groups=2,4,8,16,32 --target latency_p95_s<=900
+          --vary max_parallel_groups=2,4,8,16,32,48 --target-p95 2h
 
       landing simulate sweep --stack prod --scenario examples/daily-feeds.yaml
-          --vary max_parallel_groups=8,16,32 --vary worker_count=2,4 --target latency_p99_s<=1800
-          --target dead<=0 --replications 3 --write-stack
+          --vary max_parallel_groups=8,16,32 --vary worker_count=2,4
+          --target latency_p99_s:le:30m --target dead:eq:0
+          --replications 3 --write-stack
     """
     from landing_pipeline.simulator.report import sweep_table
-    from landing_pipeline.simulator.sweep import SweepError, parse_target, parse_vary, run_sweep
+    from landing_pipeline.simulator.sweep import SweepError, p95_target, parse_target, parse_vary, run_sweep
 
     spec, scenario, label = _inputs(stack, spec_file, scenario_file, trace, overheads)
     try:
         varies = [parse_vary(text) for text in vary]
         targets = [parse_target(text) for text in (target or [])]
+        targets += [p95_target(target_p95)] if target_p95 is not None else []
     except SweepError as exc:
         _usage_error(str(exc))
     seed = seed if seed is not None else (scenario.seed or 0)
@@ -244,7 +251,9 @@ def sweep(
     else:
         settings = ", ".join(f"{k}={v}" for k, v in best.settings.items())
         Console().print(f"[bold green]cheapest meeting the target:[/] {settings} "
-                        f"(cost ${_mean(best.metrics, 'cost_usd'):,.2f})", highlight=False)
+                        f"(cost ${_mean(best.metrics, 'cost_usd'):,.2f}"
+                        + (f" per run, mean of {replications} replications" if replications > 1 else "") + ")",
+                        highlight=False)
     if json_path is not None:
         _write_json(json_path, {"stack": label, "scenario": scenario.name, "targets": [str(t) for t in targets],
                                 "rows": [{"settings": r.settings, "meets": r.meets, "error": r.error,

@@ -117,6 +117,14 @@ def _receive_notes(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenar
     return notes
 
 
+def cost_title(metrics: dict[str, Any]) -> str:
+    """Say what the cost is: one run's bill, or with replications the mean bill of one run and the 95 %
+    confidence half-width of that mean (not the spread of single runs, and not the sum over replications)."""
+    replications = metrics.get("replications", 1)
+    return (f"Cost per run: mean ± 95 % CI of {replications} replications" if replications > 1
+            else "Cost of this run")
+
+
 def summary_tables(metrics: dict[str, Any]) -> list[Table]:
     outcome = Table(title="Outcome", show_header=False, title_justify="left")
     outcome.add_column("metric", style="bold")
@@ -154,8 +162,8 @@ def summary_tables(metrics: dict[str, Any]) -> list[Table]:
                               ("oldest message age max", "oldest_age_max_s", "s"),
                               ("drain, first landing to last done", "drain_s", "s")):
         timing.add_row(label, show(metrics[name], kind))
-    cost = Table(title=f"Cost (list prices, {REGION}, as of {PRICES_AS_OF})", show_header=False,
-                 title_justify="left")
+    cost = Table(title=cost_title(metrics), caption=f"list prices, {REGION}, as of {PRICES_AS_OF}",
+                 show_header=False, title_justify="left", caption_justify="left")
     cost.add_column("item", style="bold")
     cost.add_column("value", justify="right")
     cost.add_row("Glue DPU-hours", show(metrics["glue_dpu_hours"]))
@@ -182,8 +190,9 @@ def render(console: Console, metrics: dict[str, Any], spec: PipelineSpec, scenar
                   f"runs busy on average over its {duration(scenario.duration_s)} window, so at least {needed} "
                   f"parallel group(s) are needed to finish it within the window (this stack allows "
                   f"{spec.max_parallel_groups}; with fewer, the backlog drains after it). For the "
-                  "cheapest setting that meets a latency target, run 'landing simulate sweep ... --vary "
-                  "max_parallel_groups=2,4,8,16,32 --target latency_p95_s<=900'.", highlight=False)
+                  "cheapest setting that meets a latency target, run this command as 'landing simulate sweep' "
+                  f"with --vary max_parallel_groups={sweep_values(spec.max_parallel_groups, needed)} "
+                  "--target-p95 2h (or --target latency_p95_s:le:2h).", highlight=False)
     if theory is not None:
         console.print(f"Theory ({theory['model']}, utilization {theory['utilization']:.2f}): mean wait "
                       f"{duration(theory['wait_mean_s'])}; simulated {show(metrics['wait_mean_s'], 's')}.",
@@ -191,6 +200,14 @@ def render(console: Console, metrics: dict[str, Any], spec: PipelineSpec, scenar
     overheads = ", ".join(f"{k}={v}" for k, v in describe_overheads(scenario.overheads).items())
     console.print(f"[dim]overheads: {overheads}[/]", highlight=False)
     console.print(f"[dim]{show(metrics['sim_events'])} events in {show(metrics['wall_s'], 's')}[/]", highlight=False)
+
+
+def sweep_values(current: int, needed: int) -> str:
+    """Doublings from the stack's setting up to the first that covers the need: a --vary worth pasting."""
+    values = [max(current, 1)]
+    while values[-1] < needed and len(values) < 8:
+        values.append(values[-1] * 2)
+    return ",".join(str(v) for v in values)
 
 
 SWEEP_COLUMNS = {"succeeded": ("ok", "n"), "dead": ("dead", "n"), "latency_p95_s": ("p95", "s"),

@@ -130,7 +130,13 @@ def replicate(spec: PipelineSpec, scenario: Scenario, replications: int, *, desi
 
 
 def aggregate(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each numeric metric as {"mean", "ci95"} over replications; lists and mappings merged as they are."""
+    """Each numeric metric as {"mean", "ci95"} over replications, and how many replications there were."""
+    return {**_merge(samples), "replications": len(samples)}
+
+
+def _merge(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Numbers as {"mean", "ci95"}; lists and mappings merged as they are. The count of replications is not
+    added here: inside a mapping such as cost_breakdown it would read as one more item."""
     result: dict[str, Any] = {}
     for name, first in samples[0].items():
         values = [sample[name] for sample in samples]
@@ -138,12 +144,11 @@ def aggregate(samples: list[dict[str, Any]]) -> dict[str, Any]:
             mean, half = mean_ci95([float(v) for v in values])
             result[name] = {"mean": mean, "ci95": half}
         elif isinstance(first, dict):
-            result[name] = aggregate([v for v in values if isinstance(v, dict)])
+            result[name] = _merge([v for v in values if isinstance(v, dict)])
         elif isinstance(first, list):
             result[name] = sorted({item for v in values for item in v})
         else:  # a metric that had no value in some run (no file succeeded, say)
             numbers = [float(v) for v in values if is_number(v)]
             result[name] = ({"mean": mean_ci95(numbers)[0], "ci95": mean_ci95(numbers)[1], "runs": len(numbers)}
                             if numbers else None)
-    result["replications"] = len(samples)
     return result

@@ -24,9 +24,17 @@ from landing_pipeline.simulator.model import Design
 from landing_pipeline.simulator.runner import replicate
 from landing_pipeline.simulator.scenario import Scenario
 
-_TARGET = re.compile(r"^\s*([a-z0-9_]+)\s*(<=|>=|<|>|==)\s*([-+0-9.eE]+)\s*$")
+_TARGET = re.compile(r"^\s*([a-z0-9_]+)\s*(<=|>=|<|>|==)\s*([-+0-9.eE]+[smhd]?)\s*$")
+_WORDY = re.compile(r"^\s*([a-z0-9_]+):(le|lt|ge|gt|eq):([-+0-9.eE]+[smhd]?)\s*$")  # no shell metacharacters
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([smhd]?)\s*$")
+_UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq}
+_WORD_OPS = {"le": "<=", "lt": "<", "ge": ">=", "gt": ">", "eq": "=="}
+TARGET_FORMS = ("--target METRIC:OP:VALUE with OP one of le, lt, ge, gt, eq (e.g. --target latency_p95_s:le:2h), "
+                "--target 'METRIC<=VALUE' in quotes (<, >=, >, == too; unquoted, the shell takes < and > for "
+                "redirects), or --target-p95 DURATION (e.g. --target-p95 2h; durations like 90s, 30m, 2h, 1d)")
+"""The accepted ways to write a target, for error messages and help: the shell-safe form first."""
 _NOT_TARGETS = {"unstable_groups", "sim_events", "wall_s"}
 
 
@@ -97,17 +105,57 @@ def parse_vary(text: str) -> Vary:
     return Vary(setting, tuple(dict.fromkeys(parsed)))
 
 
-def parse_target(text: str) -> Target:
-    match = _TARGET.match(text)
+def parse_duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``30m``, ``2h`` or ``1d``: latency targets are hours, not 7200s."""
+    match = _DURATION.match(text)
     if not match:
-        raise SweepError(f"--target {text!r}: write METRIC<=VALUE (or <, >=, >, ==), e.g. --target latency_p95_s<=900")
-    metric, op, value = match.groups()
-    known = [m for m in NAMED_METRICS if m not in _NOT_TARGETS] + ["dead_by_receive_ceiling", "blocked", "lost",
-                                                                    "drain_s", "wait_p95_s", "throttled_starts",
-                                                                    "receives_max"]
+        raise SweepError(f"{text!r} is not a duration: write a number with s, m, h or d, e.g. 90s, 30m, 2h, 1d")
+    number, unit = match.groups()
+    return float(number) * _UNIT_S[unit]
+
+
+def target_metrics() -> list[str]:
+    """The metrics a target may name: the named ones that are numbers, and those that explain them."""
+    return [m for m in NAMED_METRICS if m not in _NOT_TARGETS] + [
+        "dead_by_receive_ceiling", "blocked", "lost", "drain_s", "wait_p95_s", "throttled_starts", "receives_max"]
+
+
+def parse_target(text: str) -> Target:
+    """``METRIC:OP:VALUE`` (shell-safe) or ``METRIC<=VALUE``; a value of a ``*_s`` metric may be a duration.
+
+    A bare metric name is what is left when the shell ate an unquoted ``<=...`` (or ``>=...``, which also
+    creates a file named ``=...``): the error says so instead of only "bad syntax".
+    """
+    wordy, match = _WORDY.match(text), _TARGET.match(text)
+    if wordy:
+        metric, word, raw = wordy.groups()
+        op = _WORD_OPS[word]
+    elif match:
+        metric, op, raw = match.groups()
+    else:
+        hint = (f" ({text.strip()!r} has no comparison: if you typed it unquoted, the shell took < or > for a "
+                "redirect, and > may have created a file named '=...')" if re.fullmatch(r"\s*[a-z0-9_]+\s*", text)
+                else "")
+        raise SweepError(f"--target {text!r}: cannot read it{hint}; write {TARGET_FORMS}")
+    known = target_metrics()
     if metric not in known:
         raise SweepError(f"--target {text!r}: {metric!r} is not a metric; use one of: {', '.join(known)}")
-    return Target(metric, op, float(value))
+    if raw[-1] in "smhd" and not metric.endswith("_s"):
+        raise SweepError(f"--target {text!r}: {metric} is a count, not a duration; write a plain number")
+    try:
+        value = parse_duration(raw) if metric.endswith("_s") else float(raw)
+    except (SweepError, ValueError):
+        kind = "a duration (seconds, or with s, m, h or d)" if metric.endswith("_s") else "a number"
+        raise SweepError(f"--target {text!r}: {raw!r} is not {kind}; write {TARGET_FORMS}") from None
+    return Target(metric, op, value)
+
+
+def p95_target(text: str) -> Target:
+    """``--target-p95 2h``: the common target, p95 latency (landing to done) at most that long."""
+    try:
+        return Target("latency_p95_s", "<=", parse_duration(text))
+    except SweepError as exc:
+        raise SweepError(f"--target-p95 {text!r}: {exc}") from None
 
 
 def combinations(varies: list[Vary]) -> list[dict[str, Any]]:

@@ -108,3 +108,21 @@ def test_help_describes_options_and_gives_examples() -> None:
     for fragment in ("--scenario", "--trace", "--overheads", "--design", "--replications", "--plots", "Examples",
                      "sweep"):
         assert fragment in output
+
+
+def test_replications_are_not_a_cost_item_and_the_cost_says_it_is_per_run(tmp_path: Path) -> None:
+    (tmp_path / "small.yaml").write_text(SMALL)
+    code, output = invoke("--stack", "dev", "--scenario", str(tmp_path / "small.yaml"), "--replications", "3",
+                          "--json", str(tmp_path / "out.json"))
+    assert code == 0, output
+    document = json.loads((tmp_path / "out.json").read_text())
+    assert set(document["metrics"]["cost_breakdown"]) == {"glue", "lambda", "sqs", "eventbridge", "dynamodb"}
+    assert document["replications"] == 3 and document["metrics"]["replications"] == 3
+    total = sum(item["mean"] for item in document["metrics"]["cost_breakdown"].values())
+    assert abs(total - document["cost_usd"]["mean"]) < 1e-9  # the items add up to the per-run total
+    flat = " ".join(output.split())
+    assert "replications │" not in flat and "$3.00" not in flat
+    assert "Cost per run: mean ± 95 % CI of 3 replications" in flat
+    assert "3 replications (mean ± 95 % CI)" in flat  # the run summary's first line
+    code, output = invoke("--stack", "dev", "--scenario", str(tmp_path / "small.yaml"))
+    assert "Cost of this run" in " ".join(output.split())

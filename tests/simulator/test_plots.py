@@ -65,3 +65,56 @@ def test_the_unit_fits_the_span_drawn_not_when_it_ends(tmp_path: Path, dev_spec:
     low, high = axis.get_xlim()
     assert low < start / 60 < (start + 1180) / 60 < high
     assert np.isclose(sorted(drawn_bars(figure))[0][0], start / 60)
+
+
+@pytest.fixture(scope="module")
+def seed_card(dev_spec: PipelineSpec) -> SimulationResult:
+    from landing_pipeline.simulator.scenario import load_scenario
+    from tests.simulator.conftest import ROOT
+
+    return simulate(dev_spec, load_scenario(ROOT / "examples/seed-card.yaml"), seed=7)
+
+
+def test_a_multi_hour_gantt_is_binned_in_hours_with_labelled_axes_and_a_colour_bar(
+        seed_card: SimulationResult) -> None:
+    from landing_pipeline.simulator.plots import bin_width
+
+    figure = gantt_figure(plt, seed_card, "seed-card")
+    axis, colour_bar = figure.axes  # the chart and its colour bar
+    assert axis.get_xlabel() == "hours since start"  # about 40 hours of runs
+    assert axis.get_ylabel() == "group (the 12 busiest)"
+    assert "30 min bins" in axis.get_title() and bin_width(40 * 3600) == 1800
+    assert "share of each 30 min bin" in colour_bar.get_ylabel()
+    assert [t.get_text() for t in axis.get_legend().get_texts()] == ["bin with a failed run",
+                                                                     "bin with overlapping runs"]
+    bars = drawn_bars(figure)
+    assert len(bars) < len(seed_card.model.runs) / 4  # bins, not one sliver per run
+    assert all(np.isclose(end - start, 0.5) for start, end in bars)  # half an hour each, in hours
+
+
+def test_the_cdf_labels_its_percentile_and_target_lines_with_values(seed_card: SimulationResult) -> None:
+    from landing_pipeline.simulator.plots import cdf_figure
+    from landing_pipeline.simulator.report import duration
+    from landing_pipeline.simulator.sweep import p95_target
+
+    figure = cdf_figure(plt, seed_card, "seed-card", [p95_target("2h")])
+    labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    metrics = seed_card.metrics
+    assert labels == ["landing to done", "enqueue to run start",
+                      f"p50: latency {duration(metrics['latency_p50_s'])}",
+                      f"p95: latency {duration(metrics['latency_p95_s'])}",
+                      f"p99: latency {duration(metrics['latency_p99_s'])}",
+                      "target latency_p95_s <= 2.0 h"]
+    assert labels[3].endswith(" h")  # about 36 hours, in the unit the axis uses
+    assert figure.axes[0].get_xlabel().startswith("hours")
+
+
+def test_binned_rows_hatch_the_bins_where_runs_of_a_group_overlapped(dev_spec: PipelineSpec) -> None:
+    from landing_pipeline.simulator.scenario import load_scenario
+    from tests.simulator.conftest import ROOT
+
+    result = simulate(dev_spec, load_scenario(ROOT / "examples/seed-card.yaml"), design="seed", seed=7)
+    assert result.metrics["overlapping_runs"] > 0
+    figure = gantt_figure(plt, result, "seed-card (seed)")
+    hatched = [c for c in figure.axes[0].collections if c.get_hatch() == "//"]
+    assert "bins" in figure.axes[0].get_title() and hatched

@@ -31,7 +31,7 @@ def test_vary_and_target_are_parsed_with_clear_errors() -> None:
         parse_vary("max_parallel_groups=2,lots")
     with pytest.raises(SweepError, match="list setting"):
         parse_vary("key_suffixes=.csv")
-    with pytest.raises(SweepError, match="write METRIC<=VALUE"):
+    with pytest.raises(SweepError, match="write --target METRIC:OP:VALUE with OP one of le, lt, ge, gt, eq"):
         parse_target("p95 under 900")
     with pytest.raises(SweepError, match="'latency_p96_s' is not a metric"):
         parse_target("latency_p96_s<=900")
