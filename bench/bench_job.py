@@ -100,13 +100,14 @@ def start_spark(master: str) -> tuple[Any, float]:
 
 
 def run_job(spark: Any, source: Path, out: Path, name: str, schema: list[str]) -> tuple[Timing, dict[str, Any]]:
+    from landing_pipeline.runtime import contract as c
     from landing_pipeline.runtime.jobs import ingest_job
 
-    argv = ["--input_uri", f"file://{source}", "--source_key", source.name, "--source_version", "v1",
-            "--group", "bench", "--file_id", name, "--attempt", "1", "--JOB_RUN_ID", f"jr_{name}",
-            "--output_uri", f"file://{out}/processed/{name}/", "--quarantine_uri", f"file://{out}/quarantine/{name}/",
-            "--manifest_uri", f"file://{out}/manifests/{name}.json", "--merge_keys", "",
-            "--schema", json.dumps(schema)]
+    argv = [c.INPUT_URI_ARG, f"file://{source}", c.SOURCE_KEY_ARG, source.name, c.SOURCE_VERSION_ARG, "v1",
+            c.GROUP_ARG, "bench", c.FILE_ID_ARG, name, c.ATTEMPT_ARG, "1", c.GLUE_RUN_ID_ARG, f"jr_{name}",
+            c.OUTPUT_URI_ARG, f"file://{out}/processed/{name}/", c.QUARANTINE_URI_ARG, f"file://{out}/quarantine/{name}/",
+            c.MANIFEST_URI_ARG, f"file://{out}/manifests/{name}.json", c.MERGE_KEYS_ARG, "",
+            c.SCHEMA_ARG, json.dumps(schema)]
     started, cpu = time.perf_counter(), jvm_cpu_seconds(spark)
     manifest = ingest_job.main(argv, spark=spark)
     cpu_after = jvm_cpu_seconds(spark)

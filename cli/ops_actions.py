@@ -18,6 +18,7 @@ from typing import Any
 
 from landing_pipeline.cli.dlq_scan import DlqMessage, DlqScan
 from landing_pipeline.runtime.context import RuntimeContext, is_aws_error
+from landing_pipeline.runtime.contract import RESOURCE_ENV
 from landing_pipeline.runtime.errors import InputError
 from landing_pipeline.runtime.ledger import FileRecord, Ledger, Status, parse_iso
 from landing_pipeline.runtime.spec import PipelineSpec
@@ -32,8 +33,7 @@ OUTPUT_NAMES = {
     "job_name": ("job_name", "jobName"),
 }
 FLAG_OF = {"ledger_table": "--table", "ordered_queue_url": "--queue-url", "ordered_dlq_url": "--dlq-url"}
-ENV_OF = {"ledger_table": "LANDING_LEDGER_TABLE", "ordered_queue_url": "LANDING_ORDERED_QUEUE_URL",
-          "ordered_dlq_url": "LANDING_ORDERED_DLQ_URL"}
+ENV_OF = RESOURCE_ENV
 
 
 class OpsError(InputError):

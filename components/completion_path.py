@@ -9,15 +9,14 @@ the held message reappears when its extended visibility ends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from landing_pipeline.components.event_queue import rule_fed_queue
-
-FINAL_STATES = ["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"]
+from landing_pipeline.runtime.contract import GLUE_FINAL_STATES, GLUE_SOURCE, GLUE_STATE_CHANGE
 
 
 class CompletionPath(pulumi.ComponentResource):
@@ -48,6 +47,6 @@ class CompletionPath(pulumi.ComponentResource):
                                "dlq_url": self.dlq_url, "dlq_arn": self.dlq_arn, "rule_name": self.rule_name})
 
 
-def job_state_pattern(job_name: str, states: list[str] | None = None) -> dict[str, Any]:
-    return {"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
-            "detail": {"jobName": [job_name], "state": list(states or FINAL_STATES)}}
+def job_state_pattern(job_name: str, states: Sequence[str] | None = None) -> dict[str, Any]:
+    return {"source": [GLUE_SOURCE], "detail-type": [GLUE_STATE_CHANGE],
+            "detail": {"jobName": [job_name], "state": list(states or GLUE_FINAL_STATES)}}

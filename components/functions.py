@@ -7,8 +7,8 @@ the resources they use, as fixed in docs/interfaces.md.
 
 The dispatcher's trigger has batch size 1 (so a receive is one file, and a
 returned message is never a bystander of another file's start) and maximum
-concurrency ``max(2, max_parallel_groups)``: AWS's minimum is 2, and Glue's
-``MaxConcurrentRuns`` (exactly ``max_parallel_groups``) is the real limit.
+concurrency ``max(2, max_parallel_groups)`` (``contract.dispatcher_concurrency``): AWS's minimum is 2, and
+Glue's ``MaxConcurrentRuns`` (exactly ``max_parallel_groups``) is the real limit.
 """
 
 from __future__ import annotations
@@ -21,14 +21,23 @@ import pulumi
 from landing_pipeline.components.code_archive import code_archive, powertools_layer_arn
 from landing_pipeline.components.common import Statement, allow, partition, region, s3_arn
 from landing_pipeline.components.lambda_function import QueueFunction
-from landing_pipeline.components.ledger import GROUP_INDEX, WAIT_INDEX
+from landing_pipeline.runtime.contract import (
+    COMPLETION_HANDLER,
+    DISPATCHER_HANDLER,
+    GROUP_INDEX,
+    INTAKE_DLQ_URL_ENV,
+    JOB_NAME_ENV,
+    LEDGER_TABLE_ENV,
+    ORDERED_DLQ_URL_ENV,
+    ORDERED_QUEUE_URL_ENV,
+    OUTPUT_BUCKET_ENV,
+    ROUTER_HANDLER,
+    WAIT_INDEX,
+    dispatcher_concurrency,
+)
 from landing_pipeline.runtime.spec import PipelineSpec, to_env
 
-ROUTER_HANDLER = "landing_pipeline.runtime.router.handler"
-DISPATCHER_HANDLER = "landing_pipeline.runtime.dispatcher.handler"
-COMPLETION_HANDLER = "landing_pipeline.runtime.completion.handler"
 STANDARD_BATCH_SIZE = 10
-LAMBDA_MIN_MAXIMUM_CONCURRENCY = 2
 POWERTOOLS_SERVICE_NAME = "landing-pipeline"
 POWERTOOLS_METRICS_NAMESPACE = "LandingPipeline"
 LEDGER_WRITE = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
@@ -54,19 +63,15 @@ class PipelineResources:
     output_bucket_name: pulumi.Input[str]
 
 
-def dispatcher_concurrency(spec: PipelineSpec) -> int:
-    return max(LAMBDA_MIN_MAXIMUM_CONCURRENCY, spec.max_parallel_groups)
-
-
 def function_environment(spec: PipelineSpec, res: PipelineResources) -> dict[str, pulumi.Input[str]]:
     env: dict[str, pulumi.Input[str]] = dict(to_env(spec))
     env.update({
-        "LANDING_ORDERED_QUEUE_URL": res.ordered_queue_url,
-        "LANDING_ORDERED_DLQ_URL": res.ordered_dlq_url,
-        "LANDING_INTAKE_DLQ_URL": res.intake_dlq_url,
-        "LANDING_LEDGER_TABLE": res.ledger_table_name,
-        "LANDING_JOB_NAME": res.job_name,
-        "LANDING_OUTPUT_BUCKET": res.output_bucket_name,
+        ORDERED_QUEUE_URL_ENV: res.ordered_queue_url,
+        ORDERED_DLQ_URL_ENV: res.ordered_dlq_url,
+        INTAKE_DLQ_URL_ENV: res.intake_dlq_url,
+        LEDGER_TABLE_ENV: res.ledger_table_name,
+        JOB_NAME_ENV: res.job_name,
+        OUTPUT_BUCKET_ENV: res.output_bucket_name,
         "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
     })
@@ -134,8 +139,8 @@ def function_plans(spec: PipelineSpec) -> dict[str, FunctionPlan]:
         "router": FunctionPlan(ROUTER_HANDLER, "Assigns each landed file its group and enqueues it in order",
                                STANDARD_BATCH_SIZE, None, spec.router_timeout_s),
         "dispatcher": FunctionPlan(DISPATCHER_HANDLER, "Starts the Glue run of a group's next file and holds "
-                                   "its message until the run ends", 1, dispatcher_concurrency(spec),
-                                   spec.dispatcher_timeout_s),
+                                   "its message until the run ends", 1,
+                                   dispatcher_concurrency(spec.max_parallel_groups), spec.dispatcher_timeout_s),
         "completion": FunctionPlan(COMPLETION_HANDLER, "Records a finished Glue run and releases, retries or "
                                    "parks its held file", STANDARD_BATCH_SIZE, None, spec.completion_timeout_s),
     }

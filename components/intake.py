@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from landing_pipeline.components.common import wildcard_escape
 from landing_pipeline.components.event_queue import rule_fed_queue
+from landing_pipeline.runtime.contract import OBJECT_CREATED, S3_SOURCE
 
 
 class Intake(pulumi.ComponentResource):
@@ -61,4 +62,4 @@ def object_created_pattern(bucket: str, key_prefix: str, key_suffixes: Sequence[
         detail["object"] = {"key": [{"wildcard": f"{prefix}*{wildcard_escape(s)}"} for s in key_suffixes]}
     elif key_prefix:
         detail["object"] = {"key": [{"prefix": key_prefix}]}
-    return {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail}
+    return {"source": [S3_SOURCE], "detail-type": [OBJECT_CREATED], "detail": detail}

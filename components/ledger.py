@@ -16,12 +16,16 @@ import pulumi
 import pulumi_aws as aws
 
 from landing_pipeline.components.common import child
-
-GROUP_INDEX = "by_group"
-WAIT_INDEX = "by_waiting"
-WAIT_INDEX_ATTRIBUTES = ["file_id", "wait_handle"]
-"""All a wake-up reads: which file, and the receipt handle to make visible. Projecting only these keeps the
-index's writes small; only files waiting for a Glue slot are in it at all (it is sparse)."""
+from landing_pipeline.runtime.contract import (
+    GROUP_INDEX,
+    GROUP_INDEX_HASH,
+    GROUP_INDEX_RANGE,
+    LEDGER_KEY,
+    WAIT_INDEX,
+    WAIT_INDEX_HASH,
+    WAIT_INDEX_PROJECTION,
+    WAIT_INDEX_RANGE,
+)
 
 
 class Ledger(pulumi.ComponentResource):
@@ -34,14 +38,15 @@ class Ledger(pulumi.ComponentResource):
     def __init__(self, name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("landing:index:Ledger", name, None, opts)
         table = aws.dynamodb.Table(
-            f"{name}-table", billing_mode="PAY_PER_REQUEST", hash_key="pk",
-            attributes=[{"name": "pk", "type": "S"}, {"name": "group", "type": "S"},
-                        {"name": "received_seq", "type": "S"}, {"name": "wait_pool", "type": "S"},
-                        {"name": "waiting_since", "type": "S"}],
+            f"{name}-table", billing_mode="PAY_PER_REQUEST", hash_key=LEDGER_KEY,
+            attributes=[{"name": attribute, "type": "S"} for attribute in (
+                LEDGER_KEY, GROUP_INDEX_HASH, GROUP_INDEX_RANGE, WAIT_INDEX_HASH, WAIT_INDEX_RANGE)],
             global_secondary_indexes=[
-                {"name": GROUP_INDEX, "hash_key": "group", "range_key": "received_seq", "projection_type": "ALL"},
-                {"name": WAIT_INDEX, "hash_key": "wait_pool", "range_key": "waiting_since",
-                 "projection_type": "INCLUDE", "non_key_attributes": WAIT_INDEX_ATTRIBUTES}],
+                {"name": GROUP_INDEX, "hash_key": GROUP_INDEX_HASH, "range_key": GROUP_INDEX_RANGE,
+                 "projection_type": "ALL"},
+                # all a wake-up reads (which file, which handle to make visible): the index's writes stay small
+                {"name": WAIT_INDEX, "hash_key": WAIT_INDEX_HASH, "range_key": WAIT_INDEX_RANGE,
+                 "projection_type": "INCLUDE", "non_key_attributes": list(WAIT_INDEX_PROJECTION)}],
             point_in_time_recovery={"enabled": True},
             # enabled without a key ARN: the AWS-managed aws/dynamodb KMS key (auditable in CloudTrail),
             # instead of the AWS-owned default.

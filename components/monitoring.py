@@ -20,9 +20,8 @@ import pulumi_aws as aws
 
 from landing_pipeline.components.common import child, region
 from landing_pipeline.components.completion_path import job_state_pattern
+from landing_pipeline.runtime.contract import GLUE_ALARM_STATES
 from landing_pipeline.runtime.spec import PipelineSpec
-
-FAILED_STATES = ["FAILED", "TIMEOUT", "ERROR"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-glue-failures", description="Failed, timed-out and errored runs of the ingest job "
                 "(counted by the AWS/Events TriggeredRules metric)",
                 event_pattern=pulumi.Output.from_input(watched.job_name).apply(
-                    lambda job: json.dumps(job_state_pattern(job, FAILED_STATES))),
+                    lambda job: json.dumps(job_state_pattern(job, GLUE_ALARM_STATES))),
                 tags=dict(tags), opts=child(self))
         topic_arn: pulumi.Input[str] = spec.alarm_topic_arn
         if spec.enable_alarms and not spec.alarm_topic_arn and spec.alarm_email:

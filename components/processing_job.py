@@ -23,6 +23,7 @@ import pulumi_aws as aws
 import landing_pipeline.runtime.jobs
 from landing_pipeline.components.code_archive import job_library_archive
 from landing_pipeline.components.common import Statement, allow, assume_role_policy, child, policy_document, s3_arn
+from landing_pipeline.runtime.contract import EXTRA_PY_FILES_ARG
 from landing_pipeline.runtime.spec import PipelineSpec
 
 SCRIPT_SOURCE = Path(landing_pipeline.runtime.jobs.__file__).resolve().parent / "ingest_job.py"
@@ -117,7 +118,7 @@ def default_arguments(log_group_prefix: str,
         "--custom-logGroup-prefix": log_group_prefix,
     }
     if library_location is not None:
-        arguments["--extra-py-files"] = library_location
+        arguments[EXTRA_PY_FILES_ARG] = library_location
     return arguments
 
 

@@ -19,14 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from landing_pipeline.components.functions import COMPLETION_HANDLER as COMPLETION
-from landing_pipeline.components.functions import ROUTER_HANDLER as ROUTER
 from landing_pipeline.components.mocks import AwsMocks
 from landing_pipeline.components.program_runner import ProgramRun, run_program, stack_config
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.bridge import BridgeError, CreatedResource, MotoMocks
 from landing_pipeline.emulator.lambda_runner import MappingConfig, load_mappings
-from landing_pipeline.runtime.context import JOB_NAME, LEDGER_TABLE, ORDERED_DLQ_URL, ORDERED_QUEUE_URL, OUTPUT_BUCKET
+from landing_pipeline.runtime.contract import COMPLETION_HANDLER as COMPLETION
+from landing_pipeline.runtime.contract import JOB_NAME_ENV as JOB_NAME
+from landing_pipeline.runtime.contract import LEDGER_TABLE_ENV as LEDGER_TABLE
+from landing_pipeline.runtime.contract import ORDERED_DLQ_URL_ENV as ORDERED_DLQ_URL
+from landing_pipeline.runtime.contract import ORDERED_QUEUE_URL_ENV as ORDERED_QUEUE_URL
+from landing_pipeline.runtime.contract import OUTPUT_BUCKET_ENV as OUTPUT_BUCKET
+from landing_pipeline.runtime.contract import ROUTER_HANDLER as ROUTER
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.runtime.spec_loader import find_project_dir
 

@@ -27,9 +27,16 @@ from typing import Any, Protocol
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.faults import FaultPlan, FunctionCrash
 from landing_pipeline.emulator.observe import Recorder, RunObservation
+from landing_pipeline.runtime.contract import (
+    ATTEMPT_ARG,
+    FILE_ID_ARG,
+    GLUE_SOURCE,
+    GLUE_STATE_CHANGE,
+    GROUP_ARG,
+    SOURCE_KEY_ARG,
+)
 
 FINAL_SEVERITY = {"SUCCEEDED": "INFO", "FAILED": "ERROR", "TIMEOUT": "ERROR", "STOPPED": "INFO", "ERROR": "ERROR"}
-DETAIL_TYPE = "Glue Job State Change"
 CAPACITY_WAIT_S = 60.0
 """Pipeline seconds a ``capacity-fail`` or ``expire-run`` run waits before it ends (AWS: up to 15 minutes)."""
 CAPACITY_MESSAGE = ("Failed to acquire resources: the job run could not get the workers it needs (fault "
@@ -49,7 +56,7 @@ class RunRequest:
 
     @property
     def key(self) -> str:
-        return self.arguments.get("--source_key", "")
+        return self.arguments.get(SOURCE_KEY_ARG, "")
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ class GlueEngine:
         def start_job_run(*args: Any, **kwargs: Any) -> str:
             arguments = kwargs.get("arguments") if "arguments" in kwargs else (args[1] if len(args) > 1 else None)
             name = kwargs.get("name") if "name" in kwargs else args[0]
-            key = (arguments or {}).get("--source_key", "")
+            key = (arguments or {}).get(SOURCE_KEY_ARG, "")
             if name == self.job_name and self.faults.fire("throttle", key):
                 from moto.glue.exceptions import ConcurrentRunsExceededException
 
@@ -151,10 +158,10 @@ class GlueEngine:
         run.status = "RUNNING"
         arguments = dict(run.arguments or {})
         request = RunRequest(run_id, self.job_name, arguments, self.timeout_s)
-        attempt = arguments.get("--attempt", "0")
+        attempt = arguments.get(ATTEMPT_ARG, "0")
         self.recorder.run_started(RunObservation(
-            run_id=run_id, key=request.key, file_id=arguments.get("--file_id", ""),
-            group=arguments.get("--group", ""), attempt=int(attempt) if attempt.isdigit() else 0,
+            run_id=run_id, key=request.key, file_id=arguments.get(FILE_ID_ARG, ""),
+            group=arguments.get(GROUP_ARG, ""), attempt=int(attempt) if attempt.isdigit() else 0,
             start=self.aws.clock.now()))
         self._pool.submit(self._execute, request)
 
@@ -231,7 +238,7 @@ class GlueEngine:
                   "state": outcome.state, "jobRunId": run_id,
                   "message": outcome.message or f"Job run {outcome.state.lower()}"}
         response = self.events.put_events(Entries=[{
-            "Source": "aws.glue", "DetailType": DETAIL_TYPE, "Detail": json.dumps(detail),
+            "Source": GLUE_SOURCE, "DetailType": GLUE_STATE_CHANGE, "Detail": json.dumps(detail),
             "Resources": [f"arn:aws:glue:{self.aws.region}:{self.aws.account_id}:job/{self.job_name}"]}])
         if response.get("FailedEntryCount"):
             raise RuntimeError(f"EventBridge refused the Glue state change event: {response['Entries']}")

@@ -9,9 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from landing_pipeline.components.functions import COMPLETION_HANDLER as COMPLETION
-from landing_pipeline.components.functions import DISPATCHER_HANDLER as DISPATCHER
-from landing_pipeline.components.functions import ROUTER_HANDLER as ROUTER
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.deploy import Deployment
 from landing_pipeline.emulator.faults import FaultPlan
@@ -21,6 +18,10 @@ from landing_pipeline.emulator.observe import Recorder, Upload
 from landing_pipeline.emulator.seed_dispatcher import seed_handler
 from landing_pipeline.emulator.strict import StrictLayer
 from landing_pipeline.emulator.workload import DEFAULT_RUN_S, Arrival, durations_of, fail_attempts_of
+from landing_pipeline.runtime.contract import COMPLETION_HANDLER as COMPLETION
+from landing_pipeline.runtime.contract import DISPATCHER_HANDLER as DISPATCHER
+from landing_pipeline.runtime.contract import OBJECT_CREATED, S3_SOURCE
+from landing_pipeline.runtime.contract import ROUTER_HANDLER as ROUTER
 from landing_pipeline.runtime.events import dedup_id
 
 Engine = Literal["spark", "sleep"]
@@ -188,7 +189,7 @@ def _put_s3_event(events: Any, region: str, bucket: str, obj: dict[str, Any]) ->
     """An Object Created event as S3 emits it, sent through EventBridge so the stack's own rule must match it."""
     detail = {"version": "0", "bucket": {"name": bucket}, "object": {k: v for k, v in obj.items() if v is not None},
               "request-id": "EMULATED", "requester": "123456789012", "reason": "PutObject"}
-    response = events.put_events(Entries=[{"Source": "aws.s3", "DetailType": "Object Created",
+    response = events.put_events(Entries=[{"Source": S3_SOURCE, "DetailType": OBJECT_CREATED,
                                            "Detail": json.dumps(detail), "Resources": [f"arn:aws:s3:::{bucket}"]}])
     if response.get("FailedEntryCount"):
         raise RuntimeError(f"EventBridge refused an injected S3 event: {response['Entries']}")

@@ -17,9 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from landing_pipeline.emulator.glue_engine import RunRequest
-from landing_pipeline.runtime.contract import INPUT_DELETED
+from landing_pipeline.runtime.contract import (
+    GLUE_JOB_NAME_ARG,
+    GLUE_RUN_ID_ARG,
+    INPUT_DELETED,
+    INPUT_URI_ARG,
+    OUTPUT_URI_ARG,
+    QUARANTINE_URI_ARG,
+    SNAPSHOT_URI_ARG,
+    SOURCE_VERSION_ARG,
+)
 
-REPLACED_PREFIXES = ("--output_uri", "--quarantine_uri")
+REPLACED_PREFIXES = (OUTPUT_URI_ARG, QUARANTINE_URI_ARG)
 INPUT_FOLDER = "_input"
 MISSING_CODES = ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
 _EXTENSION = re.compile(r"(\.[A-Za-z0-9]{1,10}){1,3}$")
@@ -50,7 +59,7 @@ class StagedRun:
         self.staged: dict[Path, str] = {}
         self.uploaded: dict[Path, str] = {}
         self.replaced: set[str] = set()
-        self.input_uri = self.request.arguments.get("--input_uri", "")
+        self.input_uri = self.request.arguments.get(INPUT_URI_ARG, "")
         self.local_input = ""
         """The ``file://`` URI the job reads the landed object from (empty when the input is not on S3)."""
         if self.input_uri.startswith("s3://"):
@@ -73,12 +82,12 @@ class StagedRun:
     def stage(self) -> list[str]:
         """Download the input version and the group's snapshot; the job's argv with local URIs."""
         args = dict(self.request.arguments)
-        input_uri = args.get("--input_uri", "")
+        input_uri = args.get(INPUT_URI_ARG, "")
         if input_uri.startswith("s3://"):
             bucket, key = split_s3(input_uri)
             get: dict[str, Any] = {"Bucket": bucket, "Key": key}
-            if args.get("--source_version") and args["--source_version"] != "null":
-                get["VersionId"] = args["--source_version"]
+            if args.get(SOURCE_VERSION_ARG) and args[SOURCE_VERSION_ARG] != "null":
+                get["VersionId"] = args[SOURCE_VERSION_ARG]
             try:
                 body = self.s3.get_object(**get)["Body"].read()
             except Exception as exc:  # the run fails as Glue's would, naming the error code
@@ -89,7 +98,7 @@ class StagedRun:
                                             f"this run could read it ({code})") from None
                 raise FileNotFoundError(f"input {input_uri} (version {version}) cannot be read: {code}") from None
             self._write_staged(self.root / INPUT_FOLDER / local_input_name(input_uri), body, digest="")
-        snapshot = args.get("--snapshot_uri", "")
+        snapshot = args.get(SNAPSHOT_URI_ARG, "")
         if snapshot.startswith("s3://"):
             bucket, prefix = split_s3(snapshot)
             self.local(snapshot).mkdir(parents=True, exist_ok=True)
@@ -98,11 +107,11 @@ class StagedRun:
                     continue  # pointers are read live from S3 through the store
                 data = self.s3.get_object(Bucket=bucket, Key=item)["Body"].read()
                 self._write_staged(self.root / bucket / item, data, digest=hashlib.sha256(data).hexdigest())
-        argv = ["--JOB_NAME", self.request.job_name, "--JOB_RUN_ID", self.request.run_id]
+        argv = [GLUE_JOB_NAME_ARG, self.request.job_name, GLUE_RUN_ID_ARG, self.request.run_id]
         for name, value in args.items():
-            if name in ("--JOB_NAME", "--JOB_RUN_ID"):
+            if name in (GLUE_JOB_NAME_ARG, GLUE_RUN_ID_ARG):
                 continue
-            if name == "--input_uri" and self.local_input:
+            if name == INPUT_URI_ARG and self.local_input:
                 value = self.local_input
             elif value.startswith("s3://"):
                 value = self.local_prefix + value[len("s3://"):]

@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from landing_pipeline.emulator.aws import HANDLER_AGENT
+from landing_pipeline.runtime.contract import LEDGER_KEY, SOURCE_KEY_ARG
 
 
 def _header(request: Any, name: str) -> str:
@@ -69,13 +70,13 @@ class FileKeys:
         items = [params.get("Item")] if op == "PutItem" else [
             (entry.get("Put") or {}).get("Item") for entry in params.get("TransactItems") or []]
         for item in items:
-            if isinstance(item, dict) and "key" in item and "pk" in item:
+            if isinstance(item, dict) and "key" in item and LEDGER_KEY in item:
                 with self._lock:
-                    self._by_pk[str(item["pk"].get("S"))] = str(item["key"].get("S"))
+                    self._by_pk[str(item[LEDGER_KEY].get("S"))] = str(item["key"].get("S"))
 
     def key_of(self, op: str, params: dict[str, Any]) -> str | None:
         if op == "StartJobRun":
-            return (params.get("Arguments") or {}).get("--source_key")
+            return (params.get("Arguments") or {}).get(SOURCE_KEY_ARG)
         if op == "SendMessage":
             return body_key(str(params.get("MessageBody", "")))
         if op in ("DeleteMessage", "ChangeMessageVisibility"):
@@ -93,7 +94,7 @@ class FileKeys:
     def _item_key(self, item: dict[str, Any]) -> str | None:
         if "key" in item:
             return str(item["key"].get("S"))
-        pk = (item.get("pk") or {}).get("S")
+        pk = (item.get(LEDGER_KEY) or {}).get("S")
         with self._lock:
             return self._by_pk.get(str(pk)) if pk else None
 

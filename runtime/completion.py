@@ -19,13 +19,18 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.batch import process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context, is_aws_error
+from landing_pipeline.runtime.contract import (
+    ATTEMPT_ARG,
+    FILE_ID_ARG,
+    GLUE_FINAL_STATES,
+    GLUE_SOURCE,
+    GLUE_STATE_CHANGE,
+)
 from landing_pipeline.runtime.handoff import wake_waiter
-from landing_pipeline.runtime.job_args import ATTEMPT_ARG, FILE_ID_ARG
 from landing_pipeline.runtime.ledger import IN_FLIGHT, RunRecord, parse_iso
-from landing_pipeline.runtime.outcomes import FINAL_STATES, apply_run_result
+from landing_pipeline.runtime.outcomes import apply_run_result
 
 REQUIRED = ("ordered_queue_url", "ordered_dlq_url", "ledger_table", "job_name", "output_bucket")
-GLUE_STATE_CHANGE = "Glue Job State Change"
 
 
 class MalformedStateChange(ValueError):
@@ -49,7 +54,7 @@ def parse_state_change(body: str) -> RunEnded | None:
         raise MalformedStateChange(f"body is not JSON ({exc})") from None
     if not isinstance(event, dict):
         raise MalformedStateChange("body is not a JSON object")
-    if event.get("source") != "aws.glue" or event.get("detail-type") != GLUE_STATE_CHANGE:
+    if event.get("source") != GLUE_SOURCE or event.get("detail-type") != GLUE_STATE_CHANGE:
         return None
     detail = event.get("detail")
     if not isinstance(detail, dict) or not detail.get("jobRunId") or not detail.get("jobName"):
@@ -75,7 +80,7 @@ def complete(ctx: RuntimeContext, body: str) -> str:
         obs.count(obs.FOREIGN)
         obs.logger.info("state change of another job; ignored", extra={"job_name": ended.job_name})
         return "foreign"
-    if ended.state not in FINAL_STATES:
+    if ended.state not in GLUE_FINAL_STATES:
         return "ignored"
     run = ctx.ledger.get_run(ended.run_id) or adopt_run(ctx, ended.run_id)
     if run is None:

@@ -17,23 +17,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from landing_pipeline.runtime.contract import (
+    INTAKE_DLQ_URL_ENV,
+    JOB_NAME_ENV,
+    LEDGER_TABLE_ENV,
+    ORDERED_DLQ_URL_ENV,
+    ORDERED_QUEUE_URL_ENV,
+    OUTPUT_BUCKET_ENV,
+    RESOURCE_ENV,
+)
 from landing_pipeline.runtime.errors import OperationalError
 from landing_pipeline.runtime.spec import PipelineSpec, from_env
 
 if TYPE_CHECKING:
     from landing_pipeline.runtime.ledger import Ledger
-
-ORDERED_QUEUE_URL = "LANDING_ORDERED_QUEUE_URL"
-ORDERED_DLQ_URL = "LANDING_ORDERED_DLQ_URL"
-INTAKE_DLQ_URL = "LANDING_INTAKE_DLQ_URL"
-LEDGER_TABLE = "LANDING_LEDGER_TABLE"
-JOB_NAME = "LANDING_JOB_NAME"
-OUTPUT_BUCKET = "LANDING_OUTPUT_BUCKET"
-
-_ENV_OF_FIELD = {
-    "ordered_queue_url": ORDERED_QUEUE_URL, "ordered_dlq_url": ORDERED_DLQ_URL, "intake_dlq_url": INTAKE_DLQ_URL,
-    "ledger_table": LEDGER_TABLE, "job_name": JOB_NAME, "output_bucket": OUTPUT_BUCKET,
-}
 
 ClientFactory = Callable[[str], Any]
 
@@ -105,9 +102,10 @@ class RuntimeContext:
         """A context from ``LANDING_*`` variables (``os.environ`` by default), as the Lambdas receive them."""
         env = os.environ if environ is None else environ
         context = cls(spec=from_env(env), clients=dict(clients or {}),
-                      ordered_queue_url=env.get(ORDERED_QUEUE_URL, ""), ordered_dlq_url=env.get(ORDERED_DLQ_URL, ""),
-                      intake_dlq_url=env.get(INTAKE_DLQ_URL, ""), ledger_table=env.get(LEDGER_TABLE, ""),
-                      job_name=env.get(JOB_NAME, ""), output_bucket=env.get(OUTPUT_BUCKET, ""))
+                      ordered_queue_url=env.get(ORDERED_QUEUE_URL_ENV, ""),
+                      ordered_dlq_url=env.get(ORDERED_DLQ_URL_ENV, ""), intake_dlq_url=env.get(INTAKE_DLQ_URL_ENV, ""),
+                      ledger_table=env.get(LEDGER_TABLE_ENV, ""), job_name=env.get(JOB_NAME_ENV, ""),
+                      output_bucket=env.get(OUTPUT_BUCKET_ENV, ""))
         if client_factory is not None:
             context.client_factory = client_factory
         if clock is not None:
@@ -118,7 +116,7 @@ class RuntimeContext:
 
     def require(self, *names: str) -> RuntimeContext:
         """Fail at cold start, naming every missing variable, rather than on the first file."""
-        missing = [_ENV_OF_FIELD[name] for name in names if not getattr(self, name)]
+        missing = [RESOURCE_ENV[name] for name in names if not getattr(self, name)]
         if missing:
             raise RuntimeConfigError(
                 f"missing environment variable(s) {', '.join(missing)}: the function was not deployed by the "

@@ -14,3 +14,139 @@ INPUT_DELETED = "input deleted:"
 """How a run's error starts when its input was checked and is gone (the job's HeadObject, the emulator's
 GetObject of the version): the completion path makes such a file DEAD at once, and only such a file
 (runtime/outcomes.py); a Spark PATH_NOT_FOUND alone may name another path (a snapshot version)."""
+
+# --- environment of the Lambda functions -------------------------------------------------------------
+
+ENV_PREFIX = "LANDING_"
+"""The prefix of every variable the components set on the functions: the spec's runtime settings
+(``LANDING_MAX_ATTEMPTS`` ..., written by ``spec.to_env``) and the resource names below."""
+
+ORDERED_QUEUE_URL_ENV = "LANDING_ORDERED_QUEUE_URL"
+"""URL of the SQS FIFO ordered queue: the router sends to it, the dispatcher and ops change visibility in it."""
+ORDERED_DLQ_URL_ENV = "LANDING_ORDERED_DLQ_URL"
+"""URL of the ordered queue's DLQ: where the completion handler parks a dead file's message (and ops redrive)."""
+INTAKE_DLQ_URL_ENV = "LANDING_INTAKE_DLQ_URL"
+"""URL of the intake DLQ: where the router parks an event it can never route."""
+LEDGER_TABLE_ENV = "LANDING_LEDGER_TABLE"
+"""Name of the DynamoDB ledger table every handler and ``landing ops`` reads and writes."""
+JOB_NAME_ENV = "LANDING_JOB_NAME"
+"""Name of the Glue job the dispatcher starts runs of (and completion events must name to count)."""
+OUTPUT_BUCKET_ENV = "LANDING_OUTPUT_BUCKET"
+"""Name of the bucket the job's output, quarantine, manifest and snapshot locations are in."""
+
+RESOURCE_ENV: dict[str, str] = {
+    "ordered_queue_url": ORDERED_QUEUE_URL_ENV, "ordered_dlq_url": ORDERED_DLQ_URL_ENV,
+    "intake_dlq_url": INTAKE_DLQ_URL_ENV, "ledger_table": LEDGER_TABLE_ENV, "job_name": JOB_NAME_ENV,
+    "output_bucket": OUTPUT_BUCKET_ENV,
+}
+"""``RuntimeContext`` field -> the variable that carries it: how a handler names a missing one, and what the
+components must set (a test checks the functions get exactly these)."""
+
+# --- the ledger table ----------------------------------------------------------------------------------
+
+LEDGER_KEY = "pk"
+"""The table's only key attribute (hash key, string): ``file#<file_id>`` or ``run#<run_id>``."""
+FILE_PREFIX = "file#"
+"""Key prefix of a file version's item."""
+RUN_PREFIX = "run#"
+"""Key prefix of a Glue run's item (run id -> file and attempt: the completion path's correlation)."""
+
+GROUP_INDEX = "by_group"
+"""GSI of a group's files in received order (ops listings, the blocked-group check)."""
+GROUP_INDEX_HASH = "group"
+GROUP_INDEX_RANGE = "received_seq"
+
+WAIT_INDEX = "by_waiting"
+"""Sparse GSI of the files waiting for a Glue slot, oldest first: the run that ends next wakes its head."""
+WAIT_INDEX_HASH = "wait_pool"
+WAIT_INDEX_RANGE = "waiting_since"
+WAIT_HANDLE = "wait_handle"
+"""Attribute holding the receipt handle of a waiting file's held message (made visible to wake it)."""
+WAIT_INDEX_PROJECTION = ("file_id", WAIT_HANDLE)
+"""The non-key attributes ``by_waiting`` projects: all a wake-up reads, so the index's writes stay small."""
+WAIT_POOL = "glue"
+"""The one value of ``wait_pool``: every waiter shares one partition of ``by_waiting`` (one Glue job)."""
+
+# --- the Glue job's arguments --------------------------------------------------------------------------
+
+INPUT_URI_ARG = "--input_uri"
+"""The landed object, ``s3://bucket/key``."""
+SOURCE_KEY_ARG = "--source_key"
+"""The landed object's key (lineage; how the emulator names a run)."""
+SOURCE_VERSION_ARG = "--source_version"
+"""The landed object's version id, empty when unversioned (lineage; what the job reads)."""
+GROUP_ARG = "--group"
+"""The file's group (lineage)."""
+FILE_ID_ARG = "--file_id"
+"""The file version's dedup id: with ``--attempt``, how a run is correlated back to the ledger."""
+ATTEMPT_ARG = "--attempt"
+"""The attempt number, 1-based."""
+OUTPUT_URI_ARG = "--output_uri"
+"""Folder of the good rows (Parquet), unique to the file version and replaced on rerun."""
+QUARANTINE_URI_ARG = "--quarantine_uri"
+"""Folder of the rejected rows, replaced on rerun."""
+MANIFEST_URI_ARG = "--manifest_uri"
+"""The run's manifest JSON, written last as the mark of a complete run."""
+SNAPSHOT_URI_ARG = "--snapshot_uri"
+"""Folder of the group's snapshot versions (why runs of one group must never overlap)."""
+MERGE_KEYS_ARG = "--merge_keys"
+"""Comma-separated key columns of the snapshot merge; empty: no merge."""
+SCHEMA_ARG = "--schema"
+"""JSON list of ``name:type`` columns."""
+
+JOB_ARGUMENTS = (INPUT_URI_ARG, SOURCE_KEY_ARG, SOURCE_VERSION_ARG, GROUP_ARG, FILE_ID_ARG, ATTEMPT_ARG,
+                 OUTPUT_URI_ARG, QUARANTINE_URI_ARG, MANIFEST_URI_ARG, SNAPSHOT_URI_ARG, MERGE_KEYS_ARG, SCHEMA_ARG)
+"""Every argument the dispatcher starts a run with, and so every one the job reads."""
+
+GLUE_JOB_NAME_ARG = "--JOB_NAME"
+"""Glue's own argument naming the job (Glue adds it; the emulator adds it as Glue would)."""
+GLUE_RUN_ID_ARG = "--JOB_RUN_ID"
+"""Glue's own argument carrying the run id."""
+EXTRA_PY_FILES_ARG = "--extra-py-files"
+"""Default argument of the job: the library archive with ``landing_pipeline.runtime`` (the emulator checks
+the stack uploaded what it names)."""
+
+# --- Glue run states -----------------------------------------------------------------------------------
+
+GLUE_SUCCEEDED = "SUCCEEDED"
+"""The one final state that releases a group with the file done."""
+GLUE_FAILURE_STATES = ("FAILED", "TIMEOUT", "STOPPED", "ERROR")
+"""Final states of a run that did not succeed: the file is retried or dead."""
+GLUE_FINAL_STATES = (GLUE_SUCCEEDED, *GLUE_FAILURE_STATES)
+"""Every state a run ends in: the completion rule matches exactly these."""
+GLUE_ALARM_STATES = ("FAILED", "TIMEOUT", "ERROR")
+"""The failures the monitoring counts; STOPPED is left out, being what an operator does on purpose."""
+GLUE_ACTIVE_STATES = ("STARTING", "RUNNING", "STOPPING", "WAITING")
+"""States of a run that has not ended (still holds a Glue slot and its group)."""
+
+# --- EventBridge events --------------------------------------------------------------------------------
+
+S3_SOURCE = "aws.s3"
+"""Source of S3's events."""
+OBJECT_CREATED = "Object Created"
+"""Detail-type of a new object (the intake rule matches it; the router accepts nothing else)."""
+GLUE_SOURCE = "aws.glue"
+"""Source of Glue's events."""
+GLUE_STATE_CHANGE = "Glue Job State Change"
+"""Detail-type of a run's state change (the completion rule matches it for the final states)."""
+
+# --- the Lambda functions -------------------------------------------------------------------------------
+
+ROUTER_HANDLER = "landing_pipeline.runtime.router.handler"
+"""Handler of the router (intake queue -> ordered queue)."""
+DISPATCHER_HANDLER = "landing_pipeline.runtime.dispatcher.handler"
+"""Handler of the dispatcher (ordered queue -> Glue run, holding the message)."""
+COMPLETION_HANDLER = "landing_pipeline.runtime.completion.handler"
+"""Handler of the completion function (completion queue -> release, retry or dead)."""
+
+LAMBDA_MIN_MAXIMUM_CONCURRENCY = 2
+"""AWS's smallest ``MaximumConcurrency`` of an SQS event source mapping."""
+
+
+def dispatcher_concurrency(max_parallel_groups: int) -> int:
+    """The dispatcher mapping's ``MaximumConcurrency``: ``max(2, maxParallelGroups)``.
+
+    One invocation per group that may run at once; AWS refuses less than 2, and Glue's ``MaxConcurrentRuns``
+    (exactly ``maxParallelGroups``) stays the real limit. The components deploy it, the simulator models it.
+    """
+    return max(LAMBDA_MIN_MAXIMUM_CONCURRENCY, max_parallel_groups)

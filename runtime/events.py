@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-OBJECT_CREATED = "Object Created"
+from landing_pipeline.runtime.contract import OBJECT_CREATED, S3_SOURCE
 
 
 class MalformedEvent(ValueError):
@@ -91,8 +91,8 @@ def parse_event(event: Any) -> list[ObjectCreated]:
 
 
 def _from_eventbridge(event: dict[str, Any]) -> ObjectCreated:
-    if event.get("source") != "aws.s3":
-        raise MalformedEvent(f"event source is {event.get('source')!r}, expected 'aws.s3'")
+    if event.get("source") != S3_SOURCE:
+        raise MalformedEvent(f"event source is {event.get('source')!r}, expected {S3_SOURCE!r}")
     if event.get("detail-type") != OBJECT_CREATED:
         raise IgnoredEvent(f"detail-type {event.get('detail-type')!r} is not {OBJECT_CREATED!r}")
     detail = _mapping(event.get("detail"), "detail")
@@ -173,7 +173,7 @@ def eventbridge_object_created(bucket: str, key: str, *, size: int, etag: str, v
         obj["version-id"] = version_id
     return {
         "version": "0", "id": dedup_id(bucket, key, version_id, etag)[:36], "detail-type": OBJECT_CREATED,
-        "source": "aws.s3", "account": "123456789012", "time": time, "region": "us-east-1",
+        "source": S3_SOURCE, "account": "123456789012", "time": time, "region": "us-east-1",
         "resources": [f"arn:aws:s3:::{bucket}"],
         "detail": {"version": "0", "bucket": {"name": bucket}, "object": obj, "reason": "PutObject"},
     }

@@ -12,11 +12,22 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from landing_pipeline.runtime.contract import (
+    ATTEMPT_ARG,
+    FILE_ID_ARG,
+    GROUP_ARG,
+    INPUT_URI_ARG,
+    MANIFEST_URI_ARG,
+    MERGE_KEYS_ARG,
+    OUTPUT_URI_ARG,
+    QUARANTINE_URI_ARG,
+    SCHEMA_ARG,
+    SNAPSHOT_URI_ARG,
+    SOURCE_KEY_ARG,
+    SOURCE_VERSION_ARG,
+)
 from landing_pipeline.runtime.paths import path_component
 from landing_pipeline.runtime.spec import PipelineSpec
-
-FILE_ID_ARG = "--file_id"
-ATTEMPT_ARG = "--attempt"
 
 
 @dataclass(frozen=True)
@@ -40,18 +51,18 @@ def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bu
     group, file_id = file.group, file.file_id
     folder = path_component(group)  # the group as a folder no reader globs (runtime/paths.py)
     return {
-        "--input_uri": f"s3://{file.bucket}/{file.key}",
-        "--source_key": file.key,
-        "--source_version": file.version_id or "",
-        "--group": group,
+        INPUT_URI_ARG: f"s3://{file.bucket}/{file.key}",
+        SOURCE_KEY_ARG: file.key,
+        SOURCE_VERSION_ARG: file.version_id or "",
+        GROUP_ARG: group,
         FILE_ID_ARG: file_id,
         ATTEMPT_ARG: str(attempt),
-        "--output_uri": output_uri(spec, output_bucket, group, file_id),
-        "--quarantine_uri": f"s3://{output_bucket}/{spec.quarantine_prefix}{folder}/{file_id}/",
-        "--manifest_uri": f"s3://{output_bucket}/manifests/{folder}/{file_id}.json",
-        "--snapshot_uri": f"s3://{output_bucket}/snapshots/{folder}/",
-        "--merge_keys": ",".join(spec.merge_keys),
-        "--schema": json.dumps(list(spec.schema)),
+        OUTPUT_URI_ARG: output_uri(spec, output_bucket, group, file_id),
+        QUARANTINE_URI_ARG: f"s3://{output_bucket}/{spec.quarantine_prefix}{folder}/{file_id}/",
+        MANIFEST_URI_ARG: f"s3://{output_bucket}/manifests/{folder}/{file_id}.json",
+        SNAPSHOT_URI_ARG: f"s3://{output_bucket}/snapshots/{folder}/",
+        MERGE_KEYS_ARG: ",".join(spec.merge_keys),
+        SCHEMA_ARG: json.dumps(list(spec.schema)),
     }
 
 

@@ -16,15 +16,25 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from landing_pipeline.runtime.context import is_aws_error
-from landing_pipeline.runtime.ledger_items import (
+from landing_pipeline.runtime.contract import (
     FILE_PREFIX,
+    GROUP_INDEX,
+    GROUP_INDEX_HASH,
+    GROUP_INDEX_RANGE,
+    LEDGER_KEY,
+    RUN_PREFIX,
+    WAIT_HANDLE,
+    WAIT_INDEX,
+    WAIT_INDEX_HASH,
+    WAIT_INDEX_RANGE,
+    WAIT_POOL,
+)
+from landing_pipeline.runtime.ledger_items import (
     IN_FLIGHT,
     NOT_FINAL,
     RELEASES_GROUP,
-    RUN_PREFIX,
     STARTABLE,
     WAIT_ATTRIBUTES,
-    WAIT_POOL,
     FileRecord,
     RunRecord,
     Status,
@@ -40,9 +50,7 @@ __all__ = ["FILE_PREFIX", "GROUP_INDEX", "IN_FLIGHT", "NOT_FINAL", "RELEASES_GRO
            "WAIT_INDEX", "WAIT_POOL", "FileRecord", "Ledger", "RunRecord", "Status", "Waiter", "iso", "parse_iso",
            "sequence", "sequence_at_ms"]
 
-GROUP_INDEX = "by_group"
-WAIT_INDEX = "by_waiting"
-_LISTED = ("wait_pool", "wait_handle")
+_LISTED = (WAIT_INDEX_HASH, WAIT_HANDLE)
 """What puts a file in ``by_waiting``. Removing only these keeps ``waiting_since``: a file that was woken, or
 whose start is being tried, keeps its place in line if Glue refuses it again; a started run drops all three."""
 
@@ -61,13 +69,13 @@ class Ledger:
 
     # --- reads --------------------------------------------------------------------------------
     def get(self, file_id: str) -> FileRecord | None:
-        response = self.client.get_item(TableName=self.table, Key={"pk": {"S": FILE_PREFIX + file_id}},
+        response = self.client.get_item(TableName=self.table, Key={LEDGER_KEY: {"S": FILE_PREFIX + file_id}},
                                         ConsistentRead=True)
         item = response.get("Item")
         return FileRecord.from_item(item) if item else None
 
     def get_run(self, run_id: str) -> RunRecord | None:
-        response = self.client.get_item(TableName=self.table, Key={"pk": {"S": RUN_PREFIX + run_id}},
+        response = self.client.get_item(TableName=self.table, Key={LEDGER_KEY: {"S": RUN_PREFIX + run_id}},
                                         ConsistentRead=True)
         item = response.get("Item")
         if not item:
@@ -77,7 +85,7 @@ class Ledger:
     def group_files(self, group: str, *, before_seq: str | None = None,
                     statuses: tuple[str, ...] = ()) -> list[FileRecord]:
         """A group's files in received order (eventually consistent: a global secondary index)."""
-        condition = "#group = :group" + (" AND #received_seq < :before" if before_seq else "")
+        condition = f"#{GROUP_INDEX_HASH} = :group" + (f" AND #{GROUP_INDEX_RANGE} < :before" if before_seq else "")
         values: dict[str, Any] = {":group": group, ":before": before_seq}
         request: dict[str, Any] = {"IndexName": GROUP_INDEX, "KeyConditionExpression": condition}
         if statuses:
@@ -89,8 +97,8 @@ class Ledger:
         """The files waiting longest for a Glue slot, oldest first (eventually consistent: a global secondary
         index), and where the next page starts (None: no more)."""
         request: dict[str, Any] = {
-            "TableName": self.table, "IndexName": WAIT_INDEX, "KeyConditionExpression": "#wait_pool = :pool",
-            "ExpressionAttributeNames": {"#wait_pool": "wait_pool"},
+            "TableName": self.table, "IndexName": WAIT_INDEX, "KeyConditionExpression": f"#{WAIT_INDEX_HASH} = :pool",
+            "ExpressionAttributeNames": {f"#{WAIT_INDEX_HASH}": WAIT_INDEX_HASH},
             "ExpressionAttributeValues": {":pool": {"S": WAIT_POOL}}, "ScanIndexForward": True, "Limit": limit}
         if start_key:
             request["ExclusiveStartKey"] = dict(start_key)
@@ -99,7 +107,7 @@ class Ledger:
 
     def all_files(self) -> Iterator[FileRecord]:
         values: dict[str, Any] = {":file": FILE_PREFIX}
-        yield from self._paginate("scan", {"FilterExpression": "begins_with(#pk, :file)"}, values)
+        yield from self._paginate("scan", {"FilterExpression": f"begins_with(#{LEDGER_KEY}, :file)"}, values)
 
     def _paginate(self, operation: str, request: dict[str, Any], values: dict[str, Any]) -> Iterator[FileRecord]:
         expressions = " ".join(str(v) for k, v in request.items() if k.endswith("Expression"))
@@ -135,14 +143,14 @@ class Ledger:
     def mark_waiting(self, file_id: str, receipt_handle: str) -> FileRecord | None:
         """Glue had no free slot: list the file in ``by_waiting`` so the next run to end wakes it. A file
         that waits again keeps its ``waiting_since`` (its place in line); the handle is the latest delivery's."""
-        return self._update(file_id, {"wait_pool": WAIT_POOL, "wait_handle": receipt_handle},
-                            if_absent={"waiting_since": sequence(self.clock(), file_id)}, statuses=STARTABLE)
+        return self._update(file_id, {WAIT_INDEX_HASH: WAIT_POOL, WAIT_HANDLE: receipt_handle},
+                            if_absent={WAIT_INDEX_RANGE: sequence(self.clock(), file_id)}, statuses=STARTABLE)
 
     def clear_waiter(self, file_id: str, receipt_handle: str) -> bool:
         """Take a waiter out of ``by_waiting`` if it still waits with ``receipt_handle``: True for the one
         caller that did, so two runs ending together never wake the same file for two slots."""
         return self._update(file_id, {}, remove=_LISTED, statuses=NOT_FINAL,
-                            condition="#wait_handle = :handle", values={":handle": receipt_handle}) is not None
+                            condition=f"#{WAIT_HANDLE} = :handle", values={":handle": receipt_handle}) is not None
 
     def begin_attempt(self, file_id: str, attempt: int, receipt_handle: str) -> FileRecord | None:
         """Record the intent to start attempt ``attempt`` before calling Glue, so a crash right after the
@@ -172,7 +180,7 @@ class Ledger:
 
     def put_run(self, run_id: str, file_id: str, attempt: int) -> None:
         self.client.put_item(TableName=self.table, Item={
-            "pk": {"S": RUN_PREFIX + run_id}, "file_id": {"S": file_id}, "attempt": {"N": str(attempt)},
+            LEDGER_KEY: {"S": RUN_PREFIX + run_id}, "file_id": {"S": file_id}, "attempt": {"N": str(attempt)},
             "started_at": {"S": iso(self.clock())}})
 
     def refresh_receipt(self, file_id: str, run_id: str, receipt_handle: str) -> FileRecord | None:
@@ -243,13 +251,13 @@ class Ledger:
         clauses = (["SET " + ", ".join(sets)] if sets else []) + (["REMOVE " + ", ".join(f"#{n}" for n in remove)]
                                                                  if remove else [])
         expression = " ".join(clauses)
-        guard = "attribute_exists(#pk) AND " + _in_list("status", statuses, all_values)
+        guard = f"attribute_exists(#{LEDGER_KEY}) AND " + _in_list("status", statuses, all_values)
         if condition:
             guard += " AND " + condition
         request = {"UpdateExpression": expression, "ConditionExpression": guard}
         request.update(_placeholders(f"{expression} {guard}", all_values))
         try:
-            response = self.client.update_item(TableName=self.table, Key={"pk": {"S": FILE_PREFIX + file_id}},
+            response = self.client.update_item(TableName=self.table, Key={LEDGER_KEY: {"S": FILE_PREFIX + file_id}},
                                                ReturnValues="ALL_NEW", **request)
         except Exception as exc:
             if is_aws_error(exc, "ConditionalCheckFailedException"):

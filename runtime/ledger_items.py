@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-FILE_PREFIX = "file#"
-RUN_PREFIX = "run#"
-WAIT_POOL = "glue"
-"""The one value of ``wait_pool``: every file waiting for a Glue slot, in one partition of ``by_waiting``."""
-WAIT_ATTRIBUTES = ("wait_pool", "waiting_since", "wait_handle")
+from landing_pipeline.runtime.contract import FILE_PREFIX, LEDGER_KEY, WAIT_HANDLE, WAIT_INDEX_HASH, WAIT_INDEX_RANGE
+
+WAIT_ATTRIBUTES = (WAIT_INDEX_HASH, WAIT_INDEX_RANGE, WAIT_HANDLE)
+"""What lists a file in ``by_waiting``; a started run removes all three."""
 
 
 class Status(StrEnum):
@@ -98,7 +97,7 @@ class FileRecord:
 
     def to_item(self) -> dict[str, Any]:
         item = {f.name: encode_value(getattr(self, f.name)) for f in fields(self)}
-        item["pk"] = {"S": FILE_PREFIX + self.file_id}
+        item[LEDGER_KEY] = {"S": FILE_PREFIX + self.file_id}
         return {k: v for k, v in item.items() if v is not None}
 
 
@@ -113,7 +112,7 @@ class Waiter:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Waiter:
         handle = item.get("wait_handle", {}).get("S")
-        file_id = item.get("file_id", {}).get("S") or str(item["pk"]["S"]).removeprefix(FILE_PREFIX)
+        file_id = item.get("file_id", {}).get("S") or str(item[LEDGER_KEY]["S"]).removeprefix(FILE_PREFIX)
         return cls(file_id=file_id, waiting_since=str(item.get("waiting_since", {}).get("S", "")), wait_handle=handle)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from landing_pipeline.runtime import observability as obs
-from landing_pipeline.runtime.contract import INPUT_DELETED
+from landing_pipeline.runtime.contract import GLUE_SUCCEEDED, INPUT_DELETED
 from landing_pipeline.runtime.handoff import wake_waiter
 from landing_pipeline.runtime.job_args import output_uri
 from landing_pipeline.runtime.ledger import FileRecord, Status, parse_iso
@@ -27,10 +27,6 @@ from landing_pipeline.runtime.queues import FileMessage, delete_message, park_in
 if TYPE_CHECKING:
     from landing_pipeline.runtime.context import RuntimeContext
 
-SUCCESS_STATES = ("SUCCEEDED",)
-FAILURE_STATES = ("FAILED", "TIMEOUT", "STOPPED", "ERROR")
-FINAL_STATES = SUCCESS_STATES + FAILURE_STATES
-ACTIVE_STATES = ("STARTING", "RUNNING", "STOPPING", "WAITING")
 _INPUT_DELETED = re.compile(r"(?<![\w-])" + re.escape(INPUT_DELETED))  # wherever Glue's error text puts it
 
 
@@ -66,7 +62,7 @@ def apply_run_result(ctx: RuntimeContext, file_id: str, attempt: int, run_id: st
     """
     ledger = ctx.ledger
     current = current or ledger.get(file_id)
-    if state in SUCCESS_STATES:
+    if state == GLUE_SUCCEEDED:
         location = None
         if current is not None:
             location = output_uri(ctx.spec, ctx.output_bucket, current.group, file_id)
@@ -141,7 +137,7 @@ def _already_applied(ctx: RuntimeContext, file_id: str, attempt: int, run_id: st
     current = ctx.ledger.get(file_id)
     if current is None or current.current_run_id != run_id or current.attempts != attempt:
         return Applied("stale", current)
-    if (current.status == Status.SUCCEEDED) != (state in SUCCESS_STATES):
+    if (current.status == Status.SUCCEEDED) != (state == GLUE_SUCCEEDED):
         obs.logger.warning("event contradicts the recorded result of this run; ignored",
                            extra={"state": state, "status": current.status})
         return Applied("stale", current)

@@ -14,9 +14,10 @@ from typing import Any
 
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.context import RuntimeContext, is_aws_error
+from landing_pipeline.runtime.contract import GLUE_ACTIVE_STATES, GLUE_FINAL_STATES
 from landing_pipeline.runtime.job_args import run_matches
 from landing_pipeline.runtime.ledger import FileRecord, Status
-from landing_pipeline.runtime.outcomes import ACTIVE_STATES, FINAL_STATES, apply_run_result
+from landing_pipeline.runtime.outcomes import apply_run_result
 from landing_pipeline.runtime.queues import set_visibility
 
 MAX_RUN_PAGES = 20
@@ -60,7 +61,7 @@ def check_running(ctx: RuntimeContext, record: FileRecord, handle: str) -> Decis
 def act_on_run_state(ctx: RuntimeContext, file_id: str, attempt: int, run_id: str, run: dict[str, Any],
                       handle: str) -> Decision | None:
     state = str(run.get("JobRunState", ""))
-    if state in FINAL_STATES:
+    if state in GLUE_FINAL_STATES:
         obs.count(obs.RECOVERED)
         if run.get("ExecutionTime"):
             obs.seconds(obs.RUN_DURATION, float(run["ExecutionTime"]))
@@ -71,7 +72,7 @@ def act_on_run_state(ctx: RuntimeContext, file_id: str, attempt: int, run_id: st
         if applied.action == "retry" or (applied.record is not None and applied.record.status == Status.FAILED):
             return Decision(True, "backoff")
         return Decision(False, f"finished {state.lower()}")
-    if state not in ACTIVE_STATES:
+    if state not in GLUE_ACTIVE_STATES:
         obs.logger.warning("unexpected Glue run state; holding", extra={"state": state})
     if ctx.ledger.refresh_receipt(file_id, run_id, handle) is None:
         return None

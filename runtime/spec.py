@@ -15,10 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from landing_pipeline.runtime.contract import PROJECT
+from landing_pipeline.runtime.contract import ENV_PREFIX, PROJECT
 from landing_pipeline.runtime.errors import Problem, SpecError
-
-ENV_PREFIX = "LANDING_"
 
 SQS_MAX_VISIBILITY_S = 12 * 60 * 60
 LAMBDA_MAX_TIMEOUT_S = 900

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from landing_pipeline.runtime import contract
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.prices import DPU_PER_WORKER
 
@@ -19,8 +20,8 @@ def dpus(spec: PipelineSpec) -> float:
 
 
 def dispatcher_concurrency(spec: PipelineSpec) -> int:
-    """The dispatcher's event source mapping MaximumConcurrency (AWS's minimum is 2)."""
-    return max(2, spec.max_parallel_groups)
+    """The dispatcher's event source mapping MaximumConcurrency, the rule the components deploy."""
+    return contract.dispatcher_concurrency(spec.max_parallel_groups)
 
 
 def glue_capacity(spec: PipelineSpec, scenario: Scenario) -> int:

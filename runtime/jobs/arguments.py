@@ -15,20 +15,42 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NoReturn
 
+from landing_pipeline.runtime.contract import (
+    ATTEMPT_ARG,
+    FILE_ID_ARG,
+    GLUE_JOB_NAME_ARG,
+    GLUE_RUN_ID_ARG,
+    GROUP_ARG,
+    INPUT_URI_ARG,
+    MANIFEST_URI_ARG,
+    MERGE_KEYS_ARG,
+    OUTPUT_URI_ARG,
+    QUARANTINE_URI_ARG,
+    SCHEMA_ARG,
+    SNAPSHOT_URI_ARG,
+    SOURCE_KEY_ARG,
+    SOURCE_VERSION_ARG,
+)
 from landing_pipeline.runtime.jobs.schema import Column, JobArgumentError, parse_merge_keys, parse_schema
 
-REQUIRED = ("input_uri", "output_uri", "quarantine_uri", "manifest_uri")
+
+def _dest(argument: str) -> str:
+    """``--input_uri`` -> ``input_uri``: the contract names the arguments as passed, argparse by destination."""
+    return argument.removeprefix("--")
+
+
+REQUIRED = tuple(_dest(arg) for arg in (INPUT_URI_ARG, OUTPUT_URI_ARG, QUARANTINE_URI_ARG, MANIFEST_URI_ARG))
 OPTIONAL = {
-    "source_key": "",
-    "source_version": "",
-    "group": "",
-    "file_id": "",
-    "attempt": "1",
-    "snapshot_uri": "",
-    "merge_keys": "",
-    "schema": "[]",
-    "JOB_RUN_ID": "",
-    "JOB_NAME": "",
+    _dest(SOURCE_KEY_ARG): "",
+    _dest(SOURCE_VERSION_ARG): "",
+    _dest(GROUP_ARG): "",
+    _dest(FILE_ID_ARG): "",
+    _dest(ATTEMPT_ARG): "1",
+    _dest(SNAPSHOT_URI_ARG): "",
+    _dest(MERGE_KEYS_ARG): "",
+    _dest(SCHEMA_ARG): "[]",
+    _dest(GLUE_RUN_ID_ARG): "",
+    _dest(GLUE_JOB_NAME_ARG): "",
 }
 _HELP = {
     "input_uri": "the file to ingest: s3://bucket/key on Glue, file:///path or a path locally",

@@ -20,8 +20,8 @@ import boto3
 import pulumi
 
 from landing_pipeline.components.code_archive import code_archive, job_library_archive
-from landing_pipeline.components.functions import COMPLETION_HANDLER, DISPATCHER_HANDLER, ROUTER_HANDLER
 from landing_pipeline.components.processing_job import SCRIPT_SOURCE
+from landing_pipeline.runtime.contract import COMPLETION_HANDLER, DISPATCHER_HANDLER, ROUTER_HANDLER
 
 SITE = Path(boto3.__file__).resolve().parent.parent
 LAMBDA_RUNTIME_PACKAGES = ["boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six.py"]

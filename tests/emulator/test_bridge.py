@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from landing_pipeline.components.functions import DISPATCHER_HANDLER as DISPATCHER
-from landing_pipeline.components.functions import ROUTER_HANDLER as ROUTER
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.bridge import BridgeError, MotoMocks
 from landing_pipeline.emulator.deploy import Deployment, deploy, read_stack
+from landing_pipeline.runtime.contract import DISPATCHER_HANDLER as DISPATCHER
+from landing_pipeline.runtime.contract import ROUTER_HANDLER as ROUTER
 
 
 @pytest.fixture(scope="module")

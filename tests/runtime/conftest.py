@@ -15,6 +15,7 @@ from moto import mock_aws
 from moto.moto_api import state_manager
 
 from landing_pipeline.runtime import completion, dispatcher, router
+from landing_pipeline.runtime import contract as c
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.context import RuntimeContext
 from landing_pipeline.runtime.events import eventbridge_object_created
@@ -271,24 +272,24 @@ def create_resources(spec: PipelineSpec, *, max_concurrent_runs: int | None = No
     intake_dlq = sqs.create_queue(QueueName="intake-dlq")["QueueUrl"]
     boto3.client("dynamodb", region_name=REGION).create_table(
         TableName="ledger", BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
-                              for n in ("pk", "group", "received_seq", "wait_pool", "waiting_since")],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[{"IndexName": "by_group", "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": "group", "KeyType": "HASH"},
-                                               {"AttributeName": "received_seq", "KeyType": "RANGE"}]},
-                                {"IndexName": "by_waiting",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in (
+            c.LEDGER_KEY, c.GROUP_INDEX_HASH, c.GROUP_INDEX_RANGE, c.WAIT_INDEX_HASH, c.WAIT_INDEX_RANGE)],
+        KeySchema=[{"AttributeName": c.LEDGER_KEY, "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{"IndexName": c.GROUP_INDEX, "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": c.GROUP_INDEX_HASH, "KeyType": "HASH"},
+                                               {"AttributeName": c.GROUP_INDEX_RANGE, "KeyType": "RANGE"}]},
+                                {"IndexName": c.WAIT_INDEX,
                                  "Projection": {"ProjectionType": "INCLUDE",
-                                                "NonKeyAttributes": ["file_id", "wait_handle"]},
-                                 "KeySchema": [{"AttributeName": "wait_pool", "KeyType": "HASH"},
-                                               {"AttributeName": "waiting_since", "KeyType": "RANGE"}]}])
+                                                "NonKeyAttributes": list(c.WAIT_INDEX_PROJECTION)},
+                                 "KeySchema": [{"AttributeName": c.WAIT_INDEX_HASH, "KeyType": "HASH"},
+                                               {"AttributeName": c.WAIT_INDEX_RANGE, "KeyType": "RANGE"}]}])
     boto3.client("glue", region_name=REGION).create_job(
         Name=JOB, Role="arn:aws:iam::123456789012:role/job", GlueVersion="5.0",
         Command={"Name": "glueetl", "ScriptLocation": f"s3://{OUTPUT}/scripts/ingest_job.py"},
         ExecutionProperty={"MaxConcurrentRuns": max_concurrent_runs or spec.glue_max_concurrent_runs})
-    return {**to_env(spec), "LANDING_ORDERED_QUEUE_URL": ordered["QueueUrl"], "LANDING_ORDERED_DLQ_URL": dlq,
-            "LANDING_INTAKE_DLQ_URL": intake_dlq, "LANDING_LEDGER_TABLE": "ledger", "LANDING_JOB_NAME": JOB,
-            "LANDING_OUTPUT_BUCKET": OUTPUT}
+    return {**to_env(spec), c.ORDERED_QUEUE_URL_ENV: ordered["QueueUrl"], c.ORDERED_DLQ_URL_ENV: dlq,
+            c.INTAKE_DLQ_URL_ENV: intake_dlq, c.LEDGER_TABLE_ENV: "ledger", c.JOB_NAME_ENV: JOB,
+            c.OUTPUT_BUCKET_ENV: OUTPUT}
 
 
 @pytest.fixture
