@@ -31,8 +31,9 @@ from landing_pipeline.runtime.contract import ORDERED_DLQ_URL_ENV as ORDERED_DLQ
 from landing_pipeline.runtime.contract import ORDERED_QUEUE_URL_ENV as ORDERED_QUEUE_URL
 from landing_pipeline.runtime.contract import OUTPUT_BUCKET_ENV as OUTPUT_BUCKET
 from landing_pipeline.runtime.contract import ROUTER_HANDLER as ROUTER
+from landing_pipeline.runtime.errors import StackFileError
 from landing_pipeline.runtime.spec import PipelineSpec
-from landing_pipeline.runtime.spec_loader import find_project_dir
+from landing_pipeline.runtime.spec_loader import find_project_dir, spec_from_config
 
 DEFAULT_REGION = "us-east-1"
 
@@ -59,6 +60,12 @@ def read_stack(stack: str, project_dir: Path | None = None,
     settings it passes in code count, and an invalid configuration fails here, before moto starts."""
     folder = find_project_dir(project_dir)
     config = stack_config(stack, project_dir=folder, overrides=overrides)
+    program = folder / "__main__.py"
+    if not program.is_file():
+        spec_from_config(config)  # a bad stack file is named first, with every problem
+        raise StackFileError(f"no Pulumi program {program}: the emulator runs the program `pulumi up` would run; "
+                             "write a __main__.py that builds an IngestionPipeline (docs/components.md), or run "
+                             "from this repository's folder", path=program)
     plan = run_program(AwsMocks(region=config.get("aws:region")), stack, project_dir=folder, config=config)
     name, spec = declared_pipeline(plan, folder)
     return StackConfig(stack, folder, config, spec, name)
