@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -51,9 +52,9 @@ def group_table(result: DemoResult) -> Table:
         for index, file in enumerate(files, start=1):
             status = file["status"]
             runs = " ".join(_run_mark(run["state"]) for run in file["runs"]) or "-"
-            table.add_row(group if index == 1 else "", str(index), file["key"].rsplit("/", 1)[-1],
+            table.add_row(escape(group) if index == 1 else "", str(index), escape(file["key"].rsplit("/", 1)[-1]),
                           Text(status, style=STATUS_STYLE.get(status, "")), str(file["attempts"]), runs,
-                          _duration(file), file.get("_reason") or "")
+                          _duration(file), escape(file.get("_reason") or ""))
         table.add_section()
     return table
 
@@ -130,8 +131,8 @@ def data_views(result: DemoResult) -> list[Any]:
         if file.get("quarantine_uri"):
             sample = (file.get("quarantine_sample") or [""])[0]
             written.append(f"{_relative(file['quarantine_uri'], result.output_bucket)}  ({sample})")
-        table.add_row(file["key"].rsplit("/", 1)[-1], str(rows["in"]), str(rows["out"]), str(rows["quarantined"]),
-                      "\n".join(written))
+        table.add_row(escape(file["key"].rsplit("/", 1)[-1]), str(rows["in"]), str(rows["out"]),
+                      str(rows["quarantined"]), escape("\n".join(written)))
     shown: list[Any] = [Text(f"What happened to the data: {where}", style="italic"), table] if table.row_count else [
         Text("no run wrote a manifest: no file's rows reached the output", style="yellow")]
     for snap in data.snapshots:
@@ -140,9 +141,9 @@ def data_views(result: DemoResult) -> list[Any]:
                  + (f" (first {len(snap.sample)} by key)" if len(snap.sample) < snap.rows else ""))
         view = Table()
         for column in snap.columns:
-            view.add_column(column, overflow="fold")
+            view.add_column(escape(column), overflow="fold")
         for row in snap.sample:
-            view.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in snap.columns))
+            view.add_row(*("" if row.get(c) is None else escape(str(row.get(c))) for c in snap.columns))
         shown += [Text(title, style="italic"), view]
     return shown
 

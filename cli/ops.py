@@ -16,6 +16,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from landing_pipeline.cli.errors import warn
@@ -108,8 +109,8 @@ def _status(ctx: RuntimeContext, group: str | None, key: str | None, as_json: bo
         return
     console = Console()
     if not records:
-        console.print("no files in the ledger" + (f" for group {group!r}" if group else "")
-                      + (f" with key {key!r}" if key else ""))
+        console.print(escape("no files in the ledger" + (f" for group {group!r}" if group else "")
+                             + (f" with key {key!r}" if key else "")))
     current = None
     table: Table | None = None
     for record in records:
@@ -117,15 +118,15 @@ def _status(ctx: RuntimeContext, group: str | None, key: str | None, as_json: bo
             if table is not None:
                 console.print(table)
             current = record.group
-            table = Table(title=f"group {record.group}", title_justify="left")
+            table = Table(title=escape(f"group {record.group}"), title_justify="left")
             for column in ("#", "key", "status", "attempts", "received", "run time", "last error"):
                 table.add_column(column, overflow="fold")
         assert table is not None
         attempts = f"{record.attempts_since_redrive}/{ctx.spec.max_attempts}" + \
             (f" (+{record.attempt_base})" if record.attempt_base else "")
         style = {"DEAD": "red", "BLOCKED": "yellow", "FAILED": "yellow", "RUNNING": "cyan", "SKIPPED": "dim"}
-        table.add_row(str(len(table.rows) + 1), record.key, record.status, attempts, record.received_at or "",
-                      _seconds(duration_s(record, now)), (record.last_error or "")[:120],
+        table.add_row(str(len(table.rows) + 1), escape(record.key), record.status, attempts, record.received_at or "",
+                      _seconds(duration_s(record, now)), escape((record.last_error or "")[:120]),
                       style=style.get(record.status))
     if table is not None:
         console.print(table)
@@ -177,7 +178,8 @@ def register(app: typer.Typer) -> None:
         for column in ("group", "key", "status before", "dedup id", "note"):
             result.add_column(column, overflow="fold")
         for item in moved:
-            result.add_row(item.group, item.key, item.status_before, item.dedup_id[:16] + "…", item.note)
+            result.add_row(escape(item.group), escape(item.key), item.status_before, item.dedup_id[:16] + "…",
+                           escape(item.note))
         Console().print(result)
         for problem in problems:
             warn(str(problem))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from landing_pipeline.cli.common import err_console, load_spec_or_exit
@@ -247,7 +248,7 @@ def sweep(
     best = result.best
     if best is None:
         goal = " and ".join(str(t) for t in targets) or "the targets"
-        err_console.print(f"[yellow]no combination meets {goal}[/]; widen the --vary ranges.", highlight=False)
+        err_console.print(f"[yellow]no combination meets {escape(goal)}[/]; widen the --vary ranges.", highlight=False)
     else:
         settings = ", ".join(f"{k}={v}" for k, v in best.settings.items())
         Console().print(f"[bold green]cheapest meeting the target:[/] {settings} "

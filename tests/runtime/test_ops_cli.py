@@ -185,3 +185,19 @@ def test_region_help_says_which_wins() -> None:
     result = _cli("status", "--help")
     flat = " ".join(result.output.replace("│", " ").split())
     assert "--region, then AWS_REGION, then AWS_DEFAULT_REGION, then aws:region of Pulumi.<stack>.yaml" in flat
+
+
+def test_status_prints_keys_and_errors_as_written_not_as_rich_markup(make_pipeline: Any, runs_stay_running: None,
+                                                                     tmp_path: Path) -> None:
+    """`[bold]` or `[1]` in a key is text: rich would otherwise eat it (a legal S3 key, shown wrong)."""
+    pipeline = make_pipeline(on_failure="block", max_attempts=1)
+    key = "landing/orders[bold]_20250915_101500.csv"
+    pipeline.route(pipeline.land(key))
+    pipeline.dispatch_next()
+    run_id = pipeline.ctx.ledger.get(pipeline.file_id_of(key)).current_run_id  # type: ignore[union-attr]
+    pipeline.complete(run_id, "FAILED", "column [amount] is not a double")  # type: ignore[arg-type]
+
+    result = _cli("status", "--outputs", _outputs(pipeline, tmp_path))
+
+    assert result.exit_code == 0, result.output
+    assert key in result.output and "column [amount] is not a double" in result.output
