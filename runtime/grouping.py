@@ -56,9 +56,16 @@ def to_message_group_id(group: str) -> str:
     plus a hash of the whole name, so two different groups never share an id."""
     if _VALID_GROUP_ID.match(group):
         return group
-    digest = hashlib.sha256(group.encode("utf-8")).hexdigest()[:_HASH_CHARS]
-    readable = _INVALID_CHAR.sub("_", group)[: MAX_GROUP_ID_LENGTH - _HASH_CHARS - 1]
-    return f"{readable}~{digest}"
+    return readable_with_digest(group, _INVALID_CHAR.sub("_", group), MAX_GROUP_ID_LENGTH)
+
+
+def readable_with_digest(name: str, readable: str, max_length: int) -> str:
+    """``readable`` cut to fit ``max_length`` together with ``~`` and a 16-hex SHA-256 of the whole ``name``.
+
+    The one scheme for a name that must be rewritten (a MessageGroupId, an output folder): a person still
+    recognises it, and two different names never end up the same, however much of them was replaced."""
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+    return f"{readable[: max_length - _HASH_CHARS - 1]}~{digest}"
 
 
 @dataclass(frozen=True)

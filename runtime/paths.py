@@ -12,11 +12,11 @@ name. Pure and dependency-free: the dispatcher, the completion handler, the emul
 
 from __future__ import annotations
 
-import hashlib
 import re
 
+from landing_pipeline.runtime.grouping import readable_with_digest
+
 MAX_COMPONENT_LENGTH = 100
-_HASH_CHARS = 16
 # Kept as written (existing layouts stay where they were): letters, digits and the punctuation no reader
 # gives a meaning to. '/' is allowed between segments (ordering scope 'folder' nests group folders).
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9!\"$&'()+,\-.;<=>@^_`|~]+")
@@ -36,6 +36,4 @@ def path_component(group: str) -> str:
     ``orders__g~5d0b...``), the hash over the whole name so two groups never share a folder."""
     if is_plain(group):
         return group
-    digest = hashlib.sha256(group.encode("utf-8")).hexdigest()[:_HASH_CHARS]
-    readable = _UNSAFE.sub("_", group).strip("._")[: MAX_COMPONENT_LENGTH - _HASH_CHARS - 1] or "group"
-    return f"{readable}~{digest}"
+    return readable_with_digest(group, _UNSAFE.sub("_", group).strip("._") or "group", MAX_COMPONENT_LENGTH)
