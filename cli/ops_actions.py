@@ -92,13 +92,13 @@ def stack_region(stack: str, project_dir: Path | None = None) -> str | None:
     Without it ``landing status --stack prod`` asked the profile's region and reported a missing table
     for a stack deployed elsewhere. None when there is no project, stack file or setting."""
     from landing_pipeline.runtime.errors import ConfigurationError
-    from landing_pipeline.runtime.spec_loader import find_project_dir, project_defaults, stack_values
+    from landing_pipeline.runtime.spec_loader import find_project_dir, project_defaults, stack_settings
 
     try:
         folder = find_project_dir(project_dir)
-        values = project_defaults(folder / "Pulumi.yaml")
-        if (folder / f"Pulumi.{stack}.yaml").is_file():
-            values.update(stack_values(folder / f"Pulumi.{stack}.yaml"))
+        stack_file = folder / f"Pulumi.{stack}.yaml"
+        values = (stack_settings(stack_file, folder) if stack_file.is_file()
+                  else project_defaults(folder / "Pulumi.yaml"))
     except ConfigurationError:
         return None
     region = values.get("aws:region")

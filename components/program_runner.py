@@ -33,7 +33,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from landing_pipeline.runtime.contract import PROJECT
 from landing_pipeline.runtime.spec import PipelineSpec
-from landing_pipeline.runtime.spec_loader import StackFileError, find_project_dir, project_defaults, stack_values
+from landing_pipeline.runtime.spec_loader import StackFileError, declared_project, find_project_dir, stack_settings
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -134,14 +134,8 @@ def project_name(folder: Path) -> str:
 
     Pulumi puts it in every URN and the provider's auto-names; forcing ours would give a reusing
     project's plan and emulated deployment names its real ``pulumi up`` never creates."""
-    import yaml
-
-    try:
-        document = yaml.safe_load((folder / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise StackFileError(f"cannot read the project name from {folder / 'Pulumi.yaml'}: {exc}") from None
-    name = document.get("name") if isinstance(document, dict) else None
-    if not isinstance(name, str) or not name:
+    name = declared_project(folder / "Pulumi.yaml")
+    if name is None:
         raise StackFileError(f"{folder / 'Pulumi.yaml'} has no 'name:'; Pulumi requires one (e.g. 'name: my-app')")
     return name
 
@@ -160,9 +154,7 @@ def stack_config(stack: str = "dev", *, project_dir: Path | None = None, stack_f
     if not path.is_file():
         raise StackFileError(f"no stack file {path}; stacks here: "
                              + (", ".join(p.name for p in sorted(folder.glob("Pulumi.*.yaml"))) or "none"))
-    project = project_name(folder)
-    merged: dict[str, Any] = project_defaults(folder / "Pulumi.yaml", project)
-    merged.update(stack_values(path, project))
+    merged = stack_settings(path, folder, project_name(folder))
     for key, value in (overrides or {}).items():
         merged[key if ":" in key else f"{PROJECT}:{key}"] = value
     return {key: _engine_string(value) for key, value in merged.items()}

@@ -136,7 +136,11 @@ def _document(path: Path) -> dict[str, Any]:
 
 
 def _config_block(path: Path) -> dict[str, Any]:
-    block = _document(path).get("config") or {}
+    return _config_of(_document(path), path)
+
+
+def _config_of(document: dict[str, Any], path: Path) -> dict[str, Any]:
+    block = document.get("config") or {}
     if not isinstance(block, dict):
         raise StackFileError(f"{path}: 'config:' should be a mapping of settings", path)
     return block
@@ -150,10 +154,7 @@ def _stack_block(path: Path) -> dict[str, Any]:
         raise StackFileError(f"{path}: {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} outside the "
                              "'config:' block, so Pulumi ignores "
                              f"{'it' if len(stray) == 1 else 'them'}; indent the settings under 'config:'", path)
-    block = document.get("config") or {}
-    if not isinstance(block, dict):
-        raise StackFileError(f"{path}: 'config:' should be a mapping of settings", path)
-    return block
+    return _config_of(document, path)
 
 
 def stack_file_warnings(stack_file: Path) -> list[str]:
@@ -229,23 +230,25 @@ def load_stack_file(stack_file: Path, project_dir: Path | None = None) -> Pipeli
     if not stack_file.is_file():
         raise StackFileError(f"no stack file {stack_file}", stack_file)
     folder = project_dir or find_project_dir(stack_file.parent)
-    project = declared_project(folder / "Pulumi.yaml")  # a user's project: their unqualified keys are theirs
-    merged = project_defaults(folder / "Pulumi.yaml", project)
+    return spec_from_config(stack_settings(stack_file, folder))
+
+
+def stack_settings(stack_file: Path, project_dir: Path, project: str | None = None) -> dict[str, Any]:
+    """``Pulumi.yaml``'s declared defaults overlaid with the stack file's values, qualified keys, as the
+    CLI merges them. Unqualified keys belong to ``project`` (default: the name ``Pulumi.yaml`` declares,
+    so ``team: data`` in a reusing project is not taken for a pipeline setting)."""
+    project_file = project_dir / "Pulumi.yaml"
+    project = project or declared_project(project_file) or PROJECT
+    merged = project_defaults(project_file, project)
     merged.update(stack_values(stack_file, project))
-    return spec_from_config(merged)
+    return merged
 
 
-def declared_project(project_file: Path) -> str:
-    """The ``name:`` of a ``Pulumi.yaml`` (``landing-pipeline`` when it has none): the namespace of its
-    unqualified config keys, so ``team: data`` in a reusing project is not taken for a pipeline setting."""
-    import yaml
-
-    try:
-        document = yaml.safe_load(project_file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return PROJECT  # _config_block reports the unreadable file with its own message
-    name = document.get("name") if isinstance(document, dict) else None
-    return name if isinstance(name, str) and name else PROJECT
+def declared_project(project_file: Path) -> str | None:
+    """The ``name:`` of a ``Pulumi.yaml``, or None when it declares none; an unreadable file is a
+    ``StackFileError`` naming it."""
+    name = _document(project_file).get("name")
+    return name if isinstance(name, str) and name else None
 
 
 def pulumi_yaml_config() -> dict[str, Any]:
