@@ -14,17 +14,18 @@ import pytest
 from landing_pipeline.emulator import strict
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.deploy import Deployment
-from landing_pipeline.emulator.faults import KINDS, FaultPlan
+from landing_pipeline.emulator.faults import KINDS, FaultPlan, FunctionCrash
 from landing_pipeline.emulator.strict_requests import operation
-from tests.emulator.strict_support import ManualClock, deployed
+from tests.emulator.strict_support import ManualClock, deployed, glue_engine, start_run, wait_for
 
 E2E = "test_end_to_end:test_every_fault_ends_with_nothing_lost"
+"""The landing faults happen between S3 and the intake queue, inside a running pipeline: a demo tests them."""
 TESTED_BY: dict[str, str] = {
     "duplicate-event": E2E,  # duplicates_suppressed == 2 (slow)
     "fail-run": "test_glue_engine:test_injected_failures_and_lost_completions",
-    "timeout-run": E2E,  # the customers file's runs are TIMEOUT then SUCCEEDED (slow)
+    "timeout-run": "test_fault_kinds:test_a_timed_out_run_ends_timeout_at_the_job_timeout_and_is_announced",
     "throttle": "test_glue_engine:test_injected_failures_and_lost_completions",
-    "crash-after-start": E2E,  # one run, and the dispatcher's crash among the function errors (slow)
+    "crash-after-start": "test_fault_kinds:test_crash_after_start_kills_the_caller_after_glue_accepted_the_run",
     "lose-completion": "test_glue_engine:test_injected_failures_and_lost_completions",
     "malformed-event": E2E,  # the malformed events are in the intake DLQ with their reason (slow)
     "delete-before-processing": E2E,  # the file is DEAD, "deleted" (slow)
@@ -140,3 +141,41 @@ def test_the_gsi_lag_fault_makes_index_reads_lag_and_leaves_table_reads_exact() 
         assert len(dynamodb.query(**query)["Items"]) == 1
         assert layer.gsi is not None and layer.gsi.lagged_queries == 2
         layer.uninstall(aws)
+
+
+def test_a_timed_out_run_ends_timeout_at_the_job_timeout_and_is_announced() -> None:
+    stack = deployed(speedup=2000.0)  # the dev job's 30-minute timeout in about a wall second
+    aws, deployment = next(stack)
+    engine, recorder, stop = glue_engine(aws, deployment, FaultPlan.parse(["timeout-run:a.csv"]), run_s=10.0)
+    try:
+        run_id = start_run(aws.client("glue"), deployment, "landing/a.csv")
+        assert wait_for(lambda: recorder.runs[run_id].end is not None, wall_s=30)
+        run = recorder.runs[run_id]
+        assert run.state == "TIMEOUT" and run.end is not None and run.end - run.start >= engine.timeout_s
+        state = aws.client("glue").get_job_run(JobName=deployment.job_name, RunId=run_id)["JobRun"]["JobRunState"]
+        assert state == "TIMEOUT"
+        completion = deployment.queues["completion"]
+        assert wait_for(lambda: _depth(aws, completion) == 1)
+        body = aws.client("sqs").receive_message(QueueUrl=completion)["Messages"][0]["Body"]
+        assert json.loads(body)["detail"]["state"] == "TIMEOUT"
+    finally:
+        stop.set()
+        engine.shutdown()
+        engine.uninstall()
+        stack.close()
+
+
+def test_crash_after_start_kills_the_caller_after_glue_accepted_the_run(
+        stack: tuple[InProcessAWS, Deployment]) -> None:
+    aws, deployment = stack
+    engine, recorder, stop = glue_engine(aws, deployment, FaultPlan.parse(["crash-after-start:a.csv"]))
+    try:
+        with pytest.raises(FunctionCrash, match="right after starting run"):
+            start_run(aws.client("glue"), deployment, "landing/a.csv")
+        runs = [run for run in recorder.snapshot_runs() if run.key == "landing/a.csv"]
+        assert len(runs) == 1  # Glue's own log has the run its caller never heard of
+        start_run(aws.client("glue"), deployment, "landing/a.csv")  # once: the next start answers
+    finally:
+        stop.set()
+        engine.shutdown()
+        engine.uninstall()
