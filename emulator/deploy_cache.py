@@ -134,6 +134,17 @@ def reused_deployments() -> Iterator[DeployCache]:
         _active = previous
 
 
+@contextmanager
+def fresh_deployments() -> Iterator[None]:
+    """Within this block every deploy runs the program again (a test of reuse itself, a program under edit)."""
+    global _active
+    previous, _active = _active, None
+    try:
+        yield
+    finally:
+        _active = previous
+
+
 def stack_key(stack: str, folder: Path, overrides: Mapping[str, Any] | None) -> tuple[Any, ...]:
     files = [folder / "__main__.py", folder / "Pulumi.yaml", folder / f"Pulumi.{stack}.yaml"]
     stamps = tuple(f.stat().st_mtime_ns if f.exists() else None for f in files)

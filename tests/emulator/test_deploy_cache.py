@@ -34,7 +34,7 @@ def _fingerprint(aws: InProcessAWS, deployment: Deployment) -> dict[str, object]
 
 
 def test_a_replayed_deploy_builds_the_same_stack_and_rewires_random_ids() -> None:
-    with deploy_cache.reused_deployments() as cache:
+    with deploy_cache.fresh_deployments(), deploy_cache.reused_deployments() as cache:
         stack = read_stack("dev")
         assert read_stack("dev") is stack  # read once per configuration
         with InProcessAWS(stack.region) as aws:
@@ -57,8 +57,9 @@ def test_a_replayed_deploy_builds_the_same_stack_and_rewires_random_ids() -> Non
 
 
 def test_reuse_is_off_outside_the_block() -> None:
-    assert deploy_cache.active() is None
-    assert read_stack("dev") is not read_stack("dev")
+    with deploy_cache.fresh_deployments():
+        assert deploy_cache.active() is None
+        assert read_stack("dev") is not read_stack("dev")
 
 
 @pytest.mark.slow
@@ -67,8 +68,9 @@ def test_a_demo_on_a_replayed_deploy_ends_as_on_a_fresh_one() -> None:
         result = demo()
         return sorted((f["key"], f["status"], len(f["runs"])) for f in result.report["files"])
 
-    fresh = outcome()
-    with deploy_cache.reused_deployments() as cache:
+    with deploy_cache.fresh_deployments():
+        fresh = outcome()
+    with deploy_cache.fresh_deployments(), deploy_cache.reused_deployments() as cache:
         outcome()
         replayed = outcome()
         assert len(cache.recordings) == 1
