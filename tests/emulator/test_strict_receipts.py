@@ -140,3 +140,46 @@ def test_the_twelve_hour_limit_is_counted_from_the_receive_not_the_send(
     again = _receive(sqs, url, visibility=60)  # a new receive starts a new 12 hours
     assert again
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again, VisibilityTimeout=12 * HOUR)
+
+
+@pytest.fixture
+def ordered() -> Iterator[tuple[Any, ManualClock, Any]]:
+    """The dev stack on a hand-moved clock, with the strict layer and a runtime context as the handlers have."""
+    from landing_pipeline.emulator import strict
+    from landing_pipeline.emulator.deploy import deploy, read_stack
+    from landing_pipeline.emulator.faults import FaultPlan
+    from landing_pipeline.runtime.context import RuntimeContext
+
+    clock, config = ManualClock(), read_stack("dev")
+    with InProcessAWS(config.region, clock) as service:
+        deployment = deploy(service, config)
+        layer = strict.install(service, FaultPlan())
+        clients = {name: service.handler_client(name) for name in ("sqs", "glue", "dynamodb", "s3")}
+        ctx = RuntimeContext.from_env(deployment.environment, clients=clients, clock=clock.epoch)
+        try:
+            yield ctx, clock, layer
+        finally:
+            layer.uninstall(service)
+
+
+def test_the_runtime_reads_refused_handles_as_stale_and_shortens_a_hold_past_twelve_hours(
+        ordered: tuple[Any, ManualClock, Any]) -> None:
+    """What today's runtime does with the answers above on its FIFO ordered queue: a refused delete or
+    visibility change of an expired handle is "stale" (False / None), not an error; a hold that would end past
+    12 hours from the receive is halved until SQS accepts it."""
+    from landing_pipeline.runtime.queues import delete_message, set_visibility
+
+    ctx, clock, layer = ordered
+    ctx.sqs.send_message(QueueUrl=ctx.ordered_queue_url, MessageBody='{"key": "landing/a.csv"}', MessageGroupId="g",
+                         MessageDeduplicationId="a")
+    first = _receive(ctx.sqs, ctx.ordered_queue_url, visibility=60)
+    clock.advance(61)
+    second = _receive(ctx.sqs, ctx.ordered_queue_url, visibility=60)
+    assert first and second
+    assert delete_message(ctx, first) is False and set_visibility(ctx, first, 600) is None
+    assert set_visibility(ctx, second, 12 * HOUR) == 12 * HOUR  # at the receive: the full 12 hours
+    clock.advance(11.5 * HOUR)
+    assert set_visibility(ctx, second, 2 * HOUR) == HOUR // 2  # 2 h, then 1 h refused; 30 min fits exactly
+    assert [why for *_, why in layer.receipts.log.rejected_visibility] == ["superseded", "past 12 hours",
+                                                                           "past 12 hours"]
+    assert delete_message(ctx, second) is True
