@@ -42,7 +42,12 @@ class _Receipt:
     message_id: str
     received_ms: float
     visible_until_ms: float
-    key: str | None
+    body: str
+
+    @property
+    def key(self) -> str | None:
+        """The file the message names (parsed only when something is logged: receives are the hot path)."""
+        return body_key(self.body)
 
 
 @dataclass
@@ -114,7 +119,7 @@ class StrictReceipts:
                 handle = str(message.receipt_handle)
                 slot = (queue_name, str(message.id))
                 self._receipts[handle] = _Receipt(queue_name, str(message.id), now, float(message.visible_at),
-                                                  body_key(str(message.body)))
+                                                  str(message.body))
                 self._current[slot] = handle
                 self._handles_of.setdefault(slot, []).append(handle)
 
