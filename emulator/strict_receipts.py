@@ -213,13 +213,15 @@ class StrictReceipts:
         message = next((m for m in queue._messages if m.id == receipt.message_id), None)
         if message is None:
             raise ReceiptHandleIsInvalid()  # deleted meanwhile, as moto answers
-        # moto's own change, without its limit (counted from the send): set, release a FIFO group, wake pollers
+        # moto's own change, without its limit (counted from the send): set it, release a FIFO group; wake the
+        # pollers when it made the message receivable (a longer visibility makes nothing receivable)
         message.change_visibility(timeout_s)
         if message.visible and message in queue.pending_messages:
             queue.pending_messages.remove(message)
         with self._lock:
             receipt.visible_until_ms = float(message.visible_at)
-        self.aws.queue_activity.touch(queue_name)
+        if timeout_s == 0:
+            self.aws.queue_activity.touch(queue_name)
 
     def _change_batch(self, queue_name: str, entries: list[dict[str, Any]], change_batch: Any) -> Any:
         from moto.sqs.exceptions import SQSException
