@@ -213,17 +213,21 @@ class ChaosOperator:
     def _act(self, ctx: Any, aws: InProcessAWS, deployment: Deployment, turn: int, done: list[str]) -> None:
         from landing_pipeline.cli.ops_actions import redrive, skip
 
+        # An action counts from when it began: the redrive sends each message during its scan, and a redriven
+        # file may start before the scan returns (the invariants must not take it for a file that ran on its own).
+        began = aws.clock.now()
         if turn == 1:
             moved, problems = redrive(ctx)
             for item in moved:
-                self.actions.append(OperatorAction(aws.clock.now(), "redrive", item.file_id, item.key))
-                done.append(f"{aws.clock.now():.1f} redrive {item.key}")
-            done += [f"{aws.clock.now():.1f} redrive problem: {problem}" for problem in problems]
+                self.actions.append(OperatorAction(began, "redrive", item.file_id, item.key))
+                done.append(f"{began:.1f} redrive {item.key}")
+            done += [f"{began:.1f} redrive problem: {problem}" for problem in problems]
         elif self.on_failure == "block":
             for file_id, key in _dlq_files(aws, deployment):
+                began = aws.clock.now()
                 skipped = skip(ctx, key, file_id=file_id, reason="chaos operator: dead again after its redrive")
-                self.actions.append(OperatorAction(aws.clock.now(), "skip", file_id, key))
-                done.append(f"{aws.clock.now():.1f} skip {key} (woke {skipped.woken})")
+                self.actions.append(OperatorAction(began, "skip", file_id, key))
+                done.append(f"{began:.1f} skip {key} (woke {skipped.woken})")
 
 
 def _dlq_files(aws: InProcessAWS, deployment: Deployment) -> list[tuple[str, str]]:
