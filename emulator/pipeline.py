@@ -41,6 +41,17 @@ class RunningPipeline:
     uploads_done: threading.Event
     strict: StrictLayer | None = None
     """The strict layer (None with --lenient): what AWS does that moto does not."""
+    moto_before: tuple[float, float] = (0.0, 0.0)
+    """``aws.moto_s`` and ``aws.moto_cpu_s`` when the pipeline started (the deploy's share left out)."""
+
+    @property
+    def moto_s(self) -> float:
+        """Wall seconds moto spent serving this pipeline's requests (inside its dispatch, lock held)."""
+        return self.aws.moto_s - self.moto_before[0]
+
+    @property
+    def moto_cpu_s(self) -> float:
+        return self.aws.moto_cpu_s - self.moto_before[1]
 
     def in_flight(self) -> int:
         held_back = self.engine.pending_events + (self.strict.pending() if self.strict is not None else 0)
@@ -80,10 +91,10 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
                                      strict=layer.handlers if layer is not None else None))
     uploads_done = threading.Event()
     running = RunningPipeline(aws, deployment, recorder, faults, glue, runners, stop, executor, uploads_done,
-                              strict=layer)
+                              strict=layer, moto_before=(aws.moto_s, aws.moto_cpu_s))
     for runner in runners:
         runner.start()
-    threading.Thread(target=_upload_all, args=(running, arrivals), name="uploader", daemon=True).start()
+    aws.clock.start_thread(_upload_all, running, arrivals, name="uploader")
     return running
 
 
@@ -91,6 +102,7 @@ def shutdown(running: RunningPipeline) -> None:
     from landing_pipeline.runtime.context import install
 
     running.stop.set()
+    running.aws.clock.close()  # every clock wait ends now and sees the stop
     for runner in running.runners:
         runner.join()
     running.engine.shutdown()
