@@ -196,6 +196,8 @@ class ChaosOperator:
     actions: list[OperatorAction] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     """The operator's tool raised: the run cannot be judged as an operator would have left it."""
+    refusals: list[str] = field(default_factory=list)
+    """What the operator's tool refused to do, and why (e.g. skipping a file the ledger does not call DEAD)."""
 
     def __call__(self, aws: InProcessAWS, deployment: Deployment, turn: int) -> list[str]:
         from landing_pipeline.runtime.context import RuntimeContext
@@ -212,7 +214,7 @@ class ChaosOperator:
         return done
 
     def _act(self, ctx: Any, aws: InProcessAWS, deployment: Deployment, turn: int, done: list[str]) -> None:
-        from landing_pipeline.cli.ops_actions import redrive, skip
+        from landing_pipeline.cli.ops_actions import OpsError, redrive, skip
 
         # An action counts from when it began: the redrive sends each message during its scan, and a redriven
         # file may start before the scan returns (the invariants must not take it for a file that ran on its own).
@@ -226,7 +228,11 @@ class ChaosOperator:
         elif self.on_failure == "block":
             for file_id, key in _dlq_files(aws, deployment):
                 began = aws.clock.now()
-                skipped = skip(ctx, key, file_id=file_id, reason="chaos operator: dead again after its redrive")
+                try:
+                    skipped = skip(ctx, key, file_id=file_id, reason="chaos operator: dead again after its redrive")
+                except OpsError as refused:  # `landing skip` says no (the ledger disagrees with the DLQ): noted
+                    self.refusals.append(f"{began:.1f} skip {key} refused: {refused}")
+                    continue
                 self.actions.append(OperatorAction(began, "skip", file_id, key))
                 done.append(f"{began:.1f} skip {key} (woke {skipped.woken})")
 
@@ -296,6 +302,7 @@ def run_with_result(seed: int, *, files: int = 50, groups: int = 5, engine: str 
     records = records_of(result, spec, operator.actions)
     report = report_of(chosen, result, invariants.check(records), records, wall_s, cpu_s)
     report.problems += operator.problems
+    report.operator += operator.refusals
     return report, result
 
 

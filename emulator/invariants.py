@@ -262,7 +262,7 @@ def timeline(records: Records, group: str) -> list[str]:
     each file ended; what a reader needs to see why an invariant failed there."""
     members = [landing for landing in records.landings if landing.group == group]
     ids = {landing.file_id: landing for landing in members}
-    events: list[tuple[float, int, str]] = []
+    events: list[tuple[float, int, str]] = []  # at one instant: landed, heard, ended, then started
     for landing in members:
         events.append((landing.at, 0, f"landed    {_name(landing.key)}"))
         if landing.file_id in records.heard:
@@ -271,10 +271,10 @@ def timeline(records: Records, group: str) -> list[str]:
         if run.file_id not in ids:
             continue
         fenced = " (fenced)" if _fenced(run) else ""
-        events.append((run.start, 2, f"start     {_name(run.key)} run {run.run_id} attempt {run.attempt}{fenced}"))
+        events.append((run.start, 3, f"start     {_name(run.key)} run {run.run_id} attempt {run.attempt}{fenced}"))
         if run.end is not None:
             detail = f": {run.message}" if run.message and run.state != "SUCCEEDED" else ""
-            events.append((run.end, 3, f"end       {_name(run.key)} run {run.run_id} {run.state}{detail}"))
+            events.append((run.end, 2, f"end       {_name(run.key)} run {run.run_id} {run.state}{detail}"))
         else:
             events.append((records.now, 3, f"running   {_name(run.key)} run {run.run_id} had not ended"))
     for at, function, identity, count, outcome in records.deliveries:
