@@ -129,6 +129,16 @@ def _name(key: str) -> str:
     return key.rsplit("/", 1)[-1]
 
 
+def _short(run_id: str) -> str:
+    """A run id as people read it (``jr_`` and 10 hex digits: Glue's ids are 64); the JSON keeps the whole id."""
+    return run_id[:13]
+
+
+def _role(function: str) -> str:
+    """``ingest-functions-dispatcher-fn-2c3c307`` -> ``dispatcher`` (the name is the stack's)."""
+    return next((role for role in ("router", "dispatcher", "completion") if role in function), function)
+
+
 def _end(run: Run, now: float) -> float:
     return run.end if run.end is not None else now
 
@@ -170,9 +180,9 @@ def _overlaps(runs: list[Run], landings: dict[str, Landing], now: float) -> list
                 found.append({
                     "invariant": "overlapping_runs", "group": group, "files": [_name(first.key), _name(second.key)],
                     "runs": [first.run_id, second.run_id], "at": second.start,
-                    "why": f"run {second.run_id} of {_name(second.key)} started at {second.start:.1f} while run "
-                           f"{first.run_id} of {_name(first.key)} ({first.start:.1f}-{_end(first, now):.1f}, "
-                           f"{first.state}) was going"})
+                    "why": f"run {_short(second.run_id)} of {_name(second.key)} started at {second.start:.1f} "
+                           f"while run {_short(first.run_id)} of {_name(first.key)} "
+                           f"({first.start:.1f}-{_end(first, now):.1f}, {first.state}) was going"})
     return found
 
 
@@ -223,7 +233,7 @@ def _ordering(records: Records, landings: dict[str, Landing],
                             "invariant": "ordering_violations", "group": group,
                             "files": [_name(earlier.key), _name(later.key)], "runs": [run.run_id],
                             "at": run.start,
-                            "why": f"{_name(later.key)} started at {run.start:.1f} (run {run.run_id}) while "
+                            "why": f"{_name(later.key)} started at {run.start:.1f} (run {_short(run.run_id)}) while "
                                    f"{_name(earlier.key)}, earlier by {records.order_by} and heard at {heard:.1f}, "
                                    "had not finished"})
                         break
@@ -248,7 +258,7 @@ def _ends(records: Records, landings: dict[str, Landing], runs_of: dict[str, lis
         if len(successes) > 1:
             found.append({**base, "invariant": "processed_twice", "runs": [run.run_id for run in successes],
                           "why": f"{_name(landing.key)} succeeded in {len(successes)} runs: "
-                                 + ", ".join(f"{run.run_id} ({run.start:.1f}-{_end(run, records.now):.1f})"
+                                 + ", ".join(f"{_short(run.run_id)} ({run.start:.1f}-{_end(run, records.now):.1f})"
                                              for run in successes)})
         if landing.file_id in records.ledger_dead and landing.file_id not in records.dlq_files:
             found.append({**base, "invariant": "dead_not_in_dlq", "runs": [run.run_id for run in runs],
@@ -271,16 +281,18 @@ def timeline(records: Records, group: str) -> list[str]:
         if run.file_id not in ids:
             continue
         fenced = " (fenced)" if _fenced(run) else ""
-        events.append((run.start, 3, f"start     {_name(run.key)} run {run.run_id} attempt {run.attempt}{fenced}"))
+        line = f"start     {_name(run.key)} run {_short(run.run_id)} attempt {run.attempt}{fenced}"
+        events.append((run.start, 3, line))
         if run.end is not None:
             detail = f": {run.message}" if run.message and run.state != "SUCCEEDED" else ""
-            events.append((run.end, 2, f"end       {_name(run.key)} run {run.run_id} {run.state}{detail}"))
+            events.append((run.end, 2, f"end       {_name(run.key)} run {_short(run.run_id)} {run.state}{detail}"))
         else:
-            events.append((records.now, 3, f"running   {_name(run.key)} run {run.run_id} had not ended"))
+            events.append((records.now, 3, f"running   {_name(run.key)} run {_short(run.run_id)} had not ended"))
     for at, function, identity, count, outcome in records.deliveries:
         file_id = identity[len("file "):] if identity.startswith("file ") else ""
         if file_id in ids:
-            events.append((at, 5, f"delivered {_name(ids[file_id].key)} to {function} (receive {count}): {outcome}"))
+            line = f"delivered {_name(ids[file_id].key)} to {_role(function)} (receive {count}): {outcome}"
+            events.append((at, 5, line))
     for action in records.operator:
         if action.file_id in ids:
             events.append((action.at, 4, f"operator  {action.action} {_name(action.key)}"))
