@@ -12,6 +12,7 @@ import inspect
 import json
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -243,11 +244,12 @@ def _chaos(seed: int, *, files: str | None, groups: int | None, stack: str, engi
     log_file = logs.open("w", encoding="utf-8") if logs else None
     title = f"landing demo --chaos {seed}: {count} files, {groups or CHAOS_GROUPS} groups, {engine} engine"
     try:
-        with Live(console=console, refresh_per_second=4, transient=True) if tty else _Quiet() as live:
+        # in a terminal a live panel; else (a pipe, a CI log) progress lines on stderr, the report alone on stdout
+        with Live(console=console, refresh_per_second=4, transient=True) if tty else nullcontext() as live:
+            progress = _painter(live, title) if live is not None else _progress_lines(title)
             report, result = chaos_mode.run_with_result(
                 seed, files=count, groups=groups or CHAOS_GROUPS, engine=engine, lenient=lenient, stack=stack,
-                timeout_s=timeout, function_log=log_file,
-                on_progress=_painter(live, title) if tty else _progress_lines(title))
+                timeout_s=timeout, function_log=log_file, on_progress=progress)
     finally:
         if log_file is not None:
             log_file.close()
@@ -268,16 +270,6 @@ def _chaos(seed: int, *, files: str | None, groups: int | None, stack: str, engi
         console.print(f"wrote {timeline}", highlight=False)
     if report.failed:
         raise typer.Exit(1)
-
-
-class _Quiet:
-    """No live display (output is not a terminal): progress goes to stderr as lines instead."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 def _progress_lines(title: str, every_s: float = 10.0) -> Any:

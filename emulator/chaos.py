@@ -170,9 +170,10 @@ def _fault(kind: str, name: str, rng: random.Random) -> str:
         return f"crash-in:{rng.choice(HANDLERS)}:{rng.randint(1, 6)}"
     if kind == "slow-handler":
         return f"slow-handler:{rng.choice(HANDLERS)}:{rng.choice((60, 300, 900))}"
-    parameter = {"duplicate-delivery": lambda: rng.randint(1, 6), "delay-event": lambda: rng.choice((5, 20, 60, 120)),
-                 "repeat-event": lambda: rng.choice((330, 360, 420)),
-                 "delay-glue-event": lambda: rng.choice((30, 120, 300))}.get(kind)
+    parameters: dict[str, Callable[[], int]] = {
+        "duplicate-delivery": lambda: rng.randint(1, 6), "delay-event": lambda: rng.choice((5, 20, 60, 120)),
+        "repeat-event": lambda: rng.choice((330, 360, 420)), "delay-glue-event": lambda: rng.choice((30, 120, 300))}
+    parameter = parameters.get(kind)
     if parameter is not None:
         return f"{kind}:{name}:{parameter()}"
     if kind == "delete-before-processing":
