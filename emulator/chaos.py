@@ -357,7 +357,7 @@ def records_of(result: DemoResult, spec: PipelineSpec, operator: list[OperatorAc
                               ledger_dead=ledger_dead, operator=list(operator),
                               order_by=str(getattr(spec, "order_by", "landing_time")),
                               on_failure=str(spec.on_failure), now=max(times, default=0.0) + 1.0,
-                              deliveries=list(recorder.deliveries))
+                              deliveries=list(recorder.deliveries), dropped_sends=list(result.dropped_sends))
 
 
 def report_of(chosen: ChaosPlan, result: DemoResult, report: invariants.InvariantReport,

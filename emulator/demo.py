@@ -127,6 +127,9 @@ class DemoResult:
     records chaos mode's invariants are computed from."""
     operator_actions: list[str] = field(default_factory=list)
     """What ``DemoOptions.operator`` did after each drain."""
+    dropped_sends: list[tuple[float, str, str]] = field(default_factory=list)
+    """(pipeline time, queue, deduplication id) of each SendMessage the strict layer's 5-minute FIFO window
+    answered as a success and dropped: how a message can vanish on AWS."""
 
     @property
     def nothing_processed(self) -> bool:
@@ -199,7 +202,8 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
             deliveries=list(running.recorder.deliveries),
             notes=list(getattr(running.executor, "notes", [])),
             dead_letters=dead_letters, group_limit=deployment.spec.max_parallel_groups,
-            recorder=running.recorder, operator_actions=operator_actions)
+            recorder=running.recorder, operator_actions=operator_actions,
+            dropped_sends=list(running.strict.sqs.dropped) if running.strict is not None else [])
         if keep_output:
             result.s3_objects = _objects(aws, deployment.output_bucket)
         result.data = outputs.collect(aws.client("s3"), deployment.output_bucket)

@@ -79,6 +79,8 @@ class Records:
     deliveries: list[tuple[float, str, str, str, str]] = field(default_factory=list)
     """The emulator's (time, function, ``file <id>`` | ``message <id>``, receive count, outcome) per record a
     function got: only to explain a timeline (what the dispatcher did with a file's message), never judged."""
+    dropped_sends: list[tuple[float, str, str]] = field(default_factory=list)
+    """(time, queue, deduplication id) of sends SQS's 5-minute FIFO window dropped: only to explain a timeline."""
 
 
 @dataclass
@@ -293,6 +295,12 @@ def timeline(records: Records, group: str) -> list[str]:
         if file_id in ids:
             line = f"delivered {_name(ids[file_id].key)} to {_role(function)} (receive {count}): {outcome}"
             events.append((at, 5, line))
+    for at, queue, dedup in records.dropped_sends:
+        file_id = next((fid for fid in ids if dedup.startswith(fid)), None)
+        if file_id is not None:
+            suffix = dedup[len(file_id):] or "the file id"
+            line = f"dropped   a send of {_name(ids[file_id].key)} to {queue} (dedup id {suffix})"
+            events.append((at, 6, line))
     for action in records.operator:
         if action.file_id in ids:
             events.append((action.at, 4, f"operator  {action.action} {_name(action.key)}"))

@@ -191,3 +191,9 @@ def test_timeline_tells_the_groups_story() -> None:
     assert lines[0].split() == ["0.0", "landed", A]
     assert any("start" in line and B in line for line in lines)
     assert lines[-2].endswith(f"{A}: 0 successful run(s) of 1, in a DLQ")
+
+
+def test_timeline_names_sends_the_dedup_window_dropped() -> None:
+    lines = timeline(records([landing(A, 0)], [run(A, 5, 20)], dropped_sends=[(30.0, "ordered.fifo", f"{A}-y30000")]),
+                     GROUP)
+    assert any(line.split()[:2] == ["30.0", "dropped"] and "-y30000" in line for line in lines)
