@@ -48,7 +48,8 @@ def demo(
                                             "deployed.")] = "dev",
     files: Annotated[str | None, typer.Option(
         help="Upload every file in this folder, in name order at time 0; with an arrivals.csv (time_s,file) in "
-             "it, in that order at those pipeline seconds. With --chaos: how many files to draw (default 50).",
+             "it, in that order at those pipeline seconds. With --chaos: how many files to draw (default 50); "
+             "one option for both, as both say which files land, and --chaos decides how it is read.",
         metavar="DIR|N")] = None,
     trace: Annotated[Path | None, typer.Option(
         help="Land generated files as a trace CSV says: time_s,key[,size_bytes,duration_s,fail_attempts] "
@@ -112,6 +113,7 @@ def demo(
     design let runs of one group overlap or run out of order; 2 on bad input (checked before anything runs,
     including that the --json, --timeline, --logs and --keep paths can be written); 3 if no file was
     processed at all (every landed file was ignored: outside keyPrefix, a suffix not in keySuffixes, ...).
+    With --chaos SEED: 1 when an invariant of the report failed, 0 when all held.
     """
     from landing_pipeline.emulator.bridge import BridgeError
     from landing_pipeline.emulator.demo import DemoOptions, run_demo
