@@ -1,6 +1,6 @@
 """The emulator's two figures, each with a baseline measured in the same run.
 
-Run: .venv/bin/python bench/bench_demo.py [--files 5000] [--skip-spark] [--skip-replay]
+Run: .venv/bin/python bench/bench_demo.py [--files 5000] [--skip-spark] [--skip-replay] [--virtual]
 
 1. ``make demo``'s work: ``landing demo --stack dev`` on the built-in example set with Spark, as a fresh process
    (imports, deploy onto moto, Spark start, six Glue runs through the real handlers). Goal: <= 60 s.
@@ -11,7 +11,9 @@ Run: .venv/bin/python bench/bench_demo.py [--files 5000] [--skip-spark] [--skip-
    the real handlers, and moto requests per file. Baseline: raw moto SQS in the same process, one thread:
    send, receive and delete of as many messages (messages per second; moto's receive scans the whole queue,
    so it slows with depth, which is why the baseline moves the same number). The ratio shows how many SQS
-   round trips' worth of wall time one file costs.
+   round trips' worth of wall time one file costs. ``--virtual`` replays on virtual time
+   (emulator/virtual_clock.py) instead of at speedup 20: the figure is then the handlers' and moto's cost alone;
+   CPU seconds per file are printed beside wall either way.
 
 Nothing is asserted: the figures depend on the machine and on what else runs on it (load is printed).
 """
@@ -103,15 +105,19 @@ def write_trace(path: Path, files: int) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def replay(trace: Path) -> tuple[float, float, int, dict[str, int]]:
+def replay(trace: Path, virtual: bool = False) -> tuple[float, float, int, dict[str, int], float]:
+    """(wall s after the deploy, deploy s, requests, summary, CPU s of the whole demo)."""
     from landing_pipeline.emulator.demo import DemoOptions, run_demo
 
-    result = run_demo(DemoOptions(stack="dev", engine="sleep", speedup=REPLAY_SPEEDUP, trace=trace,
-                                  overrides=dict(REPLAY_OVERRIDES), timeout_s=3600))
+    cpu = time.process_time()
+    result = run_demo(DemoOptions(stack="dev", engine="sleep", speedup=None if virtual else REPLAY_SPEEDUP,
+                                  trace=trace, overrides=dict(REPLAY_OVERRIDES), timeout_s=3600,
+                                  virtual_time=virtual))
+    cpu = time.process_time() - cpu
     summary = result.report["summary"]
     if not result.quiet:
         sys.exit("the replay did not finish within its timeout")
-    return summary["wall_s"], result.deploy_s, result.aws_requests, summary
+    return summary["wall_s"], result.deploy_s, result.aws_requests, summary, cpu
 
 
 def raw_sqs(messages: int) -> float:
@@ -138,6 +144,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=5000, help="files in the replay trace (default 5000)")
     parser.add_argument("--skip-spark", action="store_true", help="skip the make-demo (Spark) figure")
     parser.add_argument("--skip-replay", action="store_true", help="skip the replay throughput figure")
+    parser.add_argument("--virtual", action="store_true", help="replay on virtual time instead of speedup 20")
     args = parser.parse_args()
     print(f"bench_demo: {load()}")
     with tempfile.TemporaryDirectory() as folder:
@@ -153,15 +160,17 @@ def main() -> None:
         if not args.skip_replay:
             trace = workdir / "trace.csv"
             write_trace(trace, args.files)
-            wall, deploy_s, requests, summary = replay(trace)
+            wall, deploy_s, requests, summary, cpu = replay(trace, args.virtual)
             rate = args.files / wall
             baseline = raw_sqs(min(args.files, 5000))
-            print(f"replay, {args.files} files through the real handlers (sleep engine, speedup {REPLAY_SPEEDUP:g}, "
+            clock = "virtual time" if args.virtual else f"speedup {REPLAY_SPEEDUP:g}"
+            print(f"replay, {args.files} files through the real handlers (sleep engine, {clock}, "
                   f"maxParallelGroups {REPLAY_OVERRIDES['maxParallelGroups']}): {rate:.1f} files/s "
                   f"({wall:.1f} s wall after a {deploy_s:.1f} s deploy; {summary['succeeded']} succeeded, "
                   f"{summary['dead']} dead, {summary['overlapping_runs']} overlaps, "
                   f"{summary['ordering_violations']} ordering violations)")
-            print(f"  moto requests per file: {requests / args.files:.1f}")
+            print(f"  moto requests per file: {requests / args.files:.1f}; CPU {1000 * cpu / args.files:.0f} ms "
+                  "per file (the whole demo, deploy included)")
             print(f"  baseline, raw moto SQS send+receive+delete of {min(args.files, 5000)} messages, one thread: "
                   f"{baseline:.0f} messages/s")
             print(f"  ratio files/s / raw SQS messages/s: {rate / baseline:.4f} (1 file = {baseline / rate:.0f} "
