@@ -54,6 +54,12 @@ class IngestionPipelineArgs(TypedDict, total=False):
     """When a key does not match the rule: use its file name as the group, or reject it to the intake DLQ with the reason. Default: "filename"."""  # noqa: E501
     ordering_scope: str
     """What is kept in order: each group (group), each group per folder (folder), or every file of the pipeline in one sequence (global). Default: "group"."""  # noqa: E501
+    order_by: str
+    """What 'in the order they landed' means for a group's files: landing_time (the S3 event's time in whole seconds, then the key, then the sequencer: files of one group landing in the same second run in key order) or file_name (name order: a name that carries its timestamp sorts in time, and a backfill runs in name order). Default: "landing_time"."""  # noqa: E501
+    settle_seconds: int
+    """A file is not started before it is this many seconds old, so events that EventBridge, the intake queue or a router retry delayed a little are recorded first (0: start at once). It makes late files rare; order is kept by the ledger either way. Default: 30."""  # noqa: E501
+    late_files: str
+    """A file recorded after a later file of its group has started is late: run it next and count it (run), or park it as DEAD for an operator to redrive or skip (park). Default: "run"."""  # noqa: E501
     max_parallel_groups: int
     """Groups allowed to run at once: the dispatcher's maximum concurrency and the Glue job's MaxConcurrentRuns. Default: 4."""  # noqa: E501
     max_attempts: int
@@ -68,6 +74,8 @@ class IngestionPipelineArgs(TypedDict, total=False):
     """Delay before retrying a Glue start refused for Glue's API request rate (ThrottlingException); doubles with each receive, capped at 900 s, jittered. A start refused because every slot is busy (ConcurrentRunsExceeded) does not use it: it waits until a run ends and hands its slot over. Default: 30."""  # noqa: E501
     on_failure: str
     """When a file is DEAD: the group goes on with its next file (continue) or waits for an operator to redrive or skip it (block). Default: "continue"."""  # noqa: E501
+    reconcile_minutes: int
+    """Minutes between the reconciler's passes (EventBridge Scheduler, at least 1): it finishes runs whose end event was lost, resolves starts with no answer, wakes groups with work and announces dead files, so a lost Glue event costs at most this long. Default: 5."""  # noqa: E501
     job_type: str
     """Glue job type (glueetl: Spark). Default: "glueetl"."""
     glue_version: str

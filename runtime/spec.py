@@ -27,6 +27,8 @@ GroupingRuleName = Literal["default", "regex", "filename", "fields"]
 FallbackName = Literal["filename", "reject"]
 OrderingScope = Literal["group", "folder", "global"]
 OnFailure = Literal["continue", "block"]
+OrderBy = Literal["landing_time", "file_name"]
+LateFiles = Literal["run", "park"]
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
                       2557, 2922, 3288, 3653)
@@ -79,6 +81,18 @@ class PipelineSpec:
         "group", "What is kept in order: each group (group), each group per folder (folder), or every "
         "file of the pipeline in one sequence (global).", runtime=True)
     # --- ordered processing -------------------------------------------------------------------
+    order_by: OrderBy = _setting(
+        "landing_time", "What 'in the order they landed' means for a group's files: landing_time (the S3 "
+        "event's time in whole seconds, then the key, then the sequencer: files of one group landing in the "
+        "same second run in key order) or file_name (name order: a name that carries its timestamp sorts in "
+        "time, and a backfill runs in name order).", runtime=True)
+    settle_seconds: int = _setting(
+        30, "A file is not started before it is this many seconds old, so events that EventBridge, the intake "
+        "queue or a router retry delayed a little are recorded first (0: start at once). It makes late files "
+        "rare; order is kept by the ledger either way.", runtime=True)
+    late_files: LateFiles = _setting(
+        "run", "A file recorded after a later file of its group has started is late: run it next and count it "
+        "(run), or park it as DEAD for an operator to redrive or skip (park).", runtime=True)
     max_parallel_groups: int = _setting(
         4, "Groups allowed to run at once: the dispatcher's maximum concurrency and the Glue job's "
         "MaxConcurrentRuns.", runtime=True)
@@ -99,6 +113,10 @@ class PipelineSpec:
     on_failure: OnFailure = _setting(
         "continue", "When a file is DEAD: the group goes on with its next file (continue) or waits for an "
         "operator to redrive or skip it (block).", runtime=True)
+    reconcile_minutes: int = _setting(
+        5, "Minutes between the reconciler's passes (EventBridge Scheduler, at least 1): it finishes runs "
+        "whose end event was lost, resolves starts with no answer, wakes groups with work and announces dead "
+        "files, so a lost Glue event costs at most this long.", runtime=True)
     # --- processing job -----------------------------------------------------------------------
     job_type: str = _setting("glueetl", "Glue job type (glueetl: Spark).")
     glue_version: str = _setting("5.0", "Glue version (5.0: Spark 3.5.4, Python 3.11).")
