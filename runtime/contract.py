@@ -139,6 +139,26 @@ DISPATCHER_HANDLER = "landing_pipeline.runtime.dispatcher.handler"
 COMPLETION_HANDLER = "landing_pipeline.runtime.completion.handler"
 """Handler of the completion function (completion queue -> release, retry or dead)."""
 
+# --- metrics the alarms read ------------------------------------------------------------------------------
+
+METRICS_NAMESPACE = "LandingPipeline"
+"""CloudWatch namespace of the pipeline's own metrics (Powertools' ``POWERTOOLS_METRICS_NAMESPACE`` too); the
+reconciler's ``cloudwatch:PutMetricData`` is allowed in this namespace only."""
+DEAD_FILES_METRIC = "DeadFiles"
+"""Gauge: how many files are DEAD in the ledger right now (neither redriven nor skipped), counted by the
+reconciler from the ledger and published with ``PutMetricData`` on **every** pass, 0 included, with exactly the
+dimensions of ``pipeline_dimensions``. The dead-files alarm reads it, so "a file is dead" never expires the way a
+queue message does, and a reconciler that stops publishing is noticed (missing data breaches)."""
+PIPELINE_DIMENSION = "LedgerTable"
+"""The one dimension of the pipeline's metrics: the ledger table's name, unique per pipeline in an account
+(several pipelines may share a namespace)."""
+
+
+def pipeline_dimensions(ledger_table: str) -> dict[str, str]:
+    """The dimensions the reconciler publishes with and the alarms select (an alarm matches the exact set)."""
+    return {PIPELINE_DIMENSION: ledger_table}
+
+
 LAMBDA_MIN_MAXIMUM_CONCURRENCY = 2
 """AWS's smallest ``MaximumConcurrency`` of an SQS event source mapping."""
 
