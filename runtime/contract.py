@@ -34,10 +34,14 @@ JOB_NAME_ENV = "LANDING_JOB_NAME"
 OUTPUT_BUCKET_ENV = "LANDING_OUTPUT_BUCKET"
 """Name of the bucket the job's output, quarantine, manifest and snapshot locations are in."""
 
+DEAD_FILES_QUEUE_URL_ENV = "LANDING_DEAD_FILES_QUEUE_URL"
+"""URL of the dead-files FIFO queue: one message per death of a file (dedup id ``<file id>-dead-<n>``),
+sent by whoever records the death and, if that was lost, by the reconciler (F5)."""
+
 RESOURCE_ENV: dict[str, str] = {
     "ordered_queue_url": ORDERED_QUEUE_URL_ENV, "ordered_dlq_url": ORDERED_DLQ_URL_ENV,
     "intake_dlq_url": INTAKE_DLQ_URL_ENV, "ledger_table": LEDGER_TABLE_ENV, "job_name": JOB_NAME_ENV,
-    "output_bucket": OUTPUT_BUCKET_ENV,
+    "output_bucket": OUTPUT_BUCKET_ENV, "dead_files_queue_url": DEAD_FILES_QUEUE_URL_ENV,
 }
 """``RuntimeContext`` field -> the variable that carries it: how a handler names a missing one, and what the
 components must set (a test checks the functions get exactly these)."""
@@ -119,9 +123,6 @@ LEDGER_TABLE_V2: dict[str, object] = {
 }
 """The whole table definition (key schema, attribute types, GSIs) the components build and the tests create."""
 
-DEAD_FILES_QUEUE_URL_ENV = "LANDING_DEAD_FILES_QUEUE_URL"
-"""URL of the dead-files FIFO queue: one message per death of a file (dedup id ``<file id>-dead-<n>``),
-sent by whoever records the death and, if that was lost, by the reconciler (F5)."""
 RECONCILER_HANDLER = "landing_pipeline.runtime.reconciler.handler"
 """Handler of the reconciler (scheduled every ``reconcileMinutes``)."""
 PIPELINE_STOP = "stopped by landing-pipeline"
