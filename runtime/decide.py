@@ -83,6 +83,12 @@ class Outcome(StrEnum):
     ACTIVE = "active"            # not ended
 
 
+def missing_object(error: str | None) -> bool:
+    """Whether a run failed because its input is gone (the job says ``input deleted:`` only after checking
+    the key itself; a bare Spark PATH_NOT_FOUND may name another path and is retried as what it is)."""
+    return bool(error and _INPUT_DELETED.search(error))
+
+
 def classify(state: str, error: str | None) -> Outcome:
     """The rule for every Glue run state, known or not."""
     if state == GLUE_SUCCEEDED:
@@ -95,7 +101,7 @@ def classify(state: str, error: str | None) -> Outcome:
             return Outcome.CAPACITY
         if state == "STOPPED" and PIPELINE_STOP in text:
             return Outcome.STOPPED
-        if _INPUT_DELETED.search(text):
+        if missing_object(text):
             return Outcome.INPUT_GONE
         return Outcome.FAILED
     return Outcome.UNKNOWN
@@ -242,6 +248,21 @@ def run_ended(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], en
                    lease=None, waiter=None if d.waiter != "add" else "add")
 
 
+def start_refused(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], now: float, policy: Policy, *,
+                  no_slot: bool) -> Decision:
+    """Glue refused the lease's StartJobRun (so no run exists): release the lease, no attempt, and wait for a
+    slot (``no_slot``: every slot taken) or back off briefly (Glue's request rate). Decided by the dispatcher."""
+    guard = Guard(group.seq, group.version, group.epoch)
+    released = replace(group, state=Phase.IDLE, token=None, run_id=None, claimed_by=None, lease_keys=(),
+                       lease_at=None)
+    ordered = sorted(files, key=lambda f: f.sort_key)
+    hold = None if no_slot else now + min(30.0, float(policy.retry_backoff_base_s))
+    d = _plan(released, ordered, now, policy, Caller.DISPATCHER, guard, slot_free=not no_slot, hold_until=hold)
+    if d.lease is not None:   # cannot happen with slot_free=False; the rate case waits first
+        d = _plan(released, ordered, now, policy, Caller.DISPATCHER, guard, slot_free=False)
+    return replace(d, kind="refused", reason=f"StartJobRun refused; {d.reason}", release=True, slot_delta=-1)
+
+
 # --- the rules -------------------------------------------------------------------------------------------
 
 def _leased(group: GroupItem, files: list[OpenFile], now: float, policy: Policy, caller: Caller,
@@ -260,7 +281,7 @@ def _leased(group: GroupItem, files: list[OpenFile], now: float, policy: Policy,
     writes = wake_pending != group.wake_pending or bool(announce)
     kind = "check_run" if check else "hold"
     reason = f"lease epoch {group.epoch} is {group.state}" + ("; its run needs a look" if check else "")
-    return Decision(kind, reason, guard, group.state, writes=writes, announce=announce,
+    return Decision(kind, reason, guard, group.state, writes=writes, announce=tuple(announce),
                     not_before=group.not_before, next_check_at=group.next_check_at, wake_pending=wake_pending,
                     last_started_key=group.last_started_key, check=check, waiting_since=None)
 
