@@ -31,6 +31,9 @@ DEFAULT_SPEEDUP = {"spark": 10.0, "sleep": 60.0}
 (30 min in dev: 180 s of Spark at 10x); sleep runs take pipeline time, so they can go faster."""
 CHECK_EVERY_S = 0.2
 QUIET_CHECKS = 3
+OPERATOR_TURNS = 3
+Operator = Callable[[InProcessAWS, Deployment, int], list[str]]
+"""(emulated account, deployment, turn) -> the operator's actions, as text (``DemoOptions.operator``)."""
 
 
 @dataclass
@@ -53,6 +56,12 @@ class DemoOptions:
     """Copy the output bucket (processed Parquet, quarantine, manifests, snapshots) here before moto goes."""
     lenient: bool = False
     """Turn the strict layer off (emulator/strict.py): moto's own, kinder AWS."""
+    arrivals: list[workload.Arrival] | None = None
+    """Land exactly these (chaos mode's drawn workload) instead of the built-in set, ``files`` or ``trace``."""
+    operator: Operator | None = None
+    """Called each time the pipeline goes quiet (turn 1, 2, ...), as an operator would act on what is left
+    (redrive the DLQ, skip a file); what it did, as text. Nothing done: the demo ends; else it drains again,
+    at most OPERATOR_TURNS times."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,11 @@ class DemoResult:
     """The stack's maxParallelGroups (the picture says when a file waited for a slot)."""
     data: outputs.DataView = field(default_factory=outputs.DataView)
     """What the runs wrote: manifests per file, each group's snapshot, where ``--keep`` put the output."""
+    recorder: Recorder | None = None
+    """Everything the emulator observed (uploads, Glue runs, deliveries, intake messages): the independent
+    records chaos mode's invariants are computed from."""
+    operator_actions: list[str] = field(default_factory=list)
+    """What ``DemoOptions.operator`` did after each drain."""
 
     @property
     def nothing_processed(self) -> bool:
@@ -110,6 +124,10 @@ class DemoResult:
 def arrivals_for(options: DemoOptions, spec: Any) -> list[workload.Arrival]:
     if options.files is not None and options.trace is not None:
         raise workload.WorkloadError("give --files or --trace, not both")
+    if options.arrivals is not None:
+        if options.files is not None or options.trace is not None:
+            raise workload.WorkloadError("a drawn workload (--chaos) cannot be combined with --files or --trace")
+        return list(options.arrivals)
     if options.files is not None:
         return workload.from_folder(options.files)
     if options.trace is not None:
@@ -134,10 +152,19 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
         deploy_s = time.monotonic() - started
         clock.restart()
         requests_before = aws.requests
+        operator_actions: list[str] = []
         running = pipeline.start(aws, deployment, arrivals, engine=options.engine, design=options.design,
                                  faults=faults, recorder=Recorder(), strict=not options.lenient)
         try:
             quiet = _wait_until_quiet(running, len(arrivals), options, on_progress)
+            for turn in range(1, OPERATOR_TURNS + 1):
+                if not quiet or options.operator is None:
+                    break
+                actions = options.operator(aws, deployment, turn)
+                operator_actions += actions
+                if not actions:
+                    break
+                quiet = _wait_until_quiet(running, len(arrivals), options, on_progress)
         finally:
             pipeline.shutdown(running)
             close = getattr(running.executor, "close", None)  # also on Ctrl-C: the JVM and its temporary folder
@@ -156,7 +183,8 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
             spark_start_s=getattr(running.executor, "spark_start_s", None), resources=len(deployment.created),
             ledger=ledger, aws_requests=requests, deliveries=list(running.recorder.deliveries),
             notes=list(getattr(running.executor, "notes", [])),
-            dead_letters=dead_letters, group_limit=deployment.spec.max_parallel_groups)
+            dead_letters=dead_letters, group_limit=deployment.spec.max_parallel_groups,
+            recorder=running.recorder, operator_actions=operator_actions)
         if keep_output:
             result.s3_objects = _objects(aws, deployment.output_bucket)
         result.data = outputs.collect(aws.client("s3"), deployment.output_bucket)

@@ -14,6 +14,7 @@ predicted, so a program change that breaks the wiring shows up here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 from landing_pipeline.components.mocks import AwsMocks
 from landing_pipeline.components.program_runner import ProgramRun, run_program, stack_config
+from landing_pipeline.emulator import deploy_cache
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.bridge import BridgeError, CreatedResource, MotoMocks
 from landing_pipeline.emulator.lambda_runner import MappingConfig, load_mappings
@@ -59,6 +61,17 @@ def read_stack(stack: str, project_dir: Path | None = None,
     program builds from it: the program runs once under recording mocks (about 0.3 s) so that the
     settings it passes in code count, and an invalid configuration fails here, before moto starts."""
     folder = find_project_dir(project_dir)
+    cache = deploy_cache.active()
+    if cache is None:
+        return _read_stack(stack, folder, overrides)
+    key = deploy_cache.stack_key(stack, folder, overrides)
+    with cache.lock:
+        if key not in cache.stacks:
+            cache.stacks[key] = _read_stack(stack, folder, overrides)
+        return cache.stacks[key]  # type: ignore[no-any-return]
+
+
+def _read_stack(stack: str, folder: Path, overrides: Mapping[str, Any] | None) -> StackConfig:
     config = stack_config(stack, project_dir=folder, overrides=overrides)
     program = folder / "__main__.py"
     if not program.is_file():
@@ -125,17 +138,18 @@ def deploy(aws: InProcessAWS, stack: StackConfig) -> Deployment:
         if aws.region != "us-east-1":
             create["CreateBucketConfiguration"] = {"LocationConstraint": aws.region}
         aws.client("s3").create_bucket(**create)
-    mocks = MotoMocks(aws, stack.project_dir, stack.stack)
-    try:
-        program = run_program(mocks, stack.stack, project_dir=stack.project_dir, config=stack.config)
-    except BridgeError:
-        raise
-    except Exception as exc:
-        if mocks.errors:
-            raise BridgeError("; ".join(mocks.errors)) from exc
-        raise
-    if mocks.errors:
-        raise BridgeError("; ".join(mocks.errors))
+    cache = deploy_cache.active()
+    key = (stack.stack, str(stack.project_dir), json.dumps(stack.config, sort_keys=True), aws.region)
+    recording = cache.recordings.get(key) if cache is not None else None
+    if recording is not None:
+        mocks: MotoMocks = MotoMocks(aws, stack.project_dir, stack.stack)
+        deploy_cache.replay(mocks, recording)
+        program = recording.program
+    else:
+        mocks = (deploy_cache.RecordingMocks if cache is not None else MotoMocks)(aws, stack.project_dir, stack.stack)
+        program = _run(mocks, stack)
+        if cache is not None and isinstance(mocks, deploy_cache.RecordingMocks):
+            cache.recordings[key] = deploy_cache.Recording(program, mocks.creations)
     name, spec = declared_pipeline(program, stack.project_dir)
     if (name, spec) != (stack.pipeline, stack.spec):  # the program decides per run (time, environment...)
         stack = StackConfig(stack.stack, stack.project_dir, stack.config, spec, name)
@@ -150,6 +164,21 @@ def deploy(aws: InProcessAWS, stack: StackConfig) -> Deployment:
     for role, url in _dlqs(aws, deployment.queues).items():
         deployment.queues.setdefault(role, url)
     return deployment
+
+
+def _run(mocks: MotoMocks, stack: StackConfig) -> ProgramRun:
+    """The program under ``mocks``: every resource it declares created in moto."""
+    try:
+        program = run_program(mocks, stack.stack, project_dir=stack.project_dir, config=stack.config)
+    except BridgeError:
+        raise
+    except Exception as exc:
+        if mocks.errors:
+            raise BridgeError("; ".join(mocks.errors)) from exc
+        raise
+    if mocks.errors:
+        raise BridgeError("; ".join(mocks.errors))
+    return program
 
 
 def merged_environment(mappings: list[MappingConfig]) -> dict[str, str]:

@@ -55,7 +55,10 @@ def collect(s3: Any, bucket: str) -> DataView:
     for key in keys:
         if key.startswith("snapshots/") and key.endswith("/_current.json"):
             pointer = _json(s3, bucket, key) or {}
-            view.snapshots.append(_snapshot(s3, bucket, keys, key.split("/")[1], pointer))
+            # the folder is the group's path component (readable prefix + digest for awkward names): the
+            # pointer's own provenance names the group itself
+            group = str(pointer.get("group") or key.split("/")[1])
+            view.snapshots.append(_snapshot(s3, bucket, keys, group, pointer))
     view.snapshots.sort(key=lambda snap: snap.group)
     return view
 

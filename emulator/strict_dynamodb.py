@@ -1,12 +1,13 @@
 """DynamoDB global secondary indexes, eventually consistent as on AWS: ``--fault gsi-lag:SECONDS``.
 
-On AWS a GSI is updated asynchronously from its table, always: a query right after a write can see the
-state before it. moto updates indexes in the same call. With a lag, every Query on a GSI here sees each item
-as it was ``SECONDS`` pipeline seconds ago (a put not yet there, an update not yet applied, a deleted item
-still present), while reads of the table itself (GetItem, Query without an index) stay exact.
+On AWS a GSI is updated asynchronously from its table, always: a read right after a write can see the
+state before it. moto updates indexes in the same call. With a lag, every Query and every Scan on a GSI here
+sees each item as it was ``SECONDS`` pipeline seconds ago (a put not yet there, an update not yet applied, a
+deleted item still present), while reads of the table itself (GetItem, Query or Scan without an index) stay
+exact.
 
-How: every write records the version of each item it replaces; a GSI query puts the versions of the last
-``SECONDS`` back into moto's table for the length of that one query (under the emulator's lock), then the
+How: every write records the version of each item it replaces; a GSI read puts the versions of the last
+``SECONDS`` back into moto's table for the length of that one request (under the emulator's lock), then the
 current ones. Writes older than the lag are forgotten, so the cost is bounded by the writes of one lag.
 """
 
@@ -48,13 +49,13 @@ class GsiLag:
         self._replaced: deque[tuple[float, _Key, Any]] = deque()
         self._lock = threading.Lock()
         self.lagged_queries = 0
-        """GSI queries answered from a state older than the table's (at least one item differed)."""
+        """GSI queries and scans answered from a state older than the table's (at least one item differed)."""
 
     def __call__(self, request: Any, serve: Any) -> Any:
         op = operation(request)
         if op in WRITES:
             return self._write(request, op, serve)
-        if op == "Query":
+        if op in ("Query", "Scan"):
             params = parameters(request)
             if params.get("IndexName") and self._is_gsi(params.get("TableName", ""), params["IndexName"]):
                 return self._lagged_query(request, params["TableName"], serve)

@@ -197,8 +197,8 @@ def _with_lineage(frame: DataFrame, args: JobArgs, ingested_at: datetime) -> Dat
 
 
 def _provenance(args: JobArgs) -> dict[str, Any]:
-    return {"file_id": args.file_id, "source_key": args.source_key, "source_version": args.source_version,
-            "run_id": args.run_id, "attempt": args.attempt}
+    return {"file_id": args.file_id, "group": args.group, "source_key": args.source_key,
+            "source_version": args.source_version, "run_id": args.run_id, "attempt": args.attempt}
 
 
 def _manifest(args: JobArgs, fmt: str, validated: Validated, good: DataFrame, totals: tuple[int, int],

@@ -57,3 +57,23 @@ def test_a_gsi_query_lags_the_table_while_consistent_reads_are_exact(aws: tuple[
     assert _by_group(dynamodb) == {"a": "DEAD"}  # still in the index for a while
     assert "Item" not in dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}}, ConsistentRead=True)
     assert lag.lagged_queries == 3
+
+
+def _scan(dynamodb: Any, **index: str) -> dict[str, str]:
+    items = dynamodb.scan(TableName=TABLE, **index)["Items"]
+    return {item["pk"]["S"]: item["status"]["S"] for item in items}
+
+
+def test_a_gsi_scan_lags_the_table_as_a_query_does_while_a_table_scan_is_exact(
+        aws: tuple[Any, ManualClock, GsiLag]) -> None:
+    dynamodb, clock, lag = aws
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, "group": {"S": "orders"}, "status": {"S": "RUNNING"}})
+    clock.advance(31)
+    dynamodb.update_item(TableName=TABLE, Key={"pk": {"S": "a"}}, UpdateExpression="SET #s = :dead",
+                         ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":dead": {"S": "DEAD"}})
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "b"}, "group": {"S": "orders"}, "status": {"S": "RUNNING"}})
+    assert _scan(dynamodb, IndexName="by_group") == {"a": "RUNNING"}  # neither write has reached the index
+    assert _scan(dynamodb) == {"a": "DEAD", "b": "RUNNING"}  # the table itself
+    clock.advance(31)
+    assert _scan(dynamodb, IndexName="by_group") == {"a": "DEAD", "b": "RUNNING"}
+    assert lag.lagged_queries == 1
