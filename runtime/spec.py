@@ -20,6 +20,7 @@ from landing_pipeline.runtime.errors import Problem, SpecError
 
 SQS_MAX_VISIBILITY_S = 12 * 60 * 60
 LAMBDA_MAX_TIMEOUT_S = 900
+RECONCILER_MAX_TIMEOUT_S = 300
 QUEUE_VISIBILITY_FACTOR = 6
 """AWS asks for a queue visibility timeout of at least six times the consuming function's timeout."""
 
@@ -182,6 +183,12 @@ class PipelineSpec:
     @property
     def glue_max_concurrent_runs(self) -> int:
         return self.max_parallel_groups
+
+    @property
+    def reconciler_timeout_s(self) -> int:
+        """The reconciler function's timeout: its interval, at most 5 minutes. A pass is a handful of calls per
+        due group; ending before the next pass is due keeps passes from piling up."""
+        return min(RECONCILER_MAX_TIMEOUT_S, 60 * self.reconcile_minutes)
 
     def queue_visibility_s(self, function_timeout_s: int) -> int:
         return QUEUE_VISIBILITY_FACTOR * function_timeout_s
