@@ -15,7 +15,9 @@ from landing_pipeline.emulator.faults import FaultPlan
 from landing_pipeline.emulator.glue_engine import GlueEngine, RunExecutor, SleepExecutor
 from landing_pipeline.emulator.lambda_runner import MappingRunner, resolve_handler
 from landing_pipeline.emulator.observe import Recorder, Upload
-from landing_pipeline.emulator.seed_dispatcher import seed_handler
+from landing_pipeline.emulator.s3_event_time import S3EventTime
+from landing_pipeline.emulator.scheduler import Scheduler, scheduler_for
+from landing_pipeline.emulator.seed_dispatcher import seed_handler, seed_router
 from landing_pipeline.emulator.strict import StrictLayer
 from landing_pipeline.emulator.workload import DEFAULT_RUN_S, Arrival, durations_of, fail_attempts_of
 from landing_pipeline.runtime.contract import COMPLETION_HANDLER as COMPLETION
@@ -41,10 +43,14 @@ class RunningPipeline:
     uploads_done: threading.Event
     strict: StrictLayer | None = None
     """The strict layer (None with --lenient): what AWS does that moto does not."""
+    scheduler: Scheduler | None = None
+    """The reconciler's schedule in the emulator's clock (None under ``--design seed``: the card had none)."""
+    event_time: S3EventTime | None = None
 
     def in_flight(self) -> int:
         held_back = self.engine.pending_events + (self.strict.pending() if self.strict is not None else 0)
-        return sum(runner.in_flight for runner in self.runners) + held_back
+        reconciling = 1 if self.scheduler is not None and self.scheduler.running else 0
+        return sum(runner.in_flight for runner in self.runners) + held_back + reconciling
 
 
 def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *, engine: Engine, design: Design,
@@ -58,9 +64,11 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
 
     recorder = recorder or Recorder()
     stop = threading.Event()
+    event_time = S3EventTime(aws.clock)
+    event_time.install()
     layer = strict_layer.install(aws, faults) if strict else None
     client = aws.handler_client if strict else aws.client
-    clients = {service: client(service) for service in ("sqs", "glue", "dynamodb", "s3")}
+    clients = {service: client(service) for service in ("sqs", "glue", "dynamodb", "s3", "cloudwatch")}
     install(RuntimeContext.from_env(deployment.environment, clients=clients, clock=aws.clock.epoch))
     prefix = deployment.spec.key_prefix
     executor = _executor(aws, deployment, arrivals, engine, stop)
@@ -73,16 +81,24 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
         if design == "seed" and mapping.function.handler == DISPATCHER:
             handler: Callable[[dict[str, Any], Any], Any] = seed_handler(
                 clients["glue"], deployment.job_name, deployment.spec, deployment.output_bucket)
+        elif design == "seed" and mapping.function.handler == ROUTER:
+            handler = seed_router(resolve_handler(mapping.function), clients["sqs"], deployment)
         else:
             handler = resolve_handler(mapping.function)
         on_batch = _intake_observer(recorder) if mapping.function.handler == ROUTER else None
         runners.append(MappingRunner(aws, mapping, handler, recorder, stop, on_batch=on_batch,
                                      strict=layer.handlers if layer is not None else None))
     uploads_done = threading.Event()
+    scheduler = None
+    if design != "seed":
+        scheduler = scheduler_for(aws, float(getattr(deployment.spec, "reconcile_minutes", 5)), recorder, stop,
+                                  strict=layer.handlers if layer is not None else None)
     running = RunningPipeline(aws, deployment, recorder, faults, glue, runners, stop, executor, uploads_done,
-                              strict=layer)
+                              strict=layer, scheduler=scheduler, event_time=event_time)
     for runner in runners:
         runner.start()
+    if scheduler is not None:
+        scheduler.start()
     threading.Thread(target=_upload_all, args=(running, arrivals), name="uploader", daemon=True).start()
     return running
 
@@ -93,10 +109,14 @@ def shutdown(running: RunningPipeline) -> None:
     running.stop.set()
     for runner in running.runners:
         runner.join()
+    if running.scheduler is not None:
+        running.scheduler.join()
     running.engine.shutdown()
     running.engine.uninstall()
     if running.strict is not None:
         running.strict.uninstall(running.aws)
+    if running.event_time is not None:
+        running.event_time.uninstall()
     install(None)
 
 

@@ -272,10 +272,11 @@ def _leased(group: GroupItem, files: list[OpenFile], now: float, policy: Policy,
     token = group.token or run_token(group.group, group.epoch)
     lease_at = group.lease_at if group.lease_at is not None else now
     check = None
+    run_id = group.claimed_by or group.run_id   # a claimed lease is the claiming run's (the job's fencing)
     if group.state == Phase.STARTING and now >= lease_at + policy.start_grace_s:
-        check = RunCheck(token, group.run_id, overdue=True)
+        check = RunCheck(token, run_id, overdue=True)
     elif group.state == Phase.RUNNING and now >= (group.next_check_at or lease_at + policy.check_interval_s):
-        check = RunCheck(token, group.run_id, overdue=False)
+        check = RunCheck(token, run_id, overdue=False)
     # the dispatcher deletes the wake-up it holds: the lease's release wakes the group again
     wake_pending = False if caller == Caller.DISPATCHER else group.wake_pending
     writes = wake_pending != group.wake_pending or bool(announce)
@@ -421,6 +422,10 @@ def _should_send(group: GroupItem, now: float, caller: Caller) -> bool:
 
 
 def _same_run(group: GroupItem, end: RunEnd) -> bool:
+    """The end is the lease's: same token and, once a run has claimed the lease, that run (a second run of
+    the same token, started by a restart, lost the claim and its end says nothing about the lease)."""
+    if group.claimed_by and end.run_id and end.run_id != group.claimed_by:
+        return False
     if end.token and group.token:
         return end.token == group.token
     return bool(end.run_id) and end.run_id == group.run_id
