@@ -61,7 +61,12 @@ def dispatch(ctx: RuntimeContext, group: str, receipt_handle: str | None = None)
             continue
         obs.logger.info("wake-up decided", extra={"action": d.kind, "reason": d.reason})
         if d.lease is not None:
-            return start_run(ctx, view, d) if d.kind == "start" else d.kind
+            if d.kind != "start":
+                return d.kind
+            started = start_run(ctx, view, d)
+            if started == "throttled":   # the refusal's backoff is this wake-up's to keep (nobody else wakes)
+                _hold_for_backoff(ctx, group, receipt_handle)
+            return started
         if d.hold_wake_s is not None:
             if receipt_handle is not None:
                 set_visibility(ctx, receipt_handle, d.hold_wake_s)
@@ -70,12 +75,24 @@ def dispatch(ctx: RuntimeContext, group: str, receipt_handle: str | None = None)
     raise RuntimeError(f"group {group!r} kept changing while a wake-up was handled; the message will be retried")
 
 
+def _hold_for_backoff(ctx: RuntimeContext, group: str, receipt_handle: str | None) -> None:
+    import math
+
+    after = ctx.ledger.get_group(group)
+    if after is None or after.not_before is None or not after.wake_pending:
+        return
+    seconds = max(1, math.ceil(after.not_before - ctx.now()))
+    if receipt_handle is not None:
+        set_visibility(ctx, receipt_handle, seconds)
+    raise HoldWake("throttled", seconds)
+
+
 def _record_handler(ctx: RuntimeContext, record: SQSRecord) -> str:
     try:
         group = parse_wake(record.body)
     except MalformedWakeUp as exc:
         obs.count(obs.REJECTED)
-        obs.logger.error("malformed wake-up deleted", extra={"reason": str(exc), "body": record.body[:500]})
+        park_malformed(ctx, record, str(exc))
         return "malformed"
     with obs.file_context(group=group):
         try:
@@ -85,6 +102,24 @@ def _record_handler(ctx: RuntimeContext, record: SQSRecord) -> str:
         except Exception:
             obs.logger.exception("dispatch failed; the wake-up will be retried")
             raise
+
+
+def park_malformed(ctx: RuntimeContext, record: SQSRecord, reason: str) -> None:
+    """A body that is not a wake-up (nothing but this package should write one: a hand-sent message, a v1
+    file message) goes to the ordered DLQ with its reason, so an operator sees it; retrying cannot help."""
+    import hashlib
+
+    from landing_pipeline.runtime.queues import REASON_ATTRIBUTE
+
+    obs.logger.error("malformed wake-up parked in the ordered DLQ", extra={"reason": reason,
+                                                                          "body": record.body[:500]})
+    if not ctx.ordered_dlq_url:
+        return
+    ctx.sqs.send_message(QueueUrl=ctx.ordered_dlq_url, MessageBody=record.body or "(empty)",
+                         MessageGroupId="malformed",
+                         MessageDeduplicationId=hashlib.sha256(record.message_id.encode()).hexdigest()[:64],
+                         MessageAttributes={REASON_ATTRIBUTE: {"DataType": "String",
+                                                               "StringValue": f"malformed wake-up: {reason}"[:1000]}})
 
 
 def process_event(ctx: RuntimeContext, event: dict[str, Any], lambda_context: Any = None) -> dict[str, Any]:
