@@ -164,7 +164,7 @@ def simulate(
     with _progress(big, "simulating") as update:
         result = replicate(spec, scenario, replications, design=design.value, seed=seed, progress=update)
     metrics = result.metrics
-    theory = textbook_case(scenario, glue_capacity(spec, scenario))
+    theory = textbook_case(scenario, glue_capacity(spec, scenario), settle_s=float(spec.settle_seconds))
     render(Console(), metrics, spec, scenario, stack=label, design=design.value, seed=seed, theory=theory)
     if json_path is not None:
         _write_json(json_path, {"scenario": scenario.name, "stack": label, "design": design.value,
