@@ -60,7 +60,7 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
     ``strict`` (the default; ``--lenient`` turns it off) puts the strict layer around moto and gives the
     handlers clients configured as the runtime's own (its retries), whose answers the layer can lose."""
     from landing_pipeline.emulator import strict as strict_layer
-    from landing_pipeline.runtime.context import RuntimeContext, install
+    from landing_pipeline.runtime.context import GLUE_STARTS, RuntimeContext, install
 
     recorder = recorder or Recorder()
     stop = threading.Event()
@@ -69,6 +69,8 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
     layer = strict_layer.install(aws, faults) if strict else None
     client = aws.handler_client if strict else aws.client
     clients = {service: client(service) for service in ("sqs", "glue", "dynamodb", "s3", "cloudwatch")}
+    if strict:   # StartJobRun without SDK retries, as the runtime makes it (runtime/context.py GLUE_STARTS)
+        clients[GLUE_STARTS] = aws.handler_client("glue", {"mode": "standard", "total_max_attempts": 1})
     install(RuntimeContext.from_env(deployment.environment, clients=clients, clock=aws.clock.epoch))
     prefix = deployment.spec.key_prefix
     executor = _executor(aws, deployment, arrivals, engine, stop)
