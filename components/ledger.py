@@ -24,12 +24,18 @@ from landing_pipeline.components.common import child
 from landing_pipeline.runtime.contract import LEDGER_TABLE_V2
 
 
-def global_secondary_indexes(table: Mapping[str, Any]) -> list[aws.dynamodb.TableGlobalSecondaryIndexArgs]:
-    """The contract's index definitions as the provider's ``global_secondary_indexes`` input."""
-    return [aws.dynamodb.TableGlobalSecondaryIndexArgs(
-        name=name, hash_key=index["hash_key"], range_key=index["range_key"], projection_type=index["projection_type"],
-        non_key_attributes=list(index["non_key_attributes"]) if index.get("non_key_attributes") else None)
-        for name, index in table["indexes"].items()]
+def global_secondary_indexes(table: Mapping[str, Any]) -> list[aws.dynamodb.TableGlobalSecondaryIndexArgsDict]:
+    """The contract's index definitions as the provider's ``global_secondary_indexes`` input (plain dicts: the
+    Args classes log a deprecation of ``hash_key``/``range_key`` that the dict form, the same inputs, does not)."""
+    indexes: list[aws.dynamodb.TableGlobalSecondaryIndexArgsDict] = []
+    for name, index in table["indexes"].items():
+        declared: aws.dynamodb.TableGlobalSecondaryIndexArgsDict = {
+            "name": name, "hash_key": index["hash_key"], "range_key": index["range_key"],
+            "projection_type": index["projection_type"]}
+        if index.get("non_key_attributes"):
+            declared["non_key_attributes"] = list(index["non_key_attributes"])
+        indexes.append(declared)
+    return indexes
 
 
 class Ledger(pulumi.ComponentResource):
@@ -45,8 +51,7 @@ class Ledger(pulumi.ComponentResource):
         table = aws.dynamodb.Table(
             f"{name}-table", billing_mode="PAY_PER_REQUEST", hash_key=layout["hash_key"],
             range_key=layout["range_key"],
-            attributes=[aws.dynamodb.TableAttributeArgs(name=attribute, type=kind)
-                        for attribute, kind in layout["attributes"].items()],
+            attributes=[{"name": attribute, "type": kind} for attribute, kind in layout["attributes"].items()],
             global_secondary_indexes=global_secondary_indexes(layout),
             point_in_time_recovery={"enabled": True},
             # enabled without a key ARN: the AWS-managed aws/dynamodb KMS key (auditable in CloudTrail),
