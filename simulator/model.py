@@ -23,12 +23,12 @@ from landing_pipeline.runtime.order import order_key, sort_key
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.acting import Actor
 from landing_pipeline.simulator.attempts import Attempts
-from landing_pipeline.simulator.capacity import dpus, duration_scale, glue_capacity
+from landing_pipeline.simulator.capacity import dispatcher_concurrency, dpus, duration_scale, glue_capacity
 from landing_pipeline.simulator.faults import FaultDraws
 from landing_pipeline.simulator.glue import Glue, Run
 from landing_pipeline.simulator.glue_slots import GlueSlots
 from landing_pipeline.simulator.ledger import BLOCKED, DEAD, PENDING, SUCCEEDED, FileLedger, RunLog, Series
-from landing_pipeline.simulator.ordered_queue import OrderedQueue, uniform_stream
+from landing_pipeline.simulator.ordered_queue import uniform_stream
 from landing_pipeline.simulator.scenario import Scenario
 from landing_pipeline.simulator.table import LedgerTable
 from landing_pipeline.simulator.wake_queue import WakeQueue
@@ -59,8 +59,10 @@ class PipelineModel:
         self.sort_keys = sort_keys(workload, spec.order_by)
         self.landed_at = [float(math.floor(t)) for t in workload.land_s]
         self.table = LedgerTable(workload.group_names, spec.max_parallel_groups, self.committed)
-        self.deliverable = OrderedQueue(env)
-        self.queue = WakeQueue(env, groups, spec.receive_ceiling, self.deliverable)
+        from landing_pipeline.simulator.processes import Dispatchers
+
+        self.dispatchers = Dispatchers(self, dispatcher_concurrency(spec))
+        self.queue = WakeQueue(env, groups, spec.receive_ceiling, self.dispatchers.offer)
         self.glue_slots = GlueSlots(env, groups, glue_capacity(spec, scenario))
         self.random = uniform_stream(rng)
         self.dpus = dpus(spec)

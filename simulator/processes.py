@@ -1,6 +1,6 @@
-"""The handlers as SimPy processes, named after the deployed functions: ``router``, ``dispatcher`` (one per
-concurrent invocation of the ordered queue's event source mapping), ``completion`` (per Glue end event) and
-``reconciler`` (the scheduled pass).
+"""The handlers, named after the deployed functions: ``router``, ``Dispatchers`` (the ordered queue's event
+source mapping and its concurrent invocations), ``completion`` (per Glue end event) and ``reconciler`` (the
+scheduled pass).
 
 Each handler does what its Lambda does (``runtime/router.py``, ``dispatcher.py``, ``completion.py``,
 ``reconciler.py``): load the group (``LedgerTable.load`` as of the Query, ``ledger_s`` before the commit),
@@ -11,6 +11,7 @@ work takes no simulated time beyond the staleness window of its loads.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Generator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -53,24 +54,48 @@ def router(env: simpy.Environment, model: PipelineModel) -> Generator[simpy.Even
             queue.send(g, wake_dedup_id(names[g], recorded.group.version, recorded.group.seq))
 
 
-def dispatcher(env: simpy.Environment, model: PipelineModel) -> Generator[simpy.Event, Any, None]:
-    """One concurrent dispatcher invocation: receive a group's wake-up, handle it, delete or hold it."""
-    get, queue, latency, timeout = model.deliverable.get, model.queue, model.dispatch_latency, env.timeout
-    faults, visibility = model.faults, model.dispatcher_visibility_s
-    while True:
-        g = yield get()
-        if not queue.receive(g):
-            continue
+class Dispatchers:
+    """The ordered queue's event source mapping: at most ``concurrency`` dispatcher invocations at once, each
+    receiving the head wake-up of a deliverable group (first ready, first served), invoked ``dispatcher_s``
+    later, then deleting or holding its message. Callbacks rather than a process per invocation slot: a
+    delivery costs one event."""
+
+    def __init__(self, model: PipelineModel, concurrency: int) -> None:
+        self.model, self.free = model, concurrency
+        self.ready: deque[int] = deque()
+
+    def offer(self, g: int) -> None:
+        """The group's head wake-up is visible."""
+        if self.free:
+            self.free -= 1
+            self._receive(g)
+        else:
+            self.ready.append(g)
+
+    def _receive(self, g: int) -> None:
+        model = self.model
+        while not model.queue.receive(g):   # that message went to the DLQ: this invocation takes the next
+            if not self.ready:
+                self.free += 1
+                return
+            g = self.ready.popleft()
         model.deliveries += 1
-        if latency is not None:
-            yield timeout(latency())
-        if faults.duplicate():   # a second invocation got the same message: it races this one
+        latency = model.dispatch_latency
+        model.env.timeout(latency() if latency is not None else 0.0, value=g).callbacks.append(self._invoked)
+
+    def _invoked(self, event: Any) -> None:
+        model, g = self.model, event.value
+        if model.faults.duplicate():   # a second invocation got the same message: it races this one
             _handle(model, g, owner=False)
         hold = _handle(model, g, owner=True)
         if hold is None:
-            queue.delete(g)
+            model.queue.delete(g)
         else:
-            queue.hold(g, hold if hold >= 0 else visibility)
+            model.queue.hold(g, hold if hold >= 0 else model.dispatcher_visibility_s)
+        if self.ready:
+            self._receive(self.ready.popleft())
+        else:
+            self.free += 1
 
 
 def _handle(model: PipelineModel, g: int, *, owner: bool) -> float | None:

@@ -19,7 +19,7 @@ from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.capacity import dispatcher_concurrency
 from landing_pipeline.simulator.metrics import compute, is_number
 from landing_pipeline.simulator.model import Design, PipelineModel
-from landing_pipeline.simulator.processes import dispatcher, reconciler, router
+from landing_pipeline.simulator.processes import reconciler, router
 from landing_pipeline.simulator.scenario import Scenario
 from landing_pipeline.simulator.seed_model import SeedModel, seed_dispatcher, seed_router
 from landing_pipeline.simulator.stability import Stability, check
@@ -77,8 +77,6 @@ def simulate(spec: PipelineSpec, scenario: Scenario, *, design: Design = "held",
     else:
         model = PipelineModel(env, spec, scenario, workload, np_rng, reference_dpus)
         env.process(router(env, model))
-        for _ in range(dispatcher_concurrency(spec)):
-            env.process(dispatcher(env, model))
         env.process(reconciler(env, model))
     end_s = _run(env, model, scenario, progress)
     wall = time.perf_counter() - started

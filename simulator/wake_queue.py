@@ -11,11 +11,10 @@ timeout. A message received more often than ``maxReceiveCount`` moves to the que
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import simpy
-
-from landing_pipeline.simulator.ordered_queue import OrderedQueue
 
 DEDUP_WINDOW_S = 300.0
 
@@ -24,8 +23,8 @@ class WakeQueue:
     """Messages per group as ``[dedup id, receives]``; ``busy[g]``: the group's head is in flight, invisible
     or already offered to the dispatchers."""
 
-    def __init__(self, env: simpy.Environment, groups: int, ceiling: int, deliverable: OrderedQueue) -> None:
-        self.env, self.ceiling, self.deliverable = env, ceiling, deliverable
+    def __init__(self, env: simpy.Environment, groups: int, ceiling: int, deliver: Callable[[int], None]) -> None:
+        self.env, self.ceiling, self.deliver = env, ceiling, deliver
         self.messages: list[deque[list[Any]]] = [deque() for _ in range(groups)]
         self.busy = [False] * groups
         self.seen: dict[str, float] = {}
@@ -57,7 +56,7 @@ class WakeQueue:
         self.visible += 1
         if self.visible > self.visible_max:
             self.visible_max = self.visible
-        self.deliverable.offer(g)
+        self.deliver(g)
 
     def receive(self, g: int) -> bool:
         """The group's head message goes in flight; False when it went to the DLQ instead (the next, if any,
