@@ -5,10 +5,10 @@ resources it touches (see the table in docs/components.md), and all four get
 the same environment: the spec's runtime part (``to_env``) plus the names of
 the resources they use, as fixed in docs/interfaces.md.
 
-The dispatcher's trigger has batch size 1 (so a receive is one file, and a
-returned message is never a bystander of another file's start) and maximum
+The dispatcher's trigger has batch size 1 (a receive is one group's wake-up, so a
+wake-up held for a settle wait is never a bystander of another group's start) and maximum
 concurrency ``max(2, max_parallel_groups)`` (``contract.dispatcher_concurrency``): AWS's minimum is 2, and
-Glue's ``MaxConcurrentRuns`` (exactly ``max_parallel_groups``) is the real limit.
+the lease plus Glue's ``MaxConcurrentRuns`` (exactly ``max_parallel_groups``) are the real limits.
 """
 
 from __future__ import annotations
@@ -148,13 +148,14 @@ class FunctionPlan:
 
 def function_plans(spec: PipelineSpec) -> dict[str, FunctionPlan]:
     return {
-        "router": FunctionPlan(ROUTER_HANDLER, "Assigns each landed file its group and enqueues it in order",
-                               STANDARD_BATCH_SIZE, None, spec.router_timeout_s),
-        "dispatcher": FunctionPlan(DISPATCHER_HANDLER, "Starts the Glue run of a group's next file and holds "
-                                   "its message until the run ends", 1,
+        "router": FunctionPlan(ROUTER_HANDLER, "Records each landed file in its group's ledger partition and "
+                               "wakes the group", STANDARD_BATCH_SIZE, None, spec.router_timeout_s),
+        "dispatcher": FunctionPlan(DISPATCHER_HANDLER, "On a group's wake-up: takes its lease and starts the Glue "
+                                   "run of its next files", 1,
                                    dispatcher_concurrency(spec.max_parallel_groups), spec.dispatcher_timeout_s),
-        "completion": FunctionPlan(COMPLETION_HANDLER, "Records a finished Glue run and releases, retries or "
-                                   "parks its held file", STANDARD_BATCH_SIZE, None, spec.completion_timeout_s),
+        "completion": FunctionPlan(COMPLETION_HANDLER, "Records a finished Glue run: releases the group's lease, "
+                                   "retries, blocks or marks files dead, wakes what has work",
+                                   STANDARD_BATCH_SIZE, None, spec.completion_timeout_s),
     }
 
 

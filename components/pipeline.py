@@ -61,7 +61,7 @@ class IngestionPipeline(pulumi.ComponentResource):
     intake_dlq_url: pulumi.Output[str]
     """URL of the intake queue's dead-letter queue (undeliverable events and rejected keys)."""
     ordered_queue_url: pulumi.Output[str]
-    """URL of the SQS FIFO queue holding each group's files in order."""
+    """URL of the SQS FIFO queue of group wake-ups (at most one pending per group)."""
     ordered_queue_arn: pulumi.Output[str]
     """ARN of the ordered queue."""
     ordered_dlq_url: pulumi.Output[str]
@@ -79,7 +79,7 @@ class IngestionPipeline(pulumi.ComponentResource):
     job_name: pulumi.Output[str]
     """Name of the Glue job that processes one file per run."""
     ledger_table_name: pulumi.Output[str]
-    """Name of the DynamoDB ledger table (one item per file version and per Glue run)."""
+    """Name of the DynamoDB ledger table (each group's item and ordered files, a pointer per file id)."""
     dashboard_name: pulumi.Output[str]
     """Name of the CloudWatch dashboard (empty when enableDashboard is false)."""
     alarm_topic_arn: pulumi.Output[str]
