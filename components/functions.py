@@ -113,6 +113,8 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
             deciding, wake, announce,
             # the mapping deletes a handled wake-up; the handler keeps one invisible while its group settles
             allow("HoldWakeUpWhileSettling", ["sqs:ChangeMessageVisibility"], [res.ordered_queue_arn]),
+            # a body that is not a wake-up (hand-sent, or v1's) is parked with its reason; retrying cannot help
+            allow("ParkMalformedWakeUps", ["sqs:SendMessage"], [res.ordered_dlq_arn]),
             # starts through a client without SDK retries; an unanswered start is found by its run token
             allow("StartAndFindRuns", ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns"], [res.job_arn]),
         ],

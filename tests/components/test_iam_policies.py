@@ -75,11 +75,13 @@ def test_router_role_exactly(run: ProgramRun) -> None:
 def test_dispatcher_role_exactly(run: ProgramRun) -> None:
     table = arn(run, "aws:dynamodb/table:Table", "ingest-ledger-table")
     ordered, dead = run.exports["ordered_queue_arn"], run.exports["dead_files_queue_arn"]
+    ordered_dlq = arn(run, "aws:sqs/queue:Queue", "ingest-ordered-dlq")
     job = arn(run, "aws:glue/job:Job", "ingest-processing-job")
     logs = arn(run, "aws:cloudwatch/logGroup:LogGroup", "ingest-functions-dispatcher-logs") + ":*"
     assert grants(run, "ingest-functions-dispatcher-role-policy") == {
         "sqs:ReceiveMessage": {ordered}, "sqs:DeleteMessage": {ordered}, "sqs:GetQueueAttributes": {ordered},
-        "sqs:ChangeMessageVisibility": {ordered}, "sqs:SendMessage": {ordered, dead},
+        # wake-ups, announcements, and a malformed body parked in the ordered DLQ (runtime/dispatcher.py)
+        "sqs:ChangeMessageVisibility": {ordered}, "sqs:SendMessage": {ordered, dead, ordered_dlq},
         "glue:StartJobRun": {job}, "glue:GetJobRun": {job}, "glue:GetJobRuns": {job},
         **decide(table),
         "logs:CreateLogStream": {logs}, "logs:PutLogEvents": {logs},
