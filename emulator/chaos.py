@@ -204,16 +204,18 @@ class ChaosOperator:
                 done.append(f"{aws.clock.now():.1f} redrive {item.key}")
             done += [f"{aws.clock.now():.1f} redrive problem: {problem}" for problem in problems]
         elif self.on_failure == "block":
-            for file_id, key in _dlq_files(aws, deployment):
+            for file_id, key in _dlq_files(aws, deployment, ctx):
                 skipped = skip(ctx, key, file_id=file_id, reason="chaos operator: dead again after its redrive")
                 self.actions.append(OperatorAction(aws.clock.now(), "skip", file_id, key))
                 done.append(f"{aws.clock.now():.1f} skip {key} (woke {skipped.woken})")
         return done
 
 
-def _dlq_files(aws: InProcessAWS, deployment: Deployment) -> list[tuple[str, str]]:
-    """(file id, key) of each ordered-DLQ message, left in place (its visibility is given back)."""
-    sqs, url = aws.client("sqs"), deployment.queues.get("ordered_dlq")
+def _dlq_files(aws: InProcessAWS, deployment: Deployment, ctx: Any = None) -> list[tuple[str, str]]:
+    """(file id, key) of each message announcing a dead file (the dead-files queue, else the ordered DLQ), left
+    in place (its visibility is given back); an announcement names the file id, the ledger its key."""
+    sqs = aws.client("sqs")
+    url = deployment.queues.get("dead_files") or deployment.queues.get("ordered_dlq")
     if not url:
         return []
     found, handles = [], []
@@ -224,8 +226,12 @@ def _dlq_files(aws: InProcessAWS, deployment: Deployment) -> list[tuple[str, str
         for message in batch:
             handles.append(message["ReceiptHandle"])
             document = _document(message["Body"])
-            if document.get("file_id") and document.get("key"):
-                found.append((str(document["file_id"]), str(document["key"])))
+            file_id, key = document.get("file_id"), document.get("key")
+            if file_id and not key and ctx is not None:
+                record = ctx.ledger.get(str(file_id))
+                key = record.key if record is not None else None
+            if file_id and key and (str(file_id), str(key)) not in found:
+                found.append((str(file_id), str(key)))
     for handle in handles:
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     return found
