@@ -35,22 +35,28 @@ Examples:
   landing demo --files ./my-files --json out/demo.json --timeline out/timeline.png
 
   landing demo --keep out/data          # keep the Parquet, quarantine, manifests and snapshots the runs wrote
+
+  landing demo --chaos 7 --json out/chaos-7.json   # 50 drawn files, 5 groups, drawn faults: the invariant report
+
+  landing demo --chaos 7 --files 200 --groups 20   # a bigger draw (with --chaos, --files is a number)
 """
 
 
 def demo(
     stack: Annotated[str, typer.Option(help="Stack whose Pulumi.<stack>.yaml (over Pulumi.yaml's defaults) is "
                                             "deployed.")] = "dev",
-    files: Annotated[Path | None, typer.Option(
+    files: Annotated[str | None, typer.Option(
         help="Upload every file in this folder, in name order at time 0; with an arrivals.csv (time_s,file) in "
-             "it, in that order at those pipeline seconds.", file_okay=False)] = None,
+             "it, in that order at those pipeline seconds. With --chaos: how many files to draw (default 50).",
+        metavar="DIR|N")] = None,
     trace: Annotated[Path | None, typer.Option(
         help="Land generated files as a trace CSV says: time_s,key[,size_bytes,duration_s,fail_attempts] "
              "(the simulator's trace format; duration_s and fail_attempts drive the sleep engine).",
         dir_okay=False)] = None,
-    engine: Annotated[str, typer.Option(
-        help="spark: each Glue run executes the deployed job script on local PySpark (needs Java 17). "
-             "sleep: a run just takes the file's duration (trace duration_s, else 60 s): fast replays.")] = "spark",
+    engine: Annotated[str | None, typer.Option(
+        help="spark (default; sleep with --chaos): each Glue run executes the deployed job script on local "
+             "PySpark (needs Java 17). sleep: a run just takes the file's duration (trace duration_s, else 60 s): "
+             "fast replays.")] = None,
     speedup: Annotated[float | None, typer.Option(
         help="Pipeline seconds per wall second: visibility timeouts, backoffs, holds and arrival times run this "
              "much faster. Default 10 with spark, 60 with sleep.", min=0.001)] = None,
@@ -81,6 +87,14 @@ def demo(
     keep: Annotated[Path | None, typer.Option(
         help="Copy what the runs wrote out of emulated S3 into this folder before it goes: processed Parquet, "
              "quarantine, manifests and snapshots (s3://<output bucket>/KEY -> DIR/KEY).", file_okay=False)] = None,
+    chaos: Annotated[int | None, typer.Option(
+        help="Chaos mode: draw a workload (bursts into few groups, retries, files that die and are redriven), "
+             "faults and settings from this seed, run them (sleep engine) and print the invariant report, "
+             "computed from Glue's run log, the landing log and the DLQs, never the ledger. Exit 1 when an "
+             "invariant fails. The same seed draws the same plan. --files N and --groups G size the draw.",
+        metavar="SEED")] = None,
+    groups: Annotated[int | None, typer.Option(
+        help="With --chaos: how many groups the drawn files fall into (default 5).", min=1)] = None,
 ) -> None:
     """Run the stack you would deploy on this machine: real program, real handlers, real Glue script.
 
@@ -97,6 +111,15 @@ def demo(
     from landing_pipeline.emulator.demo import DemoOptions, run_demo
     from landing_pipeline.emulator.faults import parse_fault
 
+    if chaos is not None:
+        _chaos(chaos, files=files, groups=groups, stack=stack, engine=engine or "sleep", lenient=lenient,
+               json_path=json_path, timeline=timeline, logs=logs, timeout=timeout,
+               refused={"--trace": trace, "--fault": fault or None, "--speedup": speedup, "--keep": keep,
+                        "--design": design if design != "held" else None})
+        return
+    if groups is not None:
+        _bad("--groups only sizes a chaos draw: give --chaos SEED too")
+    engine = engine or "spark"
     if engine not in ("spark", "sleep"):
         _bad(f"--engine {engine!r}: use spark or sleep")
     if design not in ("held", "seed"):
@@ -112,7 +135,8 @@ def demo(
         logs.parent.mkdir(parents=True, exist_ok=True)
     log_file = logs.open("w", encoding="utf-8") if logs else None
     options = DemoOptions(stack=stack, engine=engine, speedup=speedup, faults=list(fault or []),  # type: ignore[arg-type]
-                          design=design, files=files, trace=trace, timeout_s=timeout,  # type: ignore[arg-type]
+                          design=design, files=Path(files) if files is not None else None,  # type: ignore[arg-type]
+                          trace=trace, timeout_s=timeout,
                           function_log=log_file, keep_dir=keep, lenient=lenient)
     title = f"landing demo: stack {stack}, {design} design, {engine} engine"
     try:
@@ -180,6 +204,87 @@ def _show(console: Console, result: Any, json_path: Path | None, timeline: Path 
         title = title_for(result.report, design=result.design, stack=result.stack, engine=result.engine)
         render(result.report, timeline, title=title, group_limit=result.group_limit)
         console.print(f"wrote {timeline}")
+
+
+CHAOS_FILES, CHAOS_GROUPS = 50, 5
+
+
+def _chaos(seed: int, *, files: str | None, groups: int | None, stack: str, engine: str, lenient: bool,
+           json_path: Path | None, timeline: Path | None, logs: Path | None, timeout: float,
+           refused: dict[str, Any]) -> None:
+    """``--chaos SEED``: draw, run, report; exit 1 when an invariant failed (or the pipeline never went quiet)."""
+    from landing_pipeline.cli.chaos_view import plain_report, rich_report
+    from landing_pipeline.emulator import chaos as chaos_mode
+
+    given = [option for option, value in refused.items() if value is not None]
+    if given:
+        _bad(f"{', '.join(given)} cannot be combined with --chaos: the seed draws the workload, the faults and "
+             "the settings, and the clock is chaos mode's own. Drop "
+             f"{'it' if len(given) == 1 else 'them'}, or run without --chaos")
+    if engine not in ("spark", "sleep"):
+        _bad(f"--engine {engine!r}: use sleep (chaos mode's default) or spark")
+    count = CHAOS_FILES
+    if files is not None:
+        if not files.isdigit() or int(files) < 1:
+            _bad(f"--files {files!r}: with --chaos, --files is how many files to draw (a whole number, at least 1)")
+        count = int(files)
+    _check_paths(json_path, timeline, logs, None)
+    tty = sys.stdout.isatty()
+    console = Console(file=sys.stdout, width=None if tty else 140)
+    if logs is not None:
+        logs.parent.mkdir(parents=True, exist_ok=True)
+    log_file = logs.open("w", encoding="utf-8") if logs else None
+    title = f"landing demo --chaos {seed}: {count} files, {groups or CHAOS_GROUPS} groups, {engine} engine"
+    try:
+        with Live(console=console, refresh_per_second=4, transient=True) if tty else _Quiet() as live:
+            report, result = chaos_mode.run_with_result(
+                seed, files=count, groups=groups or CHAOS_GROUPS, engine=engine, lenient=lenient, stack=stack,
+                timeout_s=timeout, function_log=log_file,
+                on_progress=_painter(live, title) if tty else _progress_lines(title))
+    finally:
+        if log_file is not None:
+            log_file.close()
+    if tty:
+        for renderable in rich_report(report):
+            console.print(renderable)
+    else:
+        print(plain_report(report), flush=True)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_path}", highlight=False)
+    if timeline is not None:
+        from landing_pipeline.emulator.timeline import render, title_for
+
+        picture = title_for(result.report, design=result.design, stack=result.stack, engine=result.engine)
+        render(result.report, timeline, title=f"chaos seed {seed}: {picture}", group_limit=result.group_limit)
+        console.print(f"wrote {timeline}", highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+class _Quiet:
+    """No live display (output is not a terminal): progress goes to stderr as lines instead."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def _progress_lines(title: str, every_s: float = 10.0) -> Any:
+    """A progress line on stderr every ``every_s`` wall seconds, for a pipe or a CI log."""
+    last = [time.monotonic()]
+
+    def report(progress: Any) -> None:
+        if time.monotonic() - last[0] >= every_s:
+            last[0] = time.monotonic()
+            print(f"{title}: landed {progress.landed}/{progress.total}, running {progress.running}, done "
+                  f"{progress.done}, dead {progress.dead}, pipeline {progress.pipeline_s:,.0f} s, wall "
+                  f"{progress.wall_s:,.1f} s", file=sys.stderr, flush=True)
+
+    return report
 
 
 def _bad(message: str) -> NoReturn:

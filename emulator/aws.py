@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from types import TracebackType
 from typing import Any
 
 import boto3
+from botocore import UNSIGNED
 from botocore.config import Config
 
+from landing_pipeline.emulator import moto_speedups
 from landing_pipeline.emulator.clock import PipelineClock, sqs_runs_on
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -77,6 +80,49 @@ def _tls_only(statement: dict[str, Any]) -> bool:
             and {k.lower(): str(v).lower() for k, v in condition["Bool"].items()} == {"aws:securetransport": "false"})
 
 
+@contextmanager
+def _retries_wait_on(clock: PipelineClock) -> Iterator[None]:
+    """botocore's retry backoff sleeps on the pipeline clock, as it takes real time on AWS (a handler whose
+    answer was lost waits its backoff in pipeline seconds, not in wall seconds that the speedup multiplies)."""
+    import botocore.endpoint
+
+    original = botocore.endpoint.time
+
+    class PipelineTime:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            if clock.participating():  # a thread the clock does not count (the coordinator) must not wait
+                clock.sleep(seconds)  # for a jump only it can make: it retries at once instead
+
+    botocore.endpoint.time = PipelineTime()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        botocore.endpoint.time = original
+
+
+def _credentialed(client: Any, region: str) -> Any:
+    """An unsigned client whose requests still name their credential scope as a signed one does.
+
+    SigV4 signing costs a fifth of a request's client-side time and moto checks no signature, but moto
+    reads the access key (the account) and, for some services, the region from the ``Authorization``
+    header: without one, SQS files a queue under us-east-1. So the header is written as signing would
+    write it, with the credential scope and no real signature."""
+    access_key = client._request_signer._credentials.access_key if client._request_signer._credentials else "test"
+    service = client.meta.service_model.signing_name
+
+    def authorize(request: Any, **_: Any) -> None:
+        request.headers["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={access_key}/20250101/{region}/{service}/aws4_request, "
+            "SignedHeaders=host, Signature=emulated")
+
+    client.meta.events.register("request-created", authorize)
+    return client
+
+
 def _chain(hook: RequestHook, serve: Serve) -> Serve:
     return lambda request: hook(request, serve)
 
@@ -87,26 +133,30 @@ class QueueActivity:
     Lambda's pollers long-poll; a poller here cannot wait inside moto (every request holds the emulator's
     lock), so it waits on this instead: a send, a delete (which can release a FIFO group) or a visibility change
     (a message made visible again) in a queue wakes its pollers at once. Messages that become visible because
-    time passed are found by the pollers' periodic receive.
+    time passed are found by the pollers' periodic receive (on a virtual clock: the receive after each jump).
+    The waits are the clock's, so a virtual clock knows a waiting poller is idle.
     """
 
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
+    def __init__(self, clock: PipelineClock) -> None:
+        self.clock = clock
         self._generation: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def touch(self, queue_name: str) -> None:
-        with self._changed:
+        with self._lock:
             self._generation[queue_name] = self._generation.get(queue_name, 0) + 1
-            self._changed.notify_all()
+        self.clock.notify()
 
     def generation(self, queue_name: str) -> int:
-        with self._changed:
-            return self._generation.get(queue_name, 0)
+        return self._generation.get(queue_name, 0)
 
-    def wait(self, queue_name: str, seen: int, timeout: float) -> None:
-        """Return when the queue changed since generation ``seen``, or after ``timeout`` wall seconds."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._generation.get(queue_name, 0) != seen, timeout=timeout)
+    def wait(self, queue_name: str, seen: int, timeout_s: float,
+             stop: threading.Event | None = None) -> None:
+        """Return when the queue changed since generation ``seen`` (or ``stop`` is set), or after ``timeout_s``
+        pipeline seconds."""
+        generations = self._generation
+        self.clock.poll_wait(lambda: generations.get(queue_name, 0) != seen or (stop is not None and stop.is_set()),
+                             timeout_s)
 
 
 _LOADER: Any = None
@@ -136,15 +186,19 @@ class InProcessAWS:
         self.account_id = ACCOUNT_ID
         self.clock = clock or PipelineClock(1.0)
         self.lock = threading.RLock()
-        self.queue_activity = QueueActivity()
+        self.queue_activity = QueueActivity(self.clock)
         self.requests = 0
         """AWS API requests moto has served (a measure of the pipeline's chattiness, for the benchmark)."""
+        self.moto_s = 0.0
+        """Wall seconds spent inside moto serving them (its parsing, backend and serialising, lock held)."""
+        self.moto_cpu_s = 0.0
+        """CPU seconds of the serving threads inside moto (``moto_s`` less any wait for the GIL)."""
         self.request_hooks: list[RequestHook] = []
         """The strict layer's hooks, outermost first (emulator/strict.py installs them)."""
         self._stack = ExitStack()
         self._session: Any = None
         self._config = Config(region_name=region, retries={"mode": "standard", "max_attempts": 3},
-                              max_pool_connections=64)
+                              max_pool_connections=64, signature_version=UNSIGNED)
 
     def __enter__(self) -> InProcessAWS:
         from moto import mock_aws
@@ -153,12 +207,21 @@ class InProcessAWS:
 
         self._stack.enter_context(mock_aws())
         original = botocore_stubber.process_request
+        fast = moto_speedups.fast_process_request(original)
         lock = self.lock
+
+        clock = self.clock
 
         def locked(request: Any) -> Any:
             with lock:
                 self.requests += 1
-                return original(request)
+                clock.touch()
+                wall, cpu = time.perf_counter(), time.thread_time()
+                try:
+                    return fast(request)
+                finally:
+                    self.moto_s += time.perf_counter() - wall
+                    self.moto_cpu_s += time.thread_time() - cpu
 
         def serialised(request: Any) -> Any:
             serve: Serve = locked
@@ -170,10 +233,13 @@ class InProcessAWS:
         self._stack.callback(setattr, botocore_stubber, "process_request", original)
         self._stack.enter_context(sqs_runs_on(self.clock))
         self._stack.enter_context(_requests_arrive_over_tls())
+        self._stack.enter_context(moto_speedups.installed())
         state_manager.set_transition("glue::job_run", {"progression": "manual", "times": _FOREVER})
         self._stack.callback(state_manager.unset_transition, "glue::job_run")
         self._session = boto3.session.Session(region_name=self.region, botocore_session=_botocore_session())
         self._watch_queues()
+        self._stack.enter_context(_retries_wait_on(self.clock))
+        self.clock.add_deadline_source(self.next_sqs_change, self.touch_sqs_changes)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -181,27 +247,88 @@ class InProcessAWS:
         self._stack.close()
 
     def _watch_queues(self) -> None:
-        """Tell ``queue_activity`` about every SQS change that can make a message receivable."""
-        from moto.sqs.models import sqs_backends
-
-        backend = sqs_backends[self.account_id][self.region]
+        """Tell ``queue_activity`` about every SQS change that can make a message receivable: a send; a delete
+        in a FIFO queue that still holds messages (it may release their group; on a standard queue a delete
+        frees nothing a receive had not already been given); a visibility change to 0. (A longer visibility
+        makes nothing receivable, and each wake-up costs a receive.)"""
+        backend = self._sqs_backend()
         activity = self.queue_activity
-        for method in ("send_message", "delete_message", "change_message_visibility"):
-            original = getattr(backend, method)
+        send, delete, change = backend.send_message, backend.delete_message, backend.change_message_visibility
 
-            def wrapper(queue_name: str, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-                try:
-                    return _original(queue_name, *args, **kwargs)
-                finally:
+        def send_message(queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return send(queue_name, *args, **kwargs)
+            finally:
+                activity.touch(queue_name)
+
+        def delete_message(queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return delete(queue_name, *args, **kwargs)
+            finally:
+                queue = backend.queues.get(queue_name)
+                if queue is None or (queue.fifo_queue and queue._messages):
                     activity.touch(queue_name)
 
-            setattr(backend, method, wrapper)
+        def change_message_visibility(queue_name: str, receipt_handle: str, visibility_timeout: int) -> Any:
+            try:
+                return change(queue_name, receipt_handle, visibility_timeout)
+            finally:
+                if int(visibility_timeout) == 0:
+                    activity.touch(queue_name)
+
+        backend.send_message = send_message
+        backend.delete_message = delete_message
+        backend.change_message_visibility = change_message_visibility
+
+    def _sqs_backend(self) -> Any:
+        from moto.sqs.models import sqs_backends
+
+        return sqs_backends[self.account_id][self.region]
+
+    def _sqs_changes(self) -> Iterator[tuple[str, float]]:
+        """(queue name, epoch ms) of every moment a stored message changes by itself: its visibility or delay
+        ends, or its retention period does (call with the lock held)."""
+        for name, queue in list(self._sqs_backend().queues.items()):
+            retention_ms = float(queue.attributes.get("MessageRetentionPeriod", 345600)) * 1000.0
+            for message in queue._messages:
+                yield name, message.visible_at
+                yield name, message.delayed_until
+                yield name, (message.sent_timestamp or 0) + retention_ms
+
+    def next_sqs_change(self) -> float | None:
+        """The earliest pipeline time after now at which a stored message changes by itself. moto compares
+        ``now > visible_at`` and ``now < delayed_until`` in milliseconds, so the time returned is a
+        millisecond past the end (far enough that float rounding cannot leave the end ahead of the clock)."""
+        now_ms = self.clock.epoch() * 1000.0
+        with self.lock:
+            ends = [end for _, end in self._sqs_changes() if end >= now_ms]
+        if not ends:
+            return None
+        return self.clock.now() + (min(ends) + 1.0 - now_ms) / 1000.0
+
+    def touch_sqs_changes(self, before: float, after: float) -> None:
+        """Time jumped from ``before`` to ``after`` (pipeline seconds): wake the pollers of every queue in which
+        a message changed by itself meanwhile (a virtual clock's pollers wait for nothing else)."""
+        after_ms = self.clock.epoch() * 1000.0
+        before_ms = after_ms - (after - before) * 1000.0
+        with self.lock:
+            changed = {name for name, end in self._sqs_changes() if before_ms <= end <= after_ms}
+        for name in sorted(changed):
+            self.queue_activity.touch(name)
+
+    def queue_depth(self, queue_url: str) -> int:
+        """Messages a queue holds, visible or not (the three Approximate* attributes summed), read from moto's
+        model directly: the quiet checks run after every jump, and a botocore round trip per queue is most of
+        their cost."""
+        with self.lock:
+            queue = self._sqs_backend().queues.get(queue_url.rsplit("/", 1)[-1])
+            return len(queue._messages) if queue is not None else 0
 
     def client(self, service: str) -> Any:
         """A boto3 client for the emulated account and region (clients are thread-safe; share them)."""
         if self._session is None:
             raise RuntimeError("InProcessAWS is not started; use it as a context manager")
-        return self._session.client(service, config=self._config)
+        return _credentialed(self._session.client(service, config=self._config), self.region)
 
     def handler_client(self, service: str, retries: dict[str, Any] | None = None) -> Any:
         """A client as a Lambda handler has it: the runtime's retry configuration and timeouts (``retries``:
@@ -210,8 +337,9 @@ class InProcessAWS:
         if self._session is None:
             raise RuntimeError("InProcessAWS is not started; use it as a context manager")
         config = Config(region_name=self.region, retries=dict(retries or HANDLER_RETRIES),  # botocore rewrites it
-                        connect_timeout=5, read_timeout=30, max_pool_connections=64, user_agent_extra=HANDLER_AGENT)
-        return self._session.client(service, config=config)
+                        connect_timeout=5, read_timeout=30, max_pool_connections=64, user_agent_extra=HANDLER_AGENT,
+                        signature_version=UNSIGNED)
+        return _credentialed(self._session.client(service, config=config), self.region)
 
     def glue_job_runs(self, job_name: str) -> list[Any]:
         """moto's own run objects of a job (the Glue engine sets their state; read under the lock)."""

@@ -12,12 +12,13 @@ the report carries the timeline of any group where an invariant failed.
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from landing_pipeline.emulator import invariants
 from landing_pipeline.emulator.aws import InProcessAWS
@@ -67,11 +68,14 @@ class ChaosReport:
     timelines: dict[str, list[str]] = field(default_factory=dict)
     """Group -> its timeline (landings, hearings, runs, redrives in time order) for each group with a violation."""
     aws_requests: int = 0
+    problems: list[str] = field(default_factory=list)
+    """What went wrong outside the pipeline (the operator's tool raised): the run is failed, not judged."""
 
     @property
     def failed(self) -> bool:
-        """An invariant failed, or the pipeline never went quiet (then something is stuck: ``lost`` says what)."""
-        return not self.quiet or any(self.invariants.values())
+        """An invariant failed, the pipeline never went quiet (then something is stuck: ``lost`` says what), or
+        the operator could not act (``problems``)."""
+        return not self.quiet or bool(self.problems) or any(self.invariants.values())
 
     def to_json(self) -> dict[str, Any]:
         return {"seed": self.seed, "files": self.files, "groups": self.groups, "failed": self.failed,
@@ -80,6 +84,7 @@ class ChaosReport:
                 "faults_fired": dict(self.faults_fired), "overrides": dict(self.overrides),
                 "operator": list(self.operator), "violations": list(self.violations),
                 "timelines": {group: list(lines) for group, lines in self.timelines.items()},
+                "problems": list(self.problems),
                 "wall_s": round(self.wall_s, 3), "cpu_s": round(self.cpu_s, 3), "aws_requests": self.aws_requests}
 
 
@@ -189,26 +194,40 @@ class ChaosOperator:
 
     on_failure: str
     actions: list[OperatorAction] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """The operator's tool raised: the run cannot be judged as an operator would have left it."""
 
     def __call__(self, aws: InProcessAWS, deployment: Deployment, turn: int) -> list[str]:
-        from landing_pipeline.cli.ops_actions import redrive, skip
         from landing_pipeline.runtime.context import RuntimeContext
 
         ctx = RuntimeContext.from_env(deployment.environment, clients={
             service: aws.client(service) for service in ("sqs", "glue", "dynamodb", "s3")}, clock=aws.clock.epoch)
         done: list[str] = []
+        try:
+            self._act(ctx, aws, deployment, turn, done)
+        except Exception as exc:  # the operator's tool failed (a bug in it, or the emulator's): say so, stop
+            self.problems.append(f"turn {turn}: {type(exc).__name__}: {exc}")
+            return []
+        return done
+
+    def _act(self, ctx: Any, aws: InProcessAWS, deployment: Deployment, turn: int, done: list[str]) -> None:
+        from landing_pipeline.cli.ops_actions import redrive, skip
+
+        # An action counts from when it began: the redrive sends each message during its scan, and a redriven
+        # file may start before the scan returns (the invariants must not take it for a file that ran on its own).
+        began = aws.clock.now()
         if turn == 1:
             moved, problems = redrive(ctx)
             for item in moved:
-                self.actions.append(OperatorAction(aws.clock.now(), "redrive", item.file_id, item.key))
-                done.append(f"{aws.clock.now():.1f} redrive {item.key}")
-            done += [f"{aws.clock.now():.1f} redrive problem: {problem}" for problem in problems]
+                self.actions.append(OperatorAction(began, "redrive", item.file_id, item.key))
+                done.append(f"{began:.1f} redrive {item.key}")
+            done += [f"{began:.1f} redrive problem: {problem}" for problem in problems]
         elif self.on_failure == "block":
             for file_id, key in _dlq_files(aws, deployment, ctx):
+                began = aws.clock.now()
                 skipped = skip(ctx, key, file_id=file_id, reason="chaos operator: dead again after its redrive")
-                self.actions.append(OperatorAction(aws.clock.now(), "skip", file_id, key))
-                done.append(f"{aws.clock.now():.1f} skip {key} (woke {skipped.woken})")
-        return done
+                self.actions.append(OperatorAction(began, "skip", file_id, key))
+                done.append(f"{began:.1f} skip {key} (woke {skipped.woken})")
 
 
 def _dlq_files(aws: InProcessAWS, deployment: Deployment, ctx: Any = None) -> list[tuple[str, str]]:
@@ -249,26 +268,39 @@ def run(seed: int, *, files: int = 50, groups: int = 5, engine: str = "sleep", l
         stack: str = "dev", project_dir: Path | None = None, timeout_s: float = CHAOS_TIMEOUT_S,
         on_progress: Callable[[Progress], None] | None = None) -> ChaosReport:
     """Run ``plan(seed)`` through the real stack (``emulator.demo.run_demo``) and judge it by the invariants."""
+    return run_with_result(seed, files=files, groups=groups, engine=engine, lenient=lenient, stack=stack,
+                           project_dir=project_dir, timeout_s=timeout_s, on_progress=on_progress)[0]
+
+
+def run_with_result(seed: int, *, files: int = 50, groups: int = 5, engine: str = "sleep", lenient: bool = False,
+                    stack: str = "dev", project_dir: Path | None = None, timeout_s: float = CHAOS_TIMEOUT_S,
+                    on_progress: Callable[[Progress], None] | None = None,
+                    function_log: IO[str] | None = None) -> tuple[ChaosReport, DemoResult]:
+    """``run``, also returning the demo's own result (its report draws the timeline picture)."""
     chosen = plan(seed, files=files, groups=groups)
     result, operator, wall_s, cpu_s = execute(chosen, engine=engine, lenient=lenient, stack=stack,
-                                              project_dir=project_dir, timeout_s=timeout_s, on_progress=on_progress)
+                                              project_dir=project_dir, timeout_s=timeout_s, on_progress=on_progress,
+                                              function_log=function_log)
     spec = read_stack(stack, project_dir, chosen.overrides).spec
     records = records_of(result, spec, operator.actions)
-    return report_of(chosen, result, invariants.check(records), records, wall_s, cpu_s)
+    report = report_of(chosen, result, invariants.check(records), records, wall_s, cpu_s)
+    report.problems += operator.problems
+    return report, result
 
 
 def execute(chosen: ChaosPlan, *, engine: str = "sleep", lenient: bool = False, stack: str = "dev",
             project_dir: Path | None = None, timeout_s: float = CHAOS_TIMEOUT_S,
-            on_progress: Callable[[Progress], None] | None = None,
+            on_progress: Callable[[Progress], None] | None = None, function_log: IO[str] | None = None,
             ) -> tuple[DemoResult, ChaosOperator, float, float]:
     """The demo run of a plan: (its result, the operator with its actions, wall seconds, CPU seconds)."""
     on_failure = str(chosen.overrides.get("onFailure", "continue"))
     operator = ChaosOperator(on_failure)
     options = DemoOptions(stack=stack, project_dir=project_dir, overrides=dict(chosen.overrides),
                           engine=engine, speedup=CHAOS_SPEEDUP, faults=list(chosen.faults),  # type: ignore[arg-type]
-                          arrivals=list(chosen.arrivals), operator=operator, lenient=lenient, timeout_s=timeout_s)
-    if "virtual_time" in DemoOptions.__dataclass_fields__:  # helper A's virtual clock, once it exists
-        setattr(options, "virtual_time", True)  # noqa: B010
+                          arrivals=list(chosen.arrivals), operator=operator, lenient=lenient, timeout_s=timeout_s,
+                          function_log=function_log)
+    if os.environ.get("LANDING_CHAOS_SCALED") is None and "virtual_time" in DemoOptions.__dataclass_fields__:
+        setattr(options, "virtual_time", True)  # noqa: B010  (helper A's virtual clock, once it exists)
     wall, cpu = time.monotonic(), time.process_time()
     result = run_demo(options, on_progress=on_progress)
     return result, operator, time.monotonic() - wall, time.process_time() - cpu
@@ -305,7 +337,8 @@ def records_of(result: DemoResult, spec: PipelineSpec, operator: list[OperatorAc
     return invariants.Records(landings=landings, runs=list(runs), heard=heard, dlq_files=dlq_files,
                               ledger_dead=ledger_dead, operator=list(operator),
                               order_by=str(getattr(spec, "order_by", "landing_time")),
-                              on_failure=str(spec.on_failure), now=max(times, default=0.0) + 1.0)
+                              on_failure=str(spec.on_failure), now=max(times, default=0.0) + 1.0,
+                              deliveries=list(recorder.deliveries))
 
 
 def report_of(chosen: ChaosPlan, result: DemoResult, report: invariants.InvariantReport,

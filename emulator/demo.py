@@ -30,12 +30,18 @@ from landing_pipeline.emulator.faults import FaultPlan
 from landing_pipeline.emulator.function_output import routed_stdout
 from landing_pipeline.emulator.observe import Recorder
 from landing_pipeline.emulator.report import LedgerView
+from landing_pipeline.emulator.virtual_clock import VirtualClock
 
 DEFAULT_SPEEDUP = {"spark": 10.0, "sleep": 60.0}
 """Spark runs take real seconds, and a run's wall time x speedup must stay well inside the stack's job timeout
 (30 min in dev: 180 s of Spark at 10x); sleep runs take pipeline time, so they can go faster."""
 CHECK_EVERY_S = 0.2
 QUIET_CHECKS = 3
+HORIZON_S = 7 * 86400.0
+"""Virtual time: pipeline seconds after which a run that is still not quiet is given up (a group stuck for a
+week is stuck; its files are reported unfinished)."""
+PROGRESS_EVERY_S = 0.1
+"""Virtual time: wall seconds between two progress reports (a report per jump would cost more than the run)."""
 OPERATOR_TURNS = 3
 Operator = Callable[[InProcessAWS, Deployment, int], list[str]]
 """(emulated account, deployment, turn) -> the operator's actions, as text (``DemoOptions.operator``)."""
@@ -61,6 +67,10 @@ class DemoOptions:
     """Copy the output bucket (processed Parquet, quarantine, manifests, snapshots) here before moto goes."""
     lenient: bool = False
     """Turn the strict layer off (emulator/strict.py): moto's own, kinder AWS."""
+    virtual_time: bool = False
+    """Pipeline time stands still while anything works and jumps to the next deadline when all waits
+    (emulator/virtual_clock.py): a headless run takes its CPU time, not its pipeline time. ``speedup`` is then
+    ignored; ``timeout_s`` still bounds the wall time."""
     arrivals: list[workload.Arrival] | None = None
     """Land exactly these (chaos mode's drawn workload) instead of the built-in set, ``files`` or ``trace``."""
     operator: Operator | None = None
@@ -105,6 +115,10 @@ class DemoResult:
     """Differences from AWS the user should know about (e.g. a job deployed without its helper modules)."""
     aws_requests: int = 0
     """AWS API requests served while the files went through (deploy excluded)."""
+    moto_s: float = 0.0
+    """Wall seconds moto spent serving those requests (its dispatch, parsing and serialising; deploy excluded)."""
+    moto_cpu_s: float = 0.0
+    """CPU seconds of the same (the share of a run's CPU that is moto's)."""
     dead_letters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """DLQ role (intake_dlq, ordered_dlq, completion_dlq) -> the messages parked there: body and attributes."""
     s3_objects: dict[str, bytes] = field(default_factory=dict)
@@ -148,7 +162,7 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
     arrivals = arrivals_for(options, stack.spec)
     faults = FaultPlan.parse(options.faults)
     speedup = options.speedup or DEFAULT_SPEEDUP[options.engine]
-    clock = PipelineClock(speedup)
+    clock = VirtualClock() if options.virtual_time else PipelineClock(speedup)
     with routed_stdout(options.function_log), InProcessAWS(stack.region, clock) as aws:
         started = time.monotonic()
         if options.engine == "spark":  # the JVM starts while the stack deploys (both take seconds)
@@ -186,12 +200,13 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
         result = DemoResult(
             report=built, quiet=quiet,
             stack=options.stack,
-            region=aws.region, design=options.design, engine=options.engine, speedup=speedup,
+            region=aws.region, design=options.design, engine=options.engine, speedup=clock.speedup,
             landing_bucket=deployment.landing_bucket, output_bucket=deployment.output_bucket,
             job_name=deployment.job_name, faults_fired=dict(faults.fired()),
             function_errors=list(running.recorder.function_errors), deploy_s=deploy_s,
             spark_start_s=getattr(running.executor, "spark_start_s", None), resources=len(deployment.created),
-            ledger=ledger, aws_requests=requests, deliveries=list(running.recorder.deliveries),
+            ledger=ledger, aws_requests=requests, moto_s=running.moto_s, moto_cpu_s=running.moto_cpu_s,
+            deliveries=list(running.recorder.deliveries),
             notes=list(getattr(running.executor, "notes", [])),
             dead_letters=dead_letters, group_limit=deployment.spec.max_parallel_groups,
             recorder=running.recorder, operator_actions=operator_actions,
@@ -253,6 +268,8 @@ def _ignored_reason(upload: Any, deployment: Deployment, dead_letters: dict[str,
 def _wait_until_quiet(running: pipeline.RunningPipeline, total: int, options: DemoOptions,
                       on_progress: Callable[[Progress], None] | None) -> bool:
     clock = running.aws.clock
+    if isinstance(clock, VirtualClock):
+        return _wait_until_quiet_virtual(running, clock, total, options, on_progress)
     calm = 0
     while True:
         if on_progress is not None:
@@ -265,6 +282,29 @@ def _wait_until_quiet(running: pipeline.RunningPipeline, total: int, options: De
         threading.Event().wait(CHECK_EVERY_S)
 
 
+def _wait_until_quiet_virtual(running: pipeline.RunningPipeline, clock: VirtualClock, total: int,
+                              options: DemoOptions, on_progress: Callable[[Progress], None] | None) -> bool:
+    """The coordinator of virtual time: whenever every participant waits, stop if the pipeline is quiet, else
+    jump to the next deadline. Idle is exact here (no participant can act before the jump), so one quiet
+    check is enough. Not quiet with no deadline left (nothing can ever happen again), or past HORIZON_S, or
+    past ``timeout_s`` wall seconds: the report lists the unfinished files."""
+    reported = -PROGRESS_EVERY_S
+    while True:
+        if not clock.wait_idle(options.timeout_s - clock.wall_elapsed()):
+            return False
+        if on_progress is not None and clock.wall_elapsed() - reported >= PROGRESS_EVERY_S:
+            reported = clock.wall_elapsed()
+            on_progress(_progress(running, total))
+        if _quiet_now(running, options.design):
+            if on_progress is not None:
+                on_progress(_progress(running, total))
+            return True
+        deadline = clock.next_deadline()
+        if deadline is None or deadline > HORIZON_S:
+            return False
+        clock.advance_to(deadline)
+
+
 def _progress(running: pipeline.RunningPipeline, total: int) -> Progress:
     """Counted from what the emulator saw, not from a ledger scan (which would load moto on large replays):
     done = files with a successful run, dead = deaths announced on the dead-files queue (else the ordered DLQ)."""
@@ -272,27 +312,22 @@ def _progress(running: pipeline.RunningPipeline, total: int) -> Progress:
     done = recorder.succeeded_files()
     queues = running.deployment.queues
     dlq = queues.get("dead_files") or queues.get("ordered_dlq")
-    dead = _queue_depth(running.aws.client("sqs"), dlq) if dlq else 0
+    dead = running.aws.queue_depth(dlq) if dlq else 0
     return Progress(landed=len(recorder.uploads), total=total, running=recorder.active_runs(), done=done,
                     dead=dead,
                     groups_running=tuple(sorted(recorder.running_groups())), pipeline_s=clock.now(),
                     wall_s=clock.wall_elapsed())
 
 
-def _queue_depth(sqs: Any, url: str) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed"])["Attributes"]
-    return sum(int(value) for value in attributes.values())
-
-
 def _quiet_now(running: pipeline.RunningPipeline, design: str) -> bool:
+    """Cheapest checks first (this runs after every jump of a virtual clock); queue depths are read from moto's
+    model, not through a botocore round trip each."""
     if not running.uploads_done.is_set() or running.recorder.active_runs() or running.in_flight():
         return False
-    sqs, queues = running.aws.client("sqs"), running.deployment.queues
-    if _queue_depth(sqs, queues["intake"]) or _queue_depth(sqs, queues["completion"]):
+    aws, queues = running.aws, running.deployment.queues
+    if aws.queue_depth(queues["intake"]) or aws.queue_depth(queues["completion"]):
         return False
-    if _queue_depth(sqs, queues["ordered"]):
+    if aws.queue_depth(queues["ordered"]):
         return False
     if design == "seed":  # the card's design has no ledger work list: an empty queue is the end
         return True

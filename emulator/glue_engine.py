@@ -19,7 +19,6 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -202,27 +201,37 @@ class GlueEngine:
             run_id=run_id, key=request.key, file_id=arguments.get(FILE_ID_ARG, ""),
             group=arguments.get(GROUP_ARG, ""), attempt=int(attempt) if attempt.isdigit() else 0,
             start=self.aws.clock.now()))
-        self._pool.submit(self._execute, request)
+        self.aws.clock.submit(self._pool, self._execute, request)
 
     # -- the run ------------------------------------------------------------------------------------
     def _execute(self, request: RunRequest) -> None:
+        clock = self.aws.clock
         forced = self._forced_outcome(request.key)
         if forced in ("CAPACITY", "EXPIRED"):  # Glue's side: the job script never runs
-            self.aws.clock.sleep(CAPACITY_WAIT_S)
+            clock.sleep(CAPACITY_WAIT_S)
             self._finish(request, RunOutcome("FAILED", CAPACITY_MESSAGE) if forced == "CAPACITY" else RunOutcome(
                 "EXPIRED", "Job run expired before it could start (fault expire-run)"))
             return
-        work = self._work.submit(self.executor.execute, request, forced)
+        done, result = clock.signal(), list[RunOutcome]()
+
+        def work() -> None:
+            try:
+                result.append(self.executor.execute(request, forced))
+            except Exception as exc:  # an executor bug must still end the run, or its group would hang forever
+                result.append(RunOutcome("FAILED", f"emulator could not run the job: {exc}"))
+            finally:
+                done.set()  # before this unit of work ends: on a virtual clock the waiter is awake first
+
+        clock.submit(self._work, work)
         # Glue stops a run at the job timeout whatever it is doing; local Spark cannot be stopped, so the run is
-        # declared TIMEOUT on time and whatever it still produces is thrown away.
-        limit = self.aws.clock.to_wall(request.timeout_s) * 1.02 + 0.5
-        try:
-            outcome = work.result(timeout=limit)
-        except FutureTimeout:
+        # declared TIMEOUT on time and whatever it still produces is thrown away. (Half a wall second of grace on
+        # the scaled clock; a virtual clock holds time while Spark works, so a run's own work never times out.)
+        limit = request.timeout_s * 1.02 + (0.0 if clock.virtual else 0.5 * clock.speedup)
+        if clock.wait(done, limit) and result:
+            outcome = result[0]
+        else:
             request.cancelled.set()
             outcome = RunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_s / 60:g} minutes")
-        except Exception as exc:  # an executor bug must still end the run, or its group would hang forever
-            outcome = RunOutcome("FAILED", f"emulator could not run the job: {exc}")
         self._finish(request, outcome)
 
     def _forced_outcome(self, key: str) -> str | None:
@@ -257,9 +266,7 @@ class GlueEngine:
         if delay:
             with self._lock:
                 self.pending_events += 1
-            timer = threading.Timer(self.aws.clock.to_wall(delay), self._publish_late, (request.run_id, outcome))
-            timer.daemon = True
-            timer.start()
+            self.aws.clock.call_later(delay, self._publish_late, request.run_id, outcome)
             return
         self.publish(request.run_id, outcome)
         if self.faults.fire("duplicate-glue-event", request.key):

@@ -76,6 +76,9 @@ class Records:
     on_failure: str = "continue"
     now: float = 0.0
     """Pipeline time at the end: a run with no end counts as running until then."""
+    deliveries: list[tuple[float, str, str, str, str]] = field(default_factory=list)
+    """The emulator's (time, function, ``file <id>`` | ``message <id>``, receive count, outcome) per record a
+    function got: only to explain a timeline (what the dispatcher did with a file's message), never judged."""
 
 
 @dataclass
@@ -274,6 +277,10 @@ def timeline(records: Records, group: str) -> list[str]:
             events.append((run.end, 3, f"end       {_name(run.key)} run {run.run_id} {run.state}{detail}"))
         else:
             events.append((records.now, 3, f"running   {_name(run.key)} run {run.run_id} had not ended"))
+    for at, function, identity, count, outcome in records.deliveries:
+        file_id = identity[len("file "):] if identity.startswith("file ") else ""
+        if file_id in ids:
+            events.append((at, 5, f"delivered {_name(ids[file_id].key)} to {function} (receive {count}): {outcome}"))
     for action in records.operator:
         if action.file_id in ids:
             events.append((action.at, 4, f"operator  {action.action} {_name(action.key)}"))

@@ -168,28 +168,49 @@ class MappingRunner:
         self.strict = strict
         """The strict layer's Lambda faults and timeout (None: --lenient, handlers run to their end)."""
         self.sqs = aws.client("sqs")
-        self._slots = threading.Semaphore(mapping.max_concurrency)
+        self._free_slots = mapping.max_concurrency
+        """Invocations the mapping may still start (a counter the clock's waits can read: see _take_slot)."""
+        self._slot_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=mapping.max_concurrency,
                                         thread_name_prefix=f"lambda-{mapping.function.name[:20]}")
-        self._thread = threading.Thread(target=self._poll, name=f"poller-{mapping.function.name[:20]}", daemon=True)
+        self._thread: threading.Thread | None = None
         self.in_flight = 0
         self._count_lock = threading.Lock()
 
     def start(self) -> None:
+        """Start the poller (a participant of the clock from now, not from when its thread gets going)."""
         if self.mapping.enabled:
-            self._thread.start()
+            self._thread = self.aws.clock.start_thread(self._poll, name=f"poller-{self.mapping.function.name[:20]}")
 
     def join(self) -> None:
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._thread.join()
         self._pool.shutdown(wait=True)
 
+    def _take_slot(self) -> bool:
+        """Wait for a free invocation slot (a clock wait: a virtual clock sees the poller idle meanwhile)."""
+        stop = self.stop
+        self.aws.clock.wait_for(lambda: self._free_slots > 0 or stop.is_set())
+        with self._slot_lock:
+            if self._free_slots <= 0 or stop.is_set():
+                return False
+            self._free_slots -= 1
+            return True
+
+    def _release_slot(self) -> None:
+        with self._slot_lock:
+            self._free_slots += 1
+        self.aws.clock.notify()
+
     def _poll(self) -> None:
+        clock, stop = self.aws.clock, self.stop
         activity, queue_name = self.aws.queue_activity, self.mapping.queue_url.rsplit("/", 1)[-1]
-        idle = max(IDLE_POLL_S[0], min(IDLE_POLL_S[1], 2.0 / self.aws.clock.speedup))
+        # pipeline seconds between receives when nothing wakes the poller (a virtual clock wakes it at each jump)
+        idle = 0.0 if clock.virtual else clock.speedup * max(IDLE_POLL_S[0], min(IDLE_POLL_S[1], 2.0 / clock.speedup))
+        retry = 0.0 if clock.virtual else clock.speedup * IDLE_POLL_S[1]
         per_receive = min(10, self.mapping.batch_size)
-        while not self.stop.is_set():
-            if not self._slots.acquire(timeout=0.05):
+        while not stop.is_set():
+            if not self._take_slot():
                 continue
             seen = activity.generation(queue_name)
             try:
@@ -197,34 +218,34 @@ class MappingRunner:
                     QueueUrl=self.mapping.queue_url, MaxNumberOfMessages=per_receive, WaitTimeSeconds=0,
                     AttributeNames=["All"], MessageAttributeNames=["All"])
             except Exception:
-                self._slots.release()
-                if self.stop.wait(IDLE_POLL_S[1]):
-                    return
+                self._release_slot()
+                activity.wait(queue_name, seen, retry, stop)
                 continue
             messages = response.get("Messages") or []
             if not messages:
-                self._slots.release()
-                activity.wait(queue_name, seen, idle)
+                self._release_slot()
+                activity.wait(queue_name, seen, idle, stop)
                 continue
             with self._count_lock:
                 self.in_flight += 1
             step = self.strict.duplicate_step(messages, self.mapping.function.name) if self.strict is not None else None
             if step is None:
-                self._pool.submit(self._invoke, messages)
+                clock.submit(self._pool, self._invoke, messages)
                 continue
             # at least once: the same messages reach a second invocation, which runs while the first is
             # paused just before its STEP-th AWS call (its own thread: it needs no slot of the mapping's)
             first = self._invocation(pause_before=step)
             with self._count_lock:
                 self.in_flight += 1
-            threading.Thread(target=self._invoke_duplicate, args=(messages, first), daemon=True,
-                             name=f"duplicate-{self.mapping.function.name[:20]}").start()
-            self._pool.submit(self._invoke, messages, first)
+            clock.start_thread(self._invoke_duplicate, messages, first,
+                               name=f"duplicate-{self.mapping.function.name[:20]}")
+            clock.submit(self._pool, self._invoke, messages, first)
 
     def _invocation(self, pause_before: int | None = None) -> Invocation:
-        function = self.mapping.function
-        return Invocation(handler_name(function.handler), self.aws.clock.now() + function.timeout_s,
-                          function.timeout_s, pause_before=pause_before)
+        function, clock = self.mapping.function, self.aws.clock
+        return Invocation(handler_name(function.handler), clock.now() + function.timeout_s,
+                          function.timeout_s, pause_before=pause_before, reached=clock.signal(),
+                          duplicate_done=clock.signal())
 
     def _invoke_duplicate(self, messages: list[dict[str, Any]], first: Invocation) -> None:
         first.reached.wait()
@@ -267,7 +288,7 @@ class MappingRunner:
             with self._count_lock:
                 self.in_flight -= 1
             if release_slot:
-                self._slots.release()
+                self._release_slot()
 
     def _delete_succeeded(self, messages: list[dict[str, Any]], response: Any) -> set[str]:
         """Lambda's rule: with ReportBatchItemFailures, delete all but the reported ids (an unknown or empty id

@@ -46,6 +46,17 @@ class RunningPipeline:
     scheduler: Scheduler | None = None
     """The reconciler's schedule in the emulator's clock (None under ``--design seed``: the card had none)."""
     event_time: S3EventTime | None = None
+    moto_before: tuple[float, float] = (0.0, 0.0)
+    """``aws.moto_s`` and ``aws.moto_cpu_s`` when the pipeline started (the deploy's share left out)."""
+
+    @property
+    def moto_s(self) -> float:
+        """Wall seconds moto spent serving this pipeline's requests (inside its dispatch, lock held)."""
+        return self.aws.moto_s - self.moto_before[0]
+
+    @property
+    def moto_cpu_s(self) -> float:
+        return self.aws.moto_cpu_s - self.moto_before[1]
 
     def in_flight(self) -> int:
         held_back = self.engine.pending_events + (self.strict.pending() if self.strict is not None else 0)
@@ -64,9 +75,9 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
 
     recorder = recorder or Recorder()
     stop = threading.Event()
-    event_time = S3EventTime(aws.clock)
-    event_time.install()
     layer = strict_layer.install(aws, faults) if strict else None
+    event_time = S3EventTime(aws.clock)   # after the strict layer: its wrapper is the outer one (the put's time)
+    event_time.install()
     client = aws.handler_client if strict else aws.client
     clients = {service: client(service) for service in ("sqs", "glue", "dynamodb", "s3", "cloudwatch")}
     if strict:   # StartJobRun without SDK retries, as the runtime makes it (runtime/context.py GLUE_STARTS)
@@ -96,12 +107,13 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
         scheduler = scheduler_for(aws, float(getattr(deployment.spec, "reconcile_minutes", 5)), recorder, stop,
                                   strict=layer.handlers if layer is not None else None)
     running = RunningPipeline(aws, deployment, recorder, faults, glue, runners, stop, executor, uploads_done,
-                              strict=layer, scheduler=scheduler, event_time=event_time)
+                              strict=layer, scheduler=scheduler, event_time=event_time,
+                              moto_before=(aws.moto_s, aws.moto_cpu_s))
     for runner in runners:
         runner.start()
     if scheduler is not None:
         scheduler.start()
-    threading.Thread(target=_upload_all, args=(running, arrivals), name="uploader", daemon=True).start()
+    aws.clock.start_thread(_upload_all, running, arrivals, name="uploader")
     return running
 
 
@@ -109,16 +121,17 @@ def shutdown(running: RunningPipeline) -> None:
     from landing_pipeline.runtime.context import install
 
     running.stop.set()
+    running.aws.clock.close()  # every clock wait ends now and sees the stop
     for runner in running.runners:
         runner.join()
     if running.scheduler is not None:
         running.scheduler.join()
     running.engine.shutdown()
     running.engine.uninstall()
+    if running.event_time is not None:   # before the strict layer's, which restores what it wrapped
+        running.event_time.uninstall()
     if running.strict is not None:
         running.strict.uninstall(running.aws)
-    if running.event_time is not None:
-        running.event_time.uninstall()
     install(None)
 
 

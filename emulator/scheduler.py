@@ -63,8 +63,9 @@ class Scheduler:
         return self.function is not None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="scheduler-reconciler", daemon=True)
-        self._thread.start()
+        """A clock participant (``clock.start_thread``): on a virtual clock, its wait for the next pass is one
+        the clock can jump to."""
+        self._thread = self.aws.clock.start_thread(self._loop, name="scheduler-reconciler")
 
     def join(self) -> None:
         if self._thread is not None and self._thread.is_alive():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from landing_pipeline.emulator.clock import Cancellable
 from landing_pipeline.emulator.faults import FaultPlan
 
 
@@ -22,7 +23,7 @@ class LateS3Events:
     def __init__(self, aws: Any, faults: FaultPlan):
         self.aws, self.faults = aws, faults
         self._original: Any = None
-        self._timers: list[threading.Timer] = []
+        self._timers: list[Cancellable] = []
         self._lock = threading.Lock()
         self.pending = 0
         self.log: list[tuple[float, str, str]] = []
@@ -74,9 +75,6 @@ class LateS3Events:
                 with self._lock:
                     self.pending -= 1
 
-        timer = threading.Timer(self.aws.clock.to_wall(seconds), deliver)
-        timer.daemon = True
         with self._lock:
             self.pending += 1
-            self._timers.append(timer)
-        timer.start()
+            self._timers.append(self.aws.clock.call_later(seconds, deliver))

@@ -42,7 +42,12 @@ class _Receipt:
     message_id: str
     received_ms: float
     visible_until_ms: float
-    key: str | None
+    body: str
+
+    @property
+    def key(self) -> str | None:
+        """The file the message names (parsed only when something is logged: receives are the hot path)."""
+        return body_key(self.body)
 
 
 @dataclass
@@ -114,7 +119,7 @@ class StrictReceipts:
                 handle = str(message.receipt_handle)
                 slot = (queue_name, str(message.id))
                 self._receipts[handle] = _Receipt(queue_name, str(message.id), now, float(message.visible_at),
-                                                  body_key(str(message.body)))
+                                                  str(message.body))
                 self._current[slot] = handle
                 self._handles_of.setdefault(slot, []).append(handle)
 
@@ -208,13 +213,15 @@ class StrictReceipts:
         message = next((m for m in queue._messages if m.id == receipt.message_id), None)
         if message is None:
             raise ReceiptHandleIsInvalid()  # deleted meanwhile, as moto answers
-        # moto's own change, without its limit (counted from the send): set, release a FIFO group, wake pollers
+        # moto's own change, without its limit (counted from the send): set it, release a FIFO group; wake the
+        # pollers when it made the message receivable (a longer visibility makes nothing receivable)
         message.change_visibility(timeout_s)
         if message.visible and message in queue.pending_messages:
             queue.pending_messages.remove(message)
         with self._lock:
             receipt.visible_until_ms = float(message.visible_at)
-        self.aws.queue_activity.touch(queue_name)
+        if timeout_s == 0:
+            self.aws.queue_activity.touch(queue_name)
 
     def _change_batch(self, queue_name: str, entries: list[dict[str, Any]], change_batch: Any) -> Any:
         from moto.sqs.exceptions import SQSException

@@ -1,0 +1,60 @@
+"""Virtual time through the whole stack: the same outcomes as scaled real time, in exact pipeline times."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from landing_pipeline.emulator.demo import DemoResult
+from landing_pipeline.emulator.workload import builtin
+from tests.emulator.conftest import assert_group_order, assert_nothing_lost, by_key, demo, explain
+
+
+def _runs_per_group(result: DemoResult) -> dict[str, list[tuple[str, str]]]:
+    """Each group's runs in start order: (file, end state), from the Glue engine's own log."""
+    runs = sorted(result.recorder.snapshot_runs() if result.recorder else [], key=lambda run: run.start)
+    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for run in runs:
+        groups[run.group].append((run.key.rsplit("/", 1)[-1], run.state))
+    return dict(groups)
+
+
+def test_a_virtual_time_demo_runs_every_file_for_exactly_its_duration() -> None:
+    result = demo(virtual_time=True)
+    assert_nothing_lost(result)
+    assert_group_order(result)
+    durations = {arrival.name: arrival.duration_s for arrival in builtin()}
+    for name, file in by_key(result).items():
+        assert file["status"] == "SUCCEEDED", explain(result)
+        for run in file["runs"]:  # no wall time leaks into pipeline time: a run lasts its duration, to the ms
+            assert run["end"] - run["start"] == pytest.approx(durations[name], abs=1e-3)
+    first = by_key(result)["orders_20250915_101500.csv"]["runs"][0]
+    assert first["start"] == pytest.approx(0.0, abs=1e-3)  # landed at 0, started at once: handlers take no time
+    assert result.moto_s > 0 and result.moto_cpu_s > 0
+    assert result.speedup > 60  # far faster than the scaled clock's default for the sleep engine
+
+
+@pytest.mark.slow
+def test_virtual_time_gives_the_outcomes_and_run_order_of_scaled_real_time() -> None:
+    scaled = demo(speedup=60.0)
+    virtual = demo(virtual_time=True)
+    assert {k: (f["status"], f["attempts"]) for k, f in by_key(virtual).items()} == {
+        k: (f["status"], f["attempts"]) for k, f in by_key(scaled).items()}, explain(virtual)
+    assert _runs_per_group(virtual) == _runs_per_group(scaled)
+    assert virtual.report["summary"]["wall_s"] < scaled.report["summary"]["wall_s"]
+
+
+@pytest.mark.slow
+def test_virtual_time_waits_out_retries_and_a_delayed_glue_event() -> None:
+    """Deadlines of every kind: a failed run's retry after its backoff (SQS visibility), a Glue event held back
+    by a call_later timer; the demo ends quiet with every file processed."""
+    result = demo(virtual_time=True, faults=("fail-run:orders_20250915_101500.csv",
+                                             "delay-glue-event:customers_20250915_102000.csv:600"))
+    assert_nothing_lost(result)
+    files = by_key(result)
+    assert {f["status"] for f in files.values()} == {"SUCCEEDED"}, explain(result)
+    assert len(files["orders_20250915_101500.csv"]["runs"]) == 2
+    customers = files["customers_20250915_102000.csv"]["runs"][0]
+    assert result.report["summary"]["files"] == 6
+    assert customers["state"] == "SUCCEEDED"
