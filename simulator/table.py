@@ -134,8 +134,11 @@ class LedgerTable:
         if d.announce:   # recorded as announced once sent (mark_announced), as the ledger does
             files = _unmark(files, self.files[g], d)
         self._write(g, after, files, now)
-        self.write_items += (1 + 2 * len(d.files) + (d.slot_delta != 0) + (d.waiter is not None)
-                             + any(c.after.status == FileStatus.DEAD != c.before.status for c in d.files))
+        changes = d.files
+        self.write_items += 1 + (d.slot_delta != 0) + (d.waiter is not None)
+        if changes:
+            self.write_items += 2 * len(changes) + any(c.after.status == FileStatus.DEAD != c.before.status
+                                                       for c in changes)
         self.observer(g, group, d, now)
         return Commit.OK
 

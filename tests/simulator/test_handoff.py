@@ -74,6 +74,19 @@ def test_the_woken_waiter_is_not_beaten_by_the_next_file_of_the_group_that_freed
                                 ("b_000001.csv", 100.0, 150.0)]
 
 
+@pytest.mark.xfail(strict=True, reason="runtime/acting.wake_waiters counts a waiter that already has a wake-up "
+                   "coming as woken: two slots freed within one dispatcher latency wake one waiter, and the "
+                   "second slot stays idle until a later release")
+def test_two_slots_freed_together_wake_two_waiters(tmp_path: Path, dev_spec: PipelineSpec) -> None:
+    spec = dev_spec.replace(max_parallel_groups=2, settle_seconds=0)
+    overheads = {**NO_DELAYS, "dispatcher_s": {"dist": "fixed", "seconds": 1}}
+    rows = ["0,landing/a_000001.csv,100,0", "0,landing/b_000001.csv,100.5,0",   # both slots until 101, 101.5
+            "10,landing/c_000001.csv,50,0", "20,landing/e_000001.csv,50,0"]     # c and e wait
+    result = simulate(spec, trace_scenario(tmp_path, rows, overheads=overheads), seed=1)
+    assert schedule(result) == [("a_000001.csv", 1.0, 101.0), ("b_000001.csv", 1.0, 101.5),
+                                ("c_000001.csv", 102.0, 152.0), ("e_000001.csv", 102.5, 152.5)]
+
+
 def burst(failure_rate: float = 0.0) -> dict[str, Any]:
     """60 files landing within five minutes over up to 60 groups: a backlog for one or two slots."""
     return {"duration_s": 600,
