@@ -11,8 +11,8 @@ The role can read only the landing bucket's objects under the key prefix and
 the job script, write only the processed, quarantine, manifests and
 snapshots prefixes of the output bucket, and write the ledger items of its own
 fencing: the claim of its group's lease (a conditional UpdateItem) and each
-file's commit (a transaction: the open file item deleted, its history item put,
-on the condition that the claim is still its own).
+file's commit (a transaction: the open file item deleted, its pointer updated to
+its history, on the condition that the claim is still its own).
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ SCRIPT_SOURCE = Path(landing_pipeline.runtime.jobs.__file__).resolve().parent / 
 SCRIPT_KEY = "scripts/ingest_job.py"
 LIBRARY_KEY = "scripts/landing_runtime.zip"
 """The ``landing_pipeline.runtime`` package the bundled script imports, handed to Glue with ``--extra-py-files``."""
-JOB_LEDGER_ACTIONS = ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
-                      "dynamodb:UpdateItem"]
-"""The claim is an UpdateItem; a commit is a transaction of Delete, Put and ConditionCheck items (IAM authorises
-each item by its own action; there is no TransactWriteItems action), and GetItem reads the lease back."""
+JOB_LEDGER_ACTIONS = ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"]
+"""``Ledger.claim`` is an UpdateItem; ``Ledger.commit_file`` a transaction of a Delete (the open file item), an
+Update (its pointer, now its history) and a ConditionCheck (the claim): IAM authorises each item of a
+transaction by its own action (there is no TransactWriteItems action). The job reads nothing from the ledger."""
 MANIFEST_PREFIX = "manifests/"
 SNAPSHOT_PREFIX = "snapshots/"
 

@@ -143,14 +143,27 @@ def test_job_role_reads_only_the_landing_prefix_and_writes_only_the_output_prefi
         "logs:CreateLogStream": logs, "logs:PutLogEvents": logs,
         "cloudwatch:PutMetricData": {"*"},
         # fencing: the lease claim and the per-file commits, on the table's items only
-        **{f"dynamodb:{action}": {table} for action in ("ConditionCheckItem", "DeleteItem", "GetItem", "PutItem",
-                                                          "UpdateItem")},
+        **{f"dynamodb:{action}": {table} for action in ("ConditionCheckItem", "DeleteItem", "UpdateItem")},
     }
     listing = {tuple(as_list(s["Resource"])): s["Condition"]["StringLike"]["s3:prefix"]
                for s in statements(run.find(ROLE_POLICY, "ingest-processing-role-policy"))
                if s["Action"] == ["s3:ListBucket"]}
     assert listing == {(f"arn:aws:s3:::{landing}",): [f"{spec.key_prefix}*"],
                        (f"arn:aws:s3:::{output}",): [f"{p}*" for p in prefixes]}
+
+
+def test_the_job_role_covers_exactly_the_ledger_writes_of_its_fencing() -> None:
+    """Ledger.claim and Ledger.commit_file, what runtime/jobs/fencing.py calls, against the job role's actions."""
+    import inspect
+
+    from landing_pipeline.runtime.ledger import Ledger
+
+    source = inspect.getsource(Ledger.claim) + inspect.getsource(Ledger.commit_file) + inspect.getsource(
+        Ledger._file_writes) + inspect.getsource(Ledger._set)
+    used = {"dynamodb:UpdateItem"} if ".update_item(" in source else set()
+    used |= {f"dynamodb:{action}" for kind, action in _TRANSACTION_ITEMS.items() if f'"{kind}"' in source}
+    granted = grants(plan("dev"), "ingest-processing-role-policy")
+    assert used == {a for a in granted if a.startswith("dynamodb:")}
 
 
 def test_each_role_is_assumable_only_by_its_service(run: ProgramRun) -> None:
