@@ -14,7 +14,7 @@ from typing import Any
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.context import RuntimeContext, aws_error_code, is_aws_error
 from landing_pipeline.runtime.contract import LEDGER_TABLE_ARG, RUN_TOKEN_ARG, SORT_KEYS_ARG
-from landing_pipeline.runtime.decide import Caller, Decision, RunEnd, restart, run_ended, start_refused
+from landing_pipeline.runtime.decide import Caller, Decision, Outcome, RunEnd, restart, run_ended, start_refused
 from landing_pipeline.runtime.group_state import Phase, Policy
 from landing_pipeline.runtime.job_args import JobInput, job_arguments
 from landing_pipeline.runtime.ledger import Commit, GroupView
@@ -41,9 +41,12 @@ def carry_out(ctx: RuntimeContext, view: GroupView, d: Decision) -> Commit:
             obs.logger.error("file is DEAD; announced", extra={"file_id": dead.file_id, "death": dead.death,
                                                                 "reason": dead.reason})
     for change in d.files:
-        metric = {"succeeded": obs.SUCCEEDED, "failed": obs.FAILED, "dead": obs.DEAD, "parked_late": obs.DEAD}
+        metric = {"failed": obs.FAILED, "dead": obs.DEAD, "parked_late": obs.DEAD}
         if change.event in metric:
             obs.count(metric[change.event])
+    if d.release and d.outcome == Outcome.SUCCEEDED and view.group.lease_keys:
+        # the lease's files, whether the job committed them (fencing) or this release does
+        obs.count(obs.SUCCEEDED, len(view.group.lease_keys))
     if d.send_wake:
         send_wake_for(ctx, group, view.group.version + 1, view.group.seq)
     if d.release and d.kind != "refused":   # a refused start freed no Glue slot: nobody to hand it to
