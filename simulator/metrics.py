@@ -87,7 +87,7 @@ def compute(model: Model, scenario: Scenario, stability: Stability, wall_s: floa
     group = np.asarray(w.group, dtype=np.int64)
     keys = model.sort_keys if isinstance(model, PipelineModel) else sort_keys(w, model.spec.order_by)
     rank = ranks(keys)
-    late = late_files(group, rank, enqueue, runs.file, runs.lease_at)
+    late = late_files(group, rank, enqueue, *model.leases())
     finished = np.where(final >= 0, final, math.inf)
     if model.spec.on_failure == "block":   # a DEAD file holds its group's later files (unless it was late)
         finished = np.where((status == DEAD) & ~late, math.inf, finished)

@@ -81,6 +81,7 @@ class PipelineModel:
         self.ledger = FileLedger.empty(files)
         self.late = [False] * files
         self.run_flat: list[float] = []
+        self.lease_flat: list[float] = []   # per lease taken: file, when (a lease may never get a run)
         self.series = Series()
         self.outstanding = files
         self.recorded_count = self.final_count = self.blocked = self.leased_files = 0
@@ -137,6 +138,7 @@ class PipelineModel:
                 self.retries += 1
         if d.lease is not None and d.kind == "start":
             self.leased_files += len(d.lease.sort_keys)
+            self.lease_flat.extend(x for fid in d.lease.file_ids for x in (int(fid), now))
         if d.release and before.leased:
             self.leased_files -= len(before.lease_keys)
         if d.state == Phase.WAITING_FOR_SLOT and before.state != Phase.WAITING_FOR_SLOT:
@@ -178,6 +180,11 @@ class PipelineModel:
     @property
     def glue_runs(self) -> int:
         return len(self.glue.runs)
+
+    def leases(self) -> tuple[np.ndarray, np.ndarray]:
+        """(file, when) of every lease taken: when each file *started* for the ledger, run or not."""
+        table = np.asarray(self.lease_flat, dtype=float).reshape(-1, 2)
+        return table[:, 0].astype(np.int64), table[:, 1].copy()
 
     @property
     def busy(self) -> bool:

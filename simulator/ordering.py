@@ -1,8 +1,10 @@
 """Order checks from the records alone: ordering violations and late files against the stack's order.
 
-Both read only when each file was recorded, when it finished, and when each run's lease was taken, with
-the files of a group ranked by their sort keys (``orderBy``). A run *starts* when its lease is taken: a
-file recorded after that did not exist for the decision, so it is late rather than a violation.
+Both read only when each file was recorded, when it finished, when each lease was taken and when each run's
+lease was taken, with the files of a group ranked by their sort keys (``orderBy``). A file *starts* when a
+lease is taken for it (whether or not a run follows: a start that died before StartJobRun still made the
+later files late): a file recorded after that did not exist for the decision, so it is late rather than a
+violation.
 
 - **late**: a file recorded after a later file of its group (by sort key) had started;
 - **ordering violation**: a file whose run started while an earlier file of its group, recorded before that
@@ -30,13 +32,13 @@ def _first_lease(files: int, run_file: np.ndarray, run_lease: np.ndarray) -> np.
     return first
 
 
-def late_files(group: np.ndarray, rank: np.ndarray, recorded: np.ndarray, run_file: np.ndarray,
-               run_lease: np.ndarray) -> np.ndarray:
-    """Per file: recorded after the first start of a later file of its group."""
+def late_files(group: np.ndarray, rank: np.ndarray, recorded: np.ndarray, lease_file: np.ndarray,
+               lease_at: np.ndarray) -> np.ndarray:
+    """Per file: recorded after the first lease of a later file of its group."""
     n = len(group)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    first = _first_lease(n, run_file, run_lease)
+    first = _first_lease(n, lease_file, lease_at)
     order = np.lexsort((-rank, group))   # each group's files, latest sort key first
     g, starts = group[order], first[order]
     finite = starts[np.isfinite(starts)]

@@ -115,6 +115,10 @@ class SeedModel:
     def glue_runs(self) -> int:
         return len(self.glue.runs)
 
+    def leases(self) -> tuple[np.ndarray, np.ndarray]:
+        """The card has no lease: a file starts when its StartJobRun is answered."""
+        return self.runs.file, self.runs.lease_at
+
     @property
     def busy(self) -> bool:
         return self.outstanding > 0

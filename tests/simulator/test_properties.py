@@ -71,8 +71,9 @@ def check_order(result: SimulationResult, spec: PipelineSpec) -> None:
     w, runs, ledger = result.workload, result.model.runs, result.model.ledger
     order = stack_order(result, spec)
     finished = [t if t >= 0 else math.inf for t in ledger.final_s]
-    first_lease: dict[int, float] = {}
-    for fid, lease in zip(runs.file.tolist(), runs.lease_at.tolist(), strict=True):
+    first_lease: dict[int, float] = {}   # a start is a lease taken, run or not (a start may die before Glue)
+    lease_file, lease_at = result.model.leases()
+    for fid, lease in zip(lease_file.tolist(), lease_at.tolist(), strict=True):
         first_lease[fid] = min(lease, first_lease.get(fid, math.inf))
     late = {f for f in range(w.files) if any(
         w.group[o] == w.group[f] and order[o] > order[f] and first_lease.get(o, math.inf) < w.enqueue_s[f]
