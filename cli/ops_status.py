@@ -87,7 +87,8 @@ def order_text(sort_key: str, key: str = "") -> str:
 
 def _open_row(f: OpenFile, lineage: Lineage | None, lease_keys: tuple[str, ...]) -> FileRow:
     key = lineage.key if lineage else ""
-    return FileRow(file_id=f.file_id, key=key, status=str(f.status), order=order_text(f.sort_key, key), late=f.late, in_run=f.sort_key in lease_keys, attempts=f.attempts,
+    return FileRow(file_id=f.file_id, key=key, status=str(f.status), order=order_text(f.sort_key, key), late=f.late,
+                   in_run=f.sort_key in lease_keys, attempts=f.attempts,
                    attempts_since_redrive=f.attempts_since_redrive, deaths=f.deaths, announced=f.announced,
                    redrives=f.redrives, landed_at=_when(f.landed_at), finished_at=_when(f.finished_at),
                    reason=f.reason)

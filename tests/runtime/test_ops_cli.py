@@ -45,7 +45,7 @@ def started(p: Pipeline) -> list[str]:
 
 def run_of(p: Pipeline, key: str) -> str:
     runs = p.ctx.glue.get_job_runs(JobName=p.ctx.job_name)["JobRuns"]
-    return [str(r["Id"]) for r in runs if (r.get("Arguments") or {}).get(SOURCE_KEY_ARG) == key][0]
+    return next(str(r["Id"]) for r in runs if (r.get("Arguments") or {}).get(SOURCE_KEY_ARG) == key)
 
 
 def landed_at(p: Pipeline, key: str, at: str) -> str:
