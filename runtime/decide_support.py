@@ -1,5 +1,6 @@
 """The ledger's writes that are not decisions, as pure functions of the group item: the router recording a
-file, a freed slot waking a waiter, the dispatcher recording the run id StartJobRun answered.
+file, a freed slot waking a waiter, the dispatcher recording the run id StartJobRun answered, the job
+claiming its lease and committing its files.
 
 ``runtime/decide.py`` holds the rules a handler decides by; these three writes have rules of their own (is
 the file late, does this write owe the group a wake-up, may a waiter be woken) that the ledger applies in
@@ -53,3 +54,16 @@ def record_run(group: GroupItem, token: str, run_id: str) -> GroupItem | None:
     if group.token != token or group.state not in LEASED:
         return None
     return replace(group, run_id=run_id, state=Phase.RUNNING)
+
+
+def claim(group: GroupItem, token: str, run_id: str) -> GroupItem | None:
+    """The job's first step (its fencing): the run owns the lease ``token`` unless another run claimed it.
+    None when the claim fails: the run exits without touching data. Not a decision: ``version`` is left."""
+    if group.token != token or group.claimed_by not in (None, run_id):
+        return None
+    return group if group.claimed_by == run_id else replace(group, claimed_by=run_id)
+
+
+def may_commit(group: GroupItem, token: str, run_id: str) -> bool:
+    """The condition of the job's per-file commit (the file moves to history as SUCCEEDED): its claim holds."""
+    return group.token == token and group.claimed_by == run_id

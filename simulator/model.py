@@ -112,9 +112,29 @@ class PipelineModel:
             self.run_flat.extend((fid, run.lease_at, run.dispatched, run.running_at, run.end, ok))
             if first[fid] < 0:
                 first[fid] = run.running_at
-        if not self.faults.lost_event():
-            delay = run.end - self.env.now + self.completion_delay()
+        self.env.timeout(run.end - self.env.now, value=run).callbacks.append(self.run_ended)
+
+    def run_ended(self, event: Any) -> None:
+        """The job's last step, then Glue's end event: a successful run's job claims its lease and commits
+        its files (they are done now, before any handler hears of the end); the event may be lost."""
+        run: Run = event.value
+        now = self.env.now
+        if run.state == GLUE_SUCCEEDED:
+            for f in self.table.job_commit(run.g, run.token, run.run_id, self.table_keys(run), now):
+                fid = int(f.file_id)
+                self.ledger.done_s[fid] = now
+                self._final(fid, SUCCEEDED, now)
+        if self.faults.lost_event():
+            return
+        delay = self.completion_delay()
+        if delay > 0:
             self.env.timeout(delay, value=run).callbacks.append(self.completion_event)
+        else:
+            self.completion_event(event)
+
+    def table_keys(self, run: Run) -> tuple[str, ...]:
+        keys = self.sort_keys
+        return tuple(keys[fid] for fid in run.fids)
 
     def completion_event(self, event: Any) -> None:
         from landing_pipeline.simulator.processes import completion
@@ -188,8 +208,9 @@ class PipelineModel:
 
     @property
     def busy(self) -> bool:
-        """Files unfinished, or a death not yet announced (the reconciler's next pass announces it)."""
-        return self.outstanding > 0 or self.dead > len(self.actor.announced)
+        """Files unfinished, a death not yet announced, or a lease not yet released (a lost end event: the
+        reconciler's next pass finishes either)."""
+        return self.outstanding > 0 or self.dead > len(self.actor.announced) or self.leased_files > 0
 
     def sample(self) -> None:
         slots = self.glue_slots

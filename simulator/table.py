@@ -22,7 +22,14 @@ from dataclasses import replace
 from enum import StrEnum
 
 from landing_pipeline.runtime.decide import Decision, committed
-from landing_pipeline.runtime.decide_support import RecordedFile, record_file, record_run, wake_waiter
+from landing_pipeline.runtime.decide_support import (
+    RecordedFile,
+    claim,
+    may_commit,
+    record_file,
+    record_run,
+    wake_waiter,
+)
 from landing_pipeline.runtime.group_state import FileStatus, GroupItem, OpenFile, Phase
 from landing_pipeline.simulator.prices import ROUTER_RECORD_ITEMS
 
@@ -149,6 +156,18 @@ class LedgerTable:
         self._write(g, after, self.files[g], now)
         self.write_items += 2   # the group item and the run item
         return True
+
+    def job_commit(self, g: int, token: str, run_id: str, keys: tuple[str, ...], now: float) -> list[OpenFile]:
+        """The job's claim, then its commit of each file of the lease, each conditional on the claim (no group
+        item version: no decision's guard moves). Returns the files committed (empty: fenced out)."""
+        claimed = claim(self.groups[g], token, run_id)
+        if claimed is None or not may_commit(claimed, token, run_id):
+            return []
+        wanted = set(keys)
+        done = [f for f in self.files[g] if f.sort_key in wanted]
+        self._write(g, claimed, [f for f in self.files[g] if f.sort_key not in wanted], now)
+        self.write_items += 1 + 3 * len(done)   # the claim; per file its item, its pointer, the claim's check
+        return done
 
     def wake_waiter(self, g: int, now: float) -> GroupItem | None:
         after = wake_waiter(self.groups[g])
