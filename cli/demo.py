@@ -69,6 +69,11 @@ def demo(
     lenient: Annotated[bool, typer.Option(
         "--lenient", help="Turn the strict layer off: moto's kinder AWS (FIFO dedup only against stored "
                           "messages, exact GSIs, no retention, no Lambda timeout). See docs/emulator.md.")] = False,
+    fast: Annotated[bool, typer.Option(
+        "--fast", help="Virtual pipeline time instead of --speedup: time stands still while anything works and "
+                       "jumps to the next deadline when everything waits, so a run costs its CPU time, not its "
+                       "pipeline time (best with --engine sleep: a Spark run then takes no pipeline time). "
+                       "Chaos mode always uses it.")] = False,
     design: Annotated[str, typer.Option(
         help="held: this project's dispatcher (holds the group until the run ends). seed: the original card's "
              "dispatcher (start the run and return), to watch same-group runs overlap.")] = "held",
@@ -119,6 +124,8 @@ def demo(
         return
     if groups is not None:
         _bad("--groups only sizes a chaos draw: give --chaos SEED too")
+    if fast and speedup is not None:
+        _bad("--fast runs on virtual time, which has no speedup: give --fast or --speedup, not both")
     engine = engine or "spark"
     if engine not in ("spark", "sleep"):
         _bad(f"--engine {engine!r}: use spark or sleep")
@@ -137,7 +144,7 @@ def demo(
     options = DemoOptions(stack=stack, engine=engine, speedup=speedup, faults=list(fault or []),  # type: ignore[arg-type]
                           design=design, files=Path(files) if files is not None else None,  # type: ignore[arg-type]
                           trace=trace, timeout_s=timeout,
-                          function_log=log_file, keep_dir=keep, lenient=lenient)
+                          function_log=log_file, keep_dir=keep, lenient=lenient, virtual_time=fast)
     title = f"landing demo: stack {stack}, {design} design, {engine} engine"
     try:
         with Live(console=console, refresh_per_second=4, transient=True) as live:

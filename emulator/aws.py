@@ -254,6 +254,12 @@ class InProcessAWS:
         backend = self._sqs_backend()
         activity = self.queue_activity
         send, delete, change = backend.send_message, backend.delete_message, backend.change_message_visibility
+        receive = backend.receive_message
+
+        def receive_message(queue_name: str, count: int, wait_seconds_timeout: int, *args: Any, **kwargs: Any) -> Any:
+            # A long poll would wait inside moto with the emulator's lock held, where no message can arrive; on a
+            # virtual clock moto's loop (until its pipeline-time end) would never end. Answer at once instead.
+            return receive(queue_name, count, 0, *args, **kwargs)
 
         def send_message(queue_name: str, *args: Any, **kwargs: Any) -> Any:
             try:
@@ -277,6 +283,7 @@ class InProcessAWS:
                     activity.touch(queue_name)
 
         backend.send_message = send_message
+        backend.receive_message = receive_message
         backend.delete_message = delete_message
         backend.change_message_visibility = change_message_visibility
 
@@ -289,7 +296,7 @@ class InProcessAWS:
         """(queue name, epoch ms) of every moment a stored message changes by itself: its visibility or delay
         ends, or its retention period does (call with the lock held)."""
         for name, queue in list(self._sqs_backend().queues.items()):
-            retention_ms = float(queue.attributes.get("MessageRetentionPeriod", 345600)) * 1000.0
+            retention_ms = float(queue.message_retention_period) * 1000.0
             for message in queue._messages:
                 yield name, message.visible_at
                 yield name, message.delayed_until
@@ -307,12 +314,21 @@ class InProcessAWS:
         return self.clock.now() + (min(ends) + 1.0 - now_ms) / 1000.0
 
     def touch_sqs_changes(self, before: float, after: float) -> None:
-        """Time jumped from ``before`` to ``after`` (pipeline seconds): wake the pollers of every queue in which
-        a message changed by itself meanwhile (a virtual clock's pollers wait for nothing else)."""
+        """Time jumped from ``before`` to ``after`` (pipeline seconds): wake the pollers of every queue holding
+        a message that is receivable-looking now (visible, not delayed: what the jump may have released, and
+        what a FIFO group held back until now) or whose retention ended meanwhile. A virtual clock's pollers
+        wait for nothing else; a real poller would find the same messages at its next periodic receive."""
         after_ms = self.clock.epoch() * 1000.0
         before_ms = after_ms - (after - before) * 1000.0
+        changed = set()
         with self.lock:
-            changed = {name for name, end in self._sqs_changes() if before_ms <= end <= after_ms}
+            for name, queue in list(self._sqs_backend().queues.items()):
+                retention_ms = float(queue.message_retention_period) * 1000.0
+                for message in queue._messages:
+                    if (after_ms > message.visible_at and after_ms >= message.delayed_until) or (
+                            before_ms <= (message.sent_timestamp or 0) + retention_ms <= after_ms):
+                        changed.add(name)
+                        break
         for name in sorted(changed):
             self.queue_activity.touch(name)
 

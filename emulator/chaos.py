@@ -200,8 +200,9 @@ class ChaosOperator:
     def __call__(self, aws: InProcessAWS, deployment: Deployment, turn: int) -> list[str]:
         from landing_pipeline.runtime.context import RuntimeContext
 
-        ctx = RuntimeContext.from_env(deployment.environment, clients={
-            service: aws.client(service) for service in ("sqs", "glue", "dynamodb", "s3")}, clock=aws.clock.epoch)
+        clients = {service: aws.client(service) for service in ("glue", "dynamodb", "s3")}
+        clients["sqs"] = ShortPolls(aws.client("sqs"))
+        ctx = RuntimeContext.from_env(deployment.environment, clients=clients, clock=aws.clock.epoch)
         done: list[str] = []
         try:
             self._act(ctx, aws, deployment, turn, done)
@@ -228,6 +229,22 @@ class ChaosOperator:
                 skipped = skip(ctx, key, file_id=file_id, reason="chaos operator: dead again after its redrive")
                 self.actions.append(OperatorAction(began, "skip", file_id, key))
                 done.append(f"{began:.1f} skip {key} (woke {skipped.woken})")
+
+
+class ShortPolls:
+    """An SQS client whose receives never long-poll. The operator acts while the pipeline is quiet, from the
+    thread that moves virtual time: a long poll there (``DlqScan`` waits 1 s per empty receive) would wait,
+    inside moto, for pipeline time that cannot pass until it returns. Short polls see the same messages here:
+    a quiet pipeline sends nothing meanwhile."""
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def receive_message(self, **kwargs: Any) -> Any:
+        return self._client.receive_message(**{**kwargs, "WaitTimeSeconds": 0})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 def _dlq_files(aws: InProcessAWS, deployment: Deployment, ctx: Any = None) -> list[tuple[str, str]]:

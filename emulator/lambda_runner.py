@@ -207,7 +207,7 @@ class MappingRunner:
         activity, queue_name = self.aws.queue_activity, self.mapping.queue_url.rsplit("/", 1)[-1]
         # pipeline seconds between receives when nothing wakes the poller (a virtual clock wakes it at each jump)
         idle = 0.0 if clock.virtual else clock.speedup * max(IDLE_POLL_S[0], min(IDLE_POLL_S[1], 2.0 / clock.speedup))
-        retry = 0.0 if clock.virtual else clock.speedup * IDLE_POLL_S[1]
+        retry = 1.0 if clock.virtual else clock.speedup * IDLE_POLL_S[1]  # after a failed receive: a real deadline
         per_receive = min(10, self.mapping.batch_size)
         while not stop.is_set():
             if not self._take_slot():
@@ -219,7 +219,7 @@ class MappingRunner:
                     AttributeNames=["All"], MessageAttributeNames=["All"])
             except Exception:
                 self._release_slot()
-                activity.wait(queue_name, seen, retry, stop)
+                clock.sleep(retry, stop)
                 continue
             messages = response.get("Messages") or []
             if not messages:

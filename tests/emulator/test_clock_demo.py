@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,17 @@ def test_virtual_time_waits_out_retries_and_a_delayed_glue_event() -> None:
     customers = files["customers_20250915_102000.csv"]["runs"][0]
     assert result.report["summary"]["files"] == 6
     assert customers["state"] == "SUCCEEDED"
+
+
+def test_landing_demo_fast_runs_on_virtual_time_and_refuses_a_speedup(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from landing_pipeline.cli.main import app
+
+    runner, out = CliRunner(), tmp_path / "demo.json"
+    result = runner.invoke(app, ["demo", "--engine", "sleep", "--fast", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["files"] == 6 and summary["succeeded"] == 6
+    refused = runner.invoke(app, ["demo", "--engine", "sleep", "--fast", "--speedup", "10"])
+    assert refused.exit_code == 2 and "not both" in refused.output

@@ -96,3 +96,18 @@ def test_moto_is_restored_after_the_emulator_stops() -> None:
         assert "execute_result" in vars(dynamodb_responses.DynamoResult)
     assert (responses.method_names_from_class, jsonpath_ng.ext.parse) == before
     assert "execute_result" not in vars(dynamodb_responses.DynamoResult)
+
+
+def test_a_long_poll_answers_at_once_on_a_virtual_clock() -> None:
+    """moto would long-poll holding the emulator's lock (no message can arrive meanwhile), and on a virtual clock
+    its pipeline-time loop would never end: the operator's DLQ scan hung a chaos sweep that way."""
+    import time
+
+    from landing_pipeline.emulator.virtual_clock import VirtualClock
+
+    with InProcessAWS("eu-west-1", VirtualClock()) as aws:
+        sqs = aws.client("sqs")
+        url = sqs.create_queue(QueueName="empty")["QueueUrl"]
+        started = time.monotonic()
+        assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20).get("Messages")
+        assert time.monotonic() - started < 5.0
