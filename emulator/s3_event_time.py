@@ -12,6 +12,7 @@ is built, however late (``delay-event``); install after the strict layer, uninst
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +40,7 @@ class S3EventTime:
             # called at the put (outermost: installed after the strict layer's late events): the object's time
             if getattr(key, LANDED, None) is None:
                 with contextlib.suppress(AttributeError, TypeError):
-                    setattr(key, LANDED, self.clock.epoch())
+                    setattr(key, LANDED, self.landing_epoch())
             return outer(account_id, event_name, bucket, key)
 
         def send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
@@ -58,6 +59,13 @@ class S3EventTime:
         notifications._send_event_bridge_message = send_event_bridge_message
         setattr(notifications, "unix_time", unix_time)  # noqa: B010
         notifications.send_event = send_event
+
+    def landing_epoch(self) -> float:
+        """Now, on a Unix base of whole seconds: the event's whole second is then the landing log's whole
+        pipeline second (chaos mode's invariants order a group by it), wherever the clock's start fell within
+        its wall second. At most a second before the handlers' clock: a settle wait is that much longer."""
+        now = float(self.clock.now())
+        return math.floor(float(self.clock.epoch()) - now) + now
 
     def epoch_of(self, key: Any) -> float:
         """The object's creation on the pipeline clock (moto's events backend makes it ISO for targets)."""
