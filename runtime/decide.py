@@ -243,6 +243,13 @@ def run_ended(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], en
                        lease_at=None)
     after = _apply(ordered, changes)
     d = _plan(released, after, now, policy, caller, guard, changes=tuple(changes), hold_until=hold_until)
+    if d.lease is not None:
+        # only the dispatcher plans a start; a release and a new lease in one commit would keep the freed slot
+        # from the longest waiter and leave the group STARTING with no token. The dispatcher holds a wake-up:
+        # it keeps it pending and decides again on the released group (a crash returns the message to it)
+        d = Decision("wake", f"{d.reason} next", guard, Phase.IDLE, files=d.files, announce=d.announce,
+                     wake_pending=True, next_check_at=now + policy.check_interval_s,
+                     last_started_key=group.last_started_key)
     reason = f"run {end.run_id or end.token} {end.state} ({outcome}); {d.reason}"
     return replace(d, kind="released", reason=reason, release=True, slot_delta=-1, outcome=outcome,
                    lease=None, waiter=None if d.waiter != "add" else "add")

@@ -200,3 +200,21 @@ def test_no_free_slot_waits_in_line_and_a_release_wakes_the_longest_waiter(make_
     p.dispatch_all()
     assert started_keys(p) == ["landing/a_1.csv", "landing/b_1.csv"] and p.ctx.ledger.waiters(5) == []
     assert FILE_ID_ARG in p.glue.starts[0]
+
+
+def test_a_run_the_dispatcher_finds_ended_hands_on_to_the_next_file(p: Pipeline) -> None:
+    """Liveness: a wake-up handled after the run ended (its Glue event lost) releases the lease and starts
+    the next file; the release never leaves the group STARTING with no token (the simulator's seed 21)."""
+    from landing_pipeline.runtime import dispatcher
+
+    p.clock.t = 1_757_931_400.0
+    p.route(land_at(p, FIRST, "2025-09-15T10:15:00Z"), land_at(p, SECOND, "2025-09-15T10:15:01Z"))
+    p.dispatch_all()
+    group = p.ctx.ledger.get(p.file_id_of(FIRST)).group  # type: ignore[union-attr]
+    p.glue.end(run_of(p, FIRST), "SUCCEEDED")                   # its event never comes
+    p.tick(300)                                                 # the lease is due for a look at Glue
+    assert dispatcher.dispatch(p.ctx, group) == "started"       # a wake-up (e.g. redelivered) for the group
+    after = p.ctx.ledger.get_group(group)
+    assert after is not None and after.state in (Phase.STARTING, Phase.RUNNING) and after.token is not None
+    assert started_keys(p) == [FIRST, SECOND]
+    assert p.ctx.ledger.counters()[0] == 1

@@ -105,9 +105,6 @@ def test_a_dead_file_whose_announcement_died_with_its_handler_is_announced_by_th
     assert result.model.actor.announced == {("0", 1): 300.0}   # the next pass, not the dead handler
 
 
-@pytest.mark.xfail(strict=True, reason="decide.run_ended with Caller.DISPATCHER (runtime/acting.resolve_check "
-                   "from the dispatcher) plans a start for the group's next file, then drops its lease: the group "
-                   "is left STARTING with no token and is held forever")
 def test_a_run_the_dispatcher_finds_ended_does_not_leave_its_group_stuck(tmp_path: Path,
                                                                          dev_spec: PipelineSpec) -> None:
     # seed 21: the dispatcher dies after StartJobRun, the run's end event is lost, and the wake-up comes back
