@@ -47,10 +47,12 @@ def carry_out(ctx: RuntimeContext, view: GroupView, d: Decision) -> Commit:
     if d.release and d.outcome == Outcome.SUCCEEDED and view.group.lease_keys:
         # the lease's files, whether the job committed them (fencing) or this release does
         obs.count(obs.SUCCEEDED, len(view.group.lease_keys))
-    if d.send_wake:
-        send_wake_for(ctx, group, view.group.version + 1, view.group.seq)
+    # the freed slot goes to the longest waiter first: the releasing group's own wake-up, sent before it,
+    # would reach the dispatcher first and take the slot back (a group with a backlog starving the line)
     if d.release and d.kind != "refused":   # a refused start freed no Glue slot: nobody to hand it to
         wake_waiters(ctx, 1)
+    if d.send_wake:
+        send_wake_for(ctx, group, view.group.version + 1, view.group.seq)
     return Commit.OK
 
 
@@ -67,9 +69,7 @@ def wake_waiters(ctx: RuntimeContext, slots: int) -> int:
                 current = ctx.ledger.get_group(group)
                 if current is None or current.state != Phase.WAITING_FOR_SLOT:
                     ctx.ledger.drop_waiter(sk)   # it left the line without its entry being removed
-                    continue
-                woken += 1                     # it already has a wake-up coming
-                continue
+                continue   # it already has a wake-up coming for an earlier slot: this slot goes to the next
             send_wake_for(ctx, group, after.version, after.seq)
             obs.count(obs.WOKEN)
             woken += 1

@@ -77,10 +77,10 @@ class Actor:
             key = (dead.file_id, dead.death)
             self.announced.setdefault(key, self.now())
             self.table.mark_announced(g, dead.sort_key, dead.death)
+        if d.release:   # the longest waiter first, as runtime.acting.carry_out
+            self.wake_waiters(1)
         if d.send_wake:
             self.queue.send(g, wake_dedup_id(name, d.guard.version + 1, d.guard.seq))
-        if d.release:
-            self.wake_waiters(1)
         return Commit.OK
 
     def wake_waiters(self, slots: int) -> int:
@@ -94,9 +94,7 @@ class Actor:
             if after is None:
                 if table.groups[g].state != Phase.WAITING_FOR_SLOT:
                     table.drop_waiter(g)
-                    continue
-                woken += 1   # it already has a wake-up coming
-                continue
+                continue   # it already has a wake-up coming for an earlier slot: this slot goes to the next
             self.queue.send(g, wake_dedup_id(self.names[g], after.version, after.seq))
             self.woken += 1
             woken += 1

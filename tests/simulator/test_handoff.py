@@ -62,9 +62,6 @@ def test_a_woken_waiter_can_lose_the_slot_and_waits_again_in_its_place(
     assert result.metrics["waiters_woken"] == 3 and result.metrics["decisions"]["wait_for_slot"] == 3
 
 
-@pytest.mark.xfail(strict=True, reason="runtime/acting.carry_out sends the releasing group's own wake-up before "
-                   "it wakes the longest waiter: with equal latencies the group that freed the slot takes it "
-                   "back, and a group with a backlog can keep a slot from every waiter")
 def test_the_woken_waiter_is_not_beaten_by_the_next_file_of_the_group_that_freed_the_slot(
         tmp_path: Path, dev_spec: PipelineSpec) -> None:
     spec = dev_spec.replace(max_parallel_groups=1, settle_seconds=0)
@@ -74,9 +71,6 @@ def test_the_woken_waiter_is_not_beaten_by_the_next_file_of_the_group_that_freed
                                 ("b_000001.csv", 100.0, 150.0)]
 
 
-@pytest.mark.xfail(strict=True, reason="runtime/acting.wake_waiters counts a waiter that already has a wake-up "
-                   "coming as woken: two slots freed within one dispatcher latency wake one waiter, and the "
-                   "second slot stays idle until a later release")
 def test_two_slots_freed_together_wake_two_waiters(tmp_path: Path, dev_spec: PipelineSpec) -> None:
     spec = dev_spec.replace(max_parallel_groups=2, settle_seconds=0)
     overheads = {**NO_DELAYS, "dispatcher_s": {"dist": "fixed", "seconds": 1}}
