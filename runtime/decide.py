@@ -351,6 +351,13 @@ def _plan(group: GroupItem, files: list[OpenFile], now: float, policy: Policy, c
                    next_check_at=wait_until + policy.start_grace_s, wake_pending=True,
                    send_wake=_should_send(group, now, caller))
     batch = _batch(files, head, now, policy)
+    if caller != Caller.DISPATCHER and group.state == Phase.WAITING_FOR_SLOT:
+        # it keeps its place in the slot line: a release (or the reconciler's free slots) wakes the longest
+        # waiter; only a wake-up already pending and due is sent again (its sender may have died before it)
+        return out("wait_for_slot", "in line for a Glue slot", Phase.WAITING_FOR_SLOT,
+                   waiting_since=group.waiting_since if group.waiting_since is not None else now,
+                   wake_pending=group.wake_pending, next_check_at=now + policy.check_interval_s,
+                   send_wake=group.wake_pending and _should_send(group, now, caller))
     if caller != Caller.DISPATCHER:
         return out("wake", f"{head.file_id} is ready: wake the dispatcher", Phase.IDLE, wake_pending=True,
                    next_check_at=now + policy.check_interval_s, send_wake=_should_send(group, now, caller))

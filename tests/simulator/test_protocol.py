@@ -116,9 +116,6 @@ def test_a_run_the_dispatcher_finds_ended_does_not_leave_its_group_stuck(tmp_pat
     assert result.metrics["unfinished"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="decide with Caller.RECONCILER wakes every group waiting for a slot on "
-                   "every pass (its next_check_at is due): it leaves the slot line and re-enters it with a new "
-                   "waiting_since, so the line's order is lost")
 def test_a_reconciler_pass_keeps_waiting_groups_in_their_place(tmp_path: Path, dev_spec: PipelineSpec) -> None:
     spec = dev_spec.replace(settle_seconds=0, max_parallel_groups=1)
     # one slot, busy until 1000; zz waits from 10, aa from 20: zz must run first
