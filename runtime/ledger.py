@@ -152,6 +152,21 @@ class Ledger:
                 break
         return groups
 
+    def leases_held(self, limit: int = 5_000) -> int:
+        """How many groups hold a lease, each re-read strongly: every lease has a ``next_check_at``, so the
+        sparse ``by_check`` GSI lists them all (a hint; the group item decides)."""
+        request: dict[str, Any] = {
+            "TableName": self.table, "IndexName": CHECK_INDEX, "KeyConditionExpression": "#h = :h",
+            "ExpressionAttributeNames": {"#h": CHECK_INDEX_HASH},
+            "ExpressionAttributeValues": {":h": {"S": CHECK_POOL}}}
+        held = 0
+        for n, item in enumerate(self._pages("query", request)):
+            if n >= limit:
+                break
+            group = self.get_group(str(item["group"]["S"]))
+            held += 1 if group is not None and group.leased else 0
+        return held
+
     def waiters(self, limit: int) -> list[tuple[str, str]]:
         """The line of groups waiting for a Glue slot, longest first: (waiter sk, group). Strongly consistent."""
         page = self.client.query(

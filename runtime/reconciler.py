@@ -91,8 +91,10 @@ def reconcile_group(ctx: RuntimeContext, group: str) -> str:
 
 
 def _repair_slots(ctx: RuntimeContext, counted: int) -> bool:
-    """Set the slot counter to the job's active runs when they differ (a crash between a release and the
-    run's end, or a refused start, can leave it off by one)."""
+    """Set the slot counter to the slots in use when they differ: the job's active runs, but never fewer
+    than the leases held (a lease whose run has ended and is not yet released still holds its slot; a counter
+    below the leases lets a start through that Glue's MaxConcurrentRuns refuses). Runs with no lease (a
+    restart's double start) count while they run."""
     active = 0
     request: dict[str, Any] = {"JobName": ctx.job_name, "MaxResults": 200}
     for _ in range(5):
@@ -103,7 +105,10 @@ def _repair_slots(ctx: RuntimeContext, counted: int) -> bool:
         request["NextToken"] = page["NextToken"]
     if active == counted:
         return False
-    return ctx.ledger.set_slot_count(counted, active)
+    in_use = max(active, ctx.ledger.leases_held())
+    if in_use == counted:
+        return False
+    return ctx.ledger.set_slot_count(counted, in_use)
 
 
 def _publish(ctx: RuntimeContext, dead: int) -> None:

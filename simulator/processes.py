@@ -189,8 +189,10 @@ def reconcile(model: PipelineModel) -> None:
         model.reconciled[kind] = model.reconciled.get(kind, 0) + 1
     running = table.slots
     active = model.glue.active(now)
-    if active != running:
-        model.slot_repairs += table.set_slot_count(running, active)
+    if active != running:   # never below the leases held, as runtime.reconciler._repair_slots
+        in_use = max(active, sum(1 for group in table.groups if group.leased))
+        if in_use != running:
+            model.slot_repairs += table.set_slot_count(running, in_use)
     free = max(0, model.spec.max_parallel_groups - table.slots)
     if free:
         actor.wake_waiters(free)

@@ -126,9 +126,6 @@ def test_a_reconciler_pass_keeps_waiting_groups_in_their_place(tmp_path: Path, d
     assert result.metrics["reconciler"].get("wake", 0) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="the reconciler repairs the slot counter to Glue's active runs, but a lease "
-                   "whose run has ended and is not yet released still holds its slot: the counter falls below "
-                   "the leases, and a start beyond Glue's MaxConcurrentRuns is refused, again and again")
 def test_a_slot_recount_between_a_run_end_and_its_release_refuses_no_start(
         tmp_path: Path, dev_spec: PipelineSpec) -> None:
     spec = dev_spec.replace(settle_seconds=0, max_parallel_groups=1)
