@@ -161,8 +161,12 @@ LEDGER_TABLE_ARG = "--ledger_table"
 SORT_KEYS_ARG = "--sort_keys"
 """JSON list of the sort keys of the run's files, in order (the job commits each one; today one file)."""
 
-JOB_ARGUMENTS = (INPUT_URI_ARG, SOURCE_KEY_ARG, SOURCE_VERSION_ARG, GROUP_ARG, FILE_ID_ARG, ATTEMPT_ARG,
-                 OUTPUT_URI_ARG, QUARANTINE_URI_ARG, MANIFEST_URI_ARG, SNAPSHOT_URI_ARG, MERGE_KEYS_ARG, SCHEMA_ARG)
+FILE_ARGUMENTS = (INPUT_URI_ARG, SOURCE_KEY_ARG, SOURCE_VERSION_ARG, GROUP_ARG, FILE_ID_ARG, ATTEMPT_ARG,
+                  OUTPUT_URI_ARG, QUARANTINE_URI_ARG, MANIFEST_URI_ARG, SNAPSHOT_URI_ARG, MERGE_KEYS_ARG, SCHEMA_ARG)
+"""The arguments that say which file a run processes and where (``job_arguments``)."""
+FENCING_ARGUMENTS = (RUN_TOKEN_ARG, LEDGER_TABLE_ARG, SORT_KEYS_ARG)
+"""The arguments of the lease the run belongs to (the job's fencing claims it and commits its files)."""
+JOB_ARGUMENTS = FILE_ARGUMENTS + FENCING_ARGUMENTS
 """Every argument the dispatcher starts a run with, and so every one the job reads."""
 
 GLUE_JOB_NAME_ARG = "--JOB_NAME"

@@ -81,7 +81,7 @@ def test_the_job_reads_every_argument_the_dispatcher_passes() -> None:
     spec = load_stack("dev")
     passed = job_arguments(spec, JobInput("b", "landing/orders_1.csv", "v1", "orders", "f1"), attempt=1,
                            output_bucket="out")
-    assert tuple(passed) == c.JOB_ARGUMENTS
+    assert tuple(passed) == c.FILE_ARGUMENTS   # the dispatcher adds the lease's (runtime/acting.start_run)
     read = {f"--{name}" for name in (*REQUIRED, *OPTIONAL)}
     assert read == {*c.JOB_ARGUMENTS, c.GLUE_JOB_NAME_ARG, c.GLUE_RUN_ID_ARG}
 
