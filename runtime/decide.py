@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from landing_pipeline.runtime.contract import (
@@ -53,6 +53,7 @@ from landing_pipeline.runtime.group_state import (
     OpenFile,
     Phase,
     Policy,
+    evolve,
     run_token,
 )
 
@@ -232,14 +233,14 @@ def run_ended(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], en
     changes: list[FileChange] = []
     hold_until: float | None = None
     if outcome == Outcome.SUCCEEDED:
-        changes = [FileChange(f, replace(f, status=FileStatus.SUCCEEDED, reason=None), "succeeded")
+        changes = [FileChange(f, evolve(f, status=FileStatus.SUCCEEDED, reason=None), "succeeded")
                    for f in in_lease if f.startable]
     elif outcome in (Outcome.FAILED, Outcome.INPUT_GONE) and in_lease:
         head = in_lease[0]   # a batch stops at its first failure; the files after it wait again, no attempt
         changes = [_charge(head, outcome, end, now, policy)]
     elif outcome in (Outcome.CAPACITY, Outcome.STOPPED, Outcome.UNKNOWN):
         hold_until = now + policy.retry_backoff_base_s   # no attempt; do not hammer Glue either
-    released = replace(group, state=Phase.IDLE, token=None, run_id=None, claimed_by=None, lease_keys=(),
+    released = evolve(group, state=Phase.IDLE, token=None, run_id=None, claimed_by=None, lease_keys=(),
                        lease_at=None)
     after = _apply(ordered, changes)
     d = _plan(released, after, now, policy, caller, guard, changes=tuple(changes), hold_until=hold_until)
@@ -251,7 +252,7 @@ def run_ended(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], en
                      wake_pending=True, next_check_at=now + policy.check_interval_s,
                      last_started_key=group.last_started_key)
     reason = f"run {end.run_id or end.token} {end.state} ({outcome}); {d.reason}"
-    return replace(d, kind="released", reason=reason, release=True, slot_delta=-1, outcome=outcome,
+    return evolve(d, kind="released", reason=reason, release=True, slot_delta=-1, outcome=outcome,
                    lease=None, waiter=None if d.waiter != "add" else "add")
 
 
@@ -260,14 +261,14 @@ def start_refused(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...]
     """Glue refused the lease's StartJobRun (so no run exists): release the lease, no attempt, and wait for a
     slot (``no_slot``: every slot taken) or back off briefly (Glue's request rate). Decided by the dispatcher."""
     guard = Guard(group.seq, group.version, group.epoch)
-    released = replace(group, state=Phase.IDLE, token=None, run_id=None, claimed_by=None, lease_keys=(),
+    released = evolve(group, state=Phase.IDLE, token=None, run_id=None, claimed_by=None, lease_keys=(),
                        lease_at=None)
     ordered = sorted(files, key=lambda f: f.sort_key)
     hold = None if no_slot else now + min(30.0, float(policy.retry_backoff_base_s))
     d = _plan(released, ordered, now, policy, Caller.DISPATCHER, guard, slot_free=not no_slot, hold_until=hold)
     if d.lease is not None:   # cannot happen with slot_free=False; the rate case waits first
         d = _plan(released, ordered, now, policy, Caller.DISPATCHER, guard, slot_free=False)
-    return replace(d, kind="refused", reason=f"StartJobRun refused; {d.reason}", release=True, slot_delta=-1)
+    return evolve(d, kind="refused", reason=f"StartJobRun refused; {d.reason}", release=True, slot_delta=-1)
 
 
 # --- the rules -------------------------------------------------------------------------------------------
@@ -308,13 +309,13 @@ def _plan(group: GroupItem, files: list[OpenFile], now: float, policy: Policy, c
                 break
             continue
         if f.late and policy.late_files == "park" and f.attempts == 0 and f.redrives == 0:
-            dead = replace(f, status=FileStatus.DEAD, deaths=f.deaths + 1, reason=LATE_REASON)
+            dead = evolve(f, status=FileStatus.DEAD, deaths=f.deaths + 1, reason=LATE_REASON)
             changed.append(FileChange(f, dead, "parked_late"))
             announce.append(Announcement(f.file_id, f.sort_key, dead.deaths, LATE_REASON))
             continue
         if f.attempts_since_redrive >= policy.max_attempts:   # e.g. maxAttempts lowered since its last run
             why = f"maxAttempts={policy.max_attempts} used up"
-            dead = replace(f, status=FileStatus.DEAD, deaths=f.deaths + 1, reason=why)
+            dead = evolve(f, status=FileStatus.DEAD, deaths=f.deaths + 1, reason=why)
             changed.append(FileChange(f, dead, "dead"))
             announce.append(Announcement(f.file_id, f.sort_key, dead.deaths, why))
             if policy.on_failure == "block":
@@ -409,9 +410,9 @@ def _charge(head: OpenFile, outcome: Outcome, end: RunEnd, now: float, policy: P
     elif attempts - head.attempt_base >= policy.max_attempts:
         why = f"attempt {attempts} failed, maxAttempts={policy.max_attempts} used up: {error}"
     else:
-        return FileChange(head, replace(head, status=FileStatus.FAILED, attempts=attempts, finished_at=now,
+        return FileChange(head, evolve(head, status=FileStatus.FAILED, attempts=attempts, finished_at=now,
                                         reason=error[:2000]), "failed")
-    dead = replace(head, status=FileStatus.DEAD, attempts=attempts, finished_at=now, deaths=head.deaths + 1,
+    dead = evolve(head, status=FileStatus.DEAD, attempts=attempts, finished_at=now, deaths=head.deaths + 1,
                    reason=why[:2000])
     return FileChange(head, dead, "dead")
 
@@ -472,5 +473,5 @@ def committed(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], d:
     if run_id is not None:
         fields.update(run_id=run_id, state=Phase.RUNNING)
     announced = {a.sort_key: a.death for a in d.announce}
-    after = [replace(f, announced=announced[f.sort_key]) if f.sort_key in announced else f for f in after]
-    return replace(group, **fields), after  # type: ignore[arg-type]
+    after = [evolve(f, announced=announced[f.sort_key]) if f.sort_key in announced else f for f in after]
+    return evolve(group, **fields), after  # type: ignore[arg-type]

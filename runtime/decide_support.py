@@ -10,9 +10,9 @@ keeps its table in memory, apply the same ones. No AWS types, no clock, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from landing_pipeline.runtime.group_state import LEASED, GroupItem, OpenFile, Phase
+from landing_pipeline.runtime.group_state import LEASED, GroupItem, OpenFile, Phase, evolve
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def record_file(group: GroupItem, file: OpenFile, now: float, *, wake_check_s: f
     late = bool(group.last_started_key) and file.sort_key < group.last_started_key
     wake = group.state == Phase.IDLE and not group.wake_pending
     stored = OpenFile(file.sort_key, file.file_id, file.landed_at, late=late)
-    after = replace(group, seq=group.seq + 1, wake_pending=group.wake_pending or wake,
+    after = evolve(group, seq=group.seq + 1, wake_pending=group.wake_pending or wake,
                     next_check_at=now + wake_check_s if wake else group.next_check_at)
     return RecordedFile(after, stored, late, wake)
 
@@ -45,7 +45,7 @@ def wake_waiter(group: GroupItem) -> GroupItem | None:
     slot line (``waiting_since``) until it starts."""
     if group.state != Phase.WAITING_FOR_SLOT or group.wake_pending:
         return None
-    return replace(group, wake_pending=True, version=group.version + 1)
+    return evolve(group, wake_pending=True, version=group.version + 1)
 
 
 def record_run(group: GroupItem, token: str, run_id: str) -> GroupItem | None:
@@ -53,7 +53,7 @@ def record_run(group: GroupItem, token: str, run_id: str) -> GroupItem | None:
     moved on (its condition fails). Not a decision: ``version`` is left alone."""
     if group.token != token or group.state not in LEASED:
         return None
-    return replace(group, run_id=run_id, state=Phase.RUNNING)
+    return evolve(group, run_id=run_id, state=Phase.RUNNING)
 
 
 def claim(group: GroupItem, token: str, run_id: str) -> GroupItem | None:
@@ -61,7 +61,7 @@ def claim(group: GroupItem, token: str, run_id: str) -> GroupItem | None:
     None when the claim fails: the run exits without touching data. Not a decision: ``version`` is left."""
     if group.token != token or group.claimed_by not in (None, run_id):
         return None
-    return group if group.claimed_by == run_id else replace(group, claimed_by=run_id)
+    return group if group.claimed_by == run_id else evolve(group, claimed_by=run_id)
 
 
 def may_commit(group: GroupItem, token: str, run_id: str) -> bool:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
 from landing_pipeline.runtime.decide import Caller, RunEnd, decide, run_ended
-from landing_pipeline.runtime.group_state import OpenFile, wake_dedup_id
+from landing_pipeline.runtime.group_state import OpenFile, evolve, wake_dedup_id
 from landing_pipeline.simulator.acting import Crash
 from landing_pipeline.simulator.glue import Run
 from landing_pipeline.simulator.table import Commit
@@ -121,7 +120,7 @@ def dispatch(model: PipelineModel, g: int) -> float | None:
             resolved = actor.resolve_check(g, d, group, files, Caller.DISPATCHER)
             if resolved != "live":
                 continue   # the lease ended or changed: decide again on the new state
-            d = replace(d, check=None)
+            d = evolve(d, check=None)
         if not d.writes:
             actor.count(d, g)
             return None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import heapq
 from bisect import insort
 from collections.abc import Callable
-from dataclasses import replace
 from enum import StrEnum
 
 from landing_pipeline.runtime.decide import Decision, committed
@@ -30,7 +29,7 @@ from landing_pipeline.runtime.decide_support import (
     record_run,
     wake_waiter,
 )
-from landing_pipeline.runtime.group_state import FileStatus, GroupItem, OpenFile, Phase
+from landing_pipeline.runtime.group_state import FileStatus, GroupItem, OpenFile, Phase, evolve
 from landing_pipeline.simulator.prices import ROUTER_RECORD_ITEMS
 
 State = tuple[GroupItem, list[OpenFile]]
@@ -55,7 +54,7 @@ def _unmark(files: list[OpenFile], before: list[OpenFile], d: Decision) -> list[
     was = {f.sort_key: f.announced for f in before}
     was.update({c.before.sort_key: c.before.announced for c in d.files})
     keys = {a.sort_key for a in d.announce}
-    return [replace(f, announced=was.get(f.sort_key, 0)) if f.sort_key in keys else f for f in files]
+    return [evolve(f, announced=was.get(f.sort_key, 0)) if f.sort_key in keys else f for f in files]
 
 
 class LedgerTable:
@@ -188,7 +187,7 @@ class LedgerTable:
             if f.sort_key == sort_key:
                 if f.announced >= death:
                     return False
-                self.files[g] = [*files[:index], replace(f, announced=death), *files[index + 1:]]
+                self.files[g] = [*files[:index], evolve(f, announced=death), *files[index + 1:]]
                 return True
         return False
 
