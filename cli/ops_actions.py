@@ -203,7 +203,7 @@ def redrive(ctx: RuntimeContext, *, group: str | None = None, key: str | None = 
         if dry_run:
             moved.append(Redriven(record.key, record.group, record.file_id, str(record.status), record.deaths))
             continue
-        after = ctx.ledger.redrive(record.file_id)
+        after = ctx.ledger.redrive(record.file_id, death=record.deaths)
         if after is None:
             problems.append(f"{record.key}: changed while redriving it (redriven or skipped by someone else, or "
                             "dead again); nothing done, check `landing status`")
@@ -245,7 +245,7 @@ def find_dead(ledger: Ledger, key: str, file_id: str | None = None) -> FileRecor
 def skip(ctx: RuntimeContext, key: str, *, file_id: str | None = None, reason: str = "") -> Skipped:
     """Finish a DEAD file as SKIPPED (conditional on its death number) and let its group go on."""
     record = find_dead(ctx.ledger, key, file_id)
-    updated = ctx.ledger.skip(record.file_id)
+    updated = ctx.ledger.skip(record.file_id, reason=reason, death=record.deaths)
     if updated is None:
         raise OpsError(f"{key!r} changed while skipping it (redriven or skipped by someone else?); "
                        "check `landing status`")

@@ -492,17 +492,21 @@ class Ledger:
         return True
 
     # --- operators ---------------------------------------------------------------------------------------------
-    def redrive(self, file_id: str) -> FileRecord | None:
-        """A DEAD file gets a fresh ``maxAttempts`` and is no longer late (conditional on its death number)."""
-        return self._operator(file_id, "redrive")
+    def redrive(self, file_id: str, *, death: int | None = None) -> FileRecord | None:
+        """A DEAD file gets a fresh ``maxAttempts`` and is no longer late, conditional on its death number:
+        ``death``, the one the operator saw (a file redriven and dead again since is left alone), else the
+        current one."""
+        return self._operator(file_id, "redrive", death=death)
 
-    def skip(self, file_id: str) -> FileRecord | None:
-        """A DEAD file is finished as SKIPPED (conditional on its death number)."""
-        return self._operator(file_id, "skip")
+    def skip(self, file_id: str, *, reason: str = "", death: int | None = None) -> FileRecord | None:
+        """A DEAD file is finished as SKIPPED, with the operator's ``reason`` stored on it, conditional on its
+        death number (``death`` as in ``redrive``)."""
+        return self._operator(file_id, "skip", death=death, reason=reason)
 
-    def _operator(self, file_id: str, action: str) -> FileRecord | None:
+    def _operator(self, file_id: str, action: str, *, death: int | None = None,
+                  reason: str = "") -> FileRecord | None:
         record = self.get(file_id)
-        if record is None or record.status != Status.DEAD:
+        if record is None or record.status != Status.DEAD or (death is not None and record.deaths != death):
             return None
         group = self.get_group(record.group)
         if group is None:
@@ -511,8 +515,8 @@ class Ledger:
                      attempts=record.attempts, attempt_base=record.attempt_base, deaths=record.deaths,
                      announced=record.announced, late=record.late, redrives=record.redrives)
         if action == "skip":
-            after = OpenFile(f.sort_key, file_id, f.landed_at, status=FileStatus.SKIPPED,
-                             reason="skipped by an operator")
+            why = f"skipped by an operator: {reason}" if reason else "skipped by an operator"
+            after = OpenFile(f.sort_key, file_id, f.landed_at, status=FileStatus.SKIPPED, reason=why[:2000])
         else:
             after = OpenFile(f.sort_key, file_id, f.landed_at, status=FileStatus.RECEIVED, attempts=f.attempts,
                              attempt_base=f.attempts, deaths=f.deaths, announced=f.announced, late=False,

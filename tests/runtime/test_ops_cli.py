@@ -143,11 +143,23 @@ def test_a_redrive_the_ledger_refuses_is_reported_and_wakes_nobody(blocked: Pipe
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The ledger's redrive is conditional on the death number: when it refuses (the file died again or was
     handled meanwhile), nothing is woken and nothing is taken from the dead-files queue."""
-    monkeypatch.setattr(type(blocked.ctx.ledger), "redrive", lambda self, file_id: None)
+    monkeypatch.setattr(type(blocked.ctx.ledger), "redrive", lambda self, file_id, **conditions: None)
     moved, problems = redrive(blocked.ctx)
     assert moved == [] and len(problems) == 1 and A1 in problems[0] and "nothing done" in problems[0]
     assert blocked.depth(blocked.ctx.ordered_queue_url) == 0
     assert blocked.depth(blocked.ctx.dead_files_queue_url) == 1
+
+
+def test_a_redrive_is_conditional_on_the_death_the_operator_saw(blocked: Pipeline) -> None:
+    ledger, file_id = blocked.ctx.ledger, blocked.file_id_of(A1)
+    seen = ledger.get(file_id)
+    assert seen is not None and seen.deaths == 1
+    assert ledger.redrive(file_id, death=seen.deaths + 1) is None      # not the death the operator saw
+    assert ledger.skip(file_id, death=0) is None
+    record = ledger.get(file_id)
+    assert record is not None and record.status == Status.DEAD
+    after = ledger.redrive(file_id, death=seen.deaths)
+    assert after is not None and after.status == Status.RECEIVED
 
 
 def test_a_second_redrive_finds_nothing_to_do(blocked: Pipeline) -> None:
@@ -170,6 +182,7 @@ def test_skip_lets_the_blocked_group_go_on(blocked: Pipeline, tmp_path: Path) ->
     assert "1 announcement(s) taken" in result.output
     record = blocked.ctx.ledger.get(blocked.file_id_of(A1))
     assert record is not None and record.status == Status.SKIPPED
+    assert record.reason == "skipped by an operator: vendor resends tomorrow"   # stored, not only printed
     assert blocked.depth(blocked.ctx.dead_files_queue_url) == 0
     blocked.dispatch_all()
     assert started(blocked).count(A2) == 1
