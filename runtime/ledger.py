@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from landing_pipeline.runtime import decide_support as support
 from landing_pipeline.runtime.context import aws_error_code, is_aws_error
 from landing_pipeline.runtime.contract import (
     CHECK_INDEX,
@@ -228,9 +229,9 @@ class Ledger:
         for _ in range(attempts):
             current = self.get_group(group)
             g = current or GroupItem(group)
-            late = bool(g.last_started_key) and file.sort_key < g.last_started_key
-            wake = g.state == Phase.IDLE and not g.wake_pending
             now = self.clock()
+            rec = support.record_file(g, file, now, wake_check_s=wake_check_s)   # late, owed a wake-up: one rule
+            late, wake, stored = rec.late, rec.wake, rec.file
             names = {"#seq": "seq", "#epoch": "epoch", "#group": "group", "#state": "state"}
             values: dict[str, Any] = {":one": {"N": "1"}, ":g": {"S": group}, ":zero": {"N": "0"},
                                       ":idle": {"S": str(Phase.IDLE)}}
@@ -250,7 +251,6 @@ class Ledger:
                                  "UpdateExpression": "SET " + ", ".join(sets) + " ADD #seq :one",
                                  "ConditionExpression": condition, "ExpressionAttributeNames": names,
                                  "ExpressionAttributeValues": values}}
-            stored = OpenFile(file.sort_key, file.file_id, file.landed_at, late=late)
             file_item = item_of(file_key(group, file.sort_key), {"file_id": file.file_id, "landed_at": file.landed_at,
                                                                  **open_file_values(stored), **lineage_values(lineage)})
             pointer = item_of(pointer_key(file.file_id), {
@@ -270,9 +270,7 @@ class Ledger:
                 if reasons[0] == "ConditionalCheckFailed":
                     return Recorded(False, False, None, g)
                 continue   # the group moved (a start, another router setting wake_pending): read again
-            after = GroupItem(group, seq=g.seq + 1, version=g.version, epoch=g.epoch,
-                              wake_pending=g.wake_pending or wake)
-            return Recorded(True, late, wake_dedup_id(group, g.version, g.seq + 1) if wake else None, after)
+            return Recorded(True, late, wake_dedup_id(group, g.version, g.seq + 1) if wake else None, rec.group)
         raise RuntimeError(f"group {group!r} kept changing while a file was recorded; the event will be retried")
 
     # --- committing a decision ---------------------------------------------------------------------------
