@@ -23,8 +23,6 @@ from landing_pipeline.cli.errors import warn
 from landing_pipeline.cli.ops_actions import (
     REGION_ORDER,
     OpsError,
-    duration_s,
-    files_for_status,
     operator_context,
     operator_region,
     queue_depths,
@@ -33,6 +31,7 @@ from landing_pipeline.cli.ops_actions import (
     resolve_names,
     skip,
 )
+from landing_pipeline.cli.ops_status import GroupStatus, groups_for_status
 from landing_pipeline.runtime.context import RuntimeContext, aws_error_code
 from landing_pipeline.runtime.errors import ConfigurationError
 from landing_pipeline.runtime.spec import PipelineSpec
@@ -46,8 +45,11 @@ OutputsOpt = Annotated[Path | None, typer.Option(
     help="Stack outputs JSON from `pulumi stack output --json --stack dev > dev-outputs.json`.")]
 TableOpt = Annotated[str | None, typer.Option("--table", help="Ledger table name (stack output ledger_table_name).")]
 QueueOpt = Annotated[str | None, typer.Option(
-    "--queue-url", help="Ordered FIFO queue URL (stack output ordered_queue_url).")]
-DlqOpt = Annotated[str | None, typer.Option("--dlq-url", help="FIFO DLQ URL (stack output ordered_dlq_url).")]
+    "--queue-url", help="Ordered FIFO queue URL (stack output ordered_queue_url): where wake-ups go.")]
+DlqOpt = Annotated[str | None, typer.Option("--dlq-url", help="The ordered queue's DLQ URL (stack output "
+                                                             "ordered_dlq_url): poison wake-ups.")]
+DeadOpt = Annotated[str | None, typer.Option("--dead-files-url", help="Dead-files queue URL (stack output "
+                                                                     "dead_files_queue_url).")]
 RegionOpt = Annotated[str | None, typer.Option(help="AWS region. First found wins: " + REGION_ORDER + ".")]
 
 
@@ -59,10 +61,11 @@ def _spec_or_default(stack: str) -> PipelineSpec:
 
 
 def _context(stack: str, outputs: Path | None, table: str | None, queue_url: str | None, dlq_url: str | None,
-             region: str | None, needed: tuple[str, ...]) -> RuntimeContext:
-    flags = {"ledger_table": table, "ordered_queue_url": queue_url, "ordered_dlq_url": dlq_url}
+             dead_url: str | None, region: str | None, needed: tuple[str, ...]) -> RuntimeContext:
+    flags = {"ledger_table": table, "ordered_queue_url": queue_url, "ordered_dlq_url": dlq_url,
+             "dead_files_queue_url": dead_url}
     names = resolve_names(flags, read_outputs(outputs) if outputs else {}, os.environ, needed, stack,
-                          optional=("ordered_queue_url", "ordered_dlq_url"))
+                          optional=("ordered_queue_url", "ordered_dlq_url", "dead_files_queue_url"))
     return operator_context(names, _spec_or_default(stack), region=operator_region(region, os.environ, stack))
 
 
@@ -93,45 +96,57 @@ def _run(action: Callable[[], T]) -> T:
     raise OpsError(message) from None
 
 
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:.0f}s" if value < 120 else f"{value / 60:.1f}m"
+STYLE = {"DEAD": "red", "FAILED": "yellow", "SKIPPED": "dim", "SUCCEEDED": "green"}
+
+
+def _group_title(g: GroupStatus) -> str:
+    parts = [f"group {g.group}: {g.state}"]
+    if g.leased:
+        parts.append(f"lease epoch {g.epoch}" + (f", run {g.run_id}" if g.run_id else ", run id not yet known")
+                     + (f" (claimed by {g.claimed_by})" if g.claimed_by and g.claimed_by != g.run_id else "")
+                     + (f", since {g.lease_since}" if g.lease_since else ""))
+    if g.not_before:
+        parts.append(f"not before {g.not_before}")
+    if g.waiting_since:
+        parts.append(f"waiting for a Glue slot since {g.waiting_since}")
+    if g.wake_pending:
+        parts.append("wake-up pending")
+    if g.next_check_at:
+        parts.append(f"reconciler looks at {g.next_check_at}")
+    return "; ".join(parts)
 
 
 def _status(ctx: RuntimeContext, group: str | None, key: str | None, as_json: bool) -> None:
-    records = files_for_status(ctx.ledger, group=group, key=key)
-    now = ctx.now()
+    groups = groups_for_status(ctx.ledger, group=group, key=key)
     if as_json:
-        typer.echo(json.dumps([{**{k: v for k, v in r.__dict__.items() if k != "receipt_handle"},
-                                "run_ids": list(r.run_ids), "duration_s": duration_s(r, now)} for r in records],
+        typer.echo(json.dumps({"groups": [g.as_json() for g in groups],
+                               "queues": {label: {"waiting": visible, "in_flight": in_flight}
+                                          for label, (visible, in_flight) in queue_depths(ctx).items()}},
                               indent=2, default=str))
         return
     console = Console()
-    if not records:
+    if not groups:
         console.print(escape("no files in the ledger" + (f" for group {group!r}" if group else "")
                              + (f" with key {key!r}" if key else "")))
-    current = None
-    table: Table | None = None
-    for record in records:
-        if record.group != current:
-            if table is not None:
-                console.print(table)
-            current = record.group
-            table = Table(title=escape(f"group {record.group}"), title_justify="left")
-            for column in ("#", "key", "status", "attempts", "received", "run time", "last error"):
-                table.add_column(column, overflow="fold")
-        assert table is not None
-        attempts = f"{record.attempts_since_redrive}/{ctx.spec.max_attempts}" + \
-            (f" (+{record.attempt_base})" if record.attempt_base else "")
-        style = {"DEAD": "red", "BLOCKED": "yellow", "FAILED": "yellow", "RUNNING": "cyan", "SKIPPED": "dim"}
-        table.add_row(str(len(table.rows) + 1), escape(record.key), record.status, attempts, record.received_at or "",
-                      _seconds(duration_s(record, now)), escape((record.last_error or "")[:120]),
-                      style=style.get(record.status))
-    if table is not None:
+    counts: Counter[str] = Counter()
+    late = 0
+    for g in groups:
+        table = Table(title=escape(_group_title(g)), title_justify="left")
+        for column in ("#", "key", "status", "order key", "late", "attempts", "deaths", "last error"):
+            table.add_column(column, overflow="fold")
+        for number, f in enumerate(g.files, start=1):
+            status = f.status + (" (in run)" if f.in_run else "")
+            attempts = f"{f.attempts_since_redrive}/{ctx.spec.max_attempts}" + (
+                f" (+{f.attempts - f.attempts_since_redrive})" if f.attempts != f.attempts_since_redrive else "")
+            table.add_row(str(number), escape(f.key), status, escape(f.order), "late" if f.late else "",
+                          attempts, str(f.deaths) if f.deaths else "", escape((f.reason or "")[:160]),
+                          style=STYLE.get(f.status))
+            counts[f.status] += 1
+            late += f.late
         console.print(table)
-    counts = Counter(r.status for r in records)
-    console.print("files: " + ", ".join(f"{status} {n}" for status, n in sorted(counts.items())) if counts else "")
+    if counts:
+        console.print("files: " + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+                      + (f"; late {late}" if late else ""))
     for label, (visible, in_flight) in queue_depths(ctx).items():
         console.print(f"{label}: {visible} waiting, {in_flight} in flight")
 
@@ -139,69 +154,80 @@ def _status(ctx: RuntimeContext, group: str | None, key: str | None, as_json: bo
 def register(app: typer.Typer) -> None:
     @app.command("status")
     def status(stack: StackOpt = "dev", outputs: OutputsOpt = None, table: TableOpt = None,
-               queue_url: QueueOpt = None, dlq_url: DlqOpt = None, region: RegionOpt = None,
-               group: Annotated[str | None, typer.Option(help="Only this group (its MessageGroupId).")] = None,
+               queue_url: QueueOpt = None, dlq_url: DlqOpt = None, dead_files_url: DeadOpt = None,
+               region: RegionOpt = None,
+               group: Annotated[str | None, typer.Option(help="Only this group.")] = None,
                key: Annotated[str | None, typer.Option(help="Only files with exactly this S3 key.")] = None,
                as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
                ) -> None:
-        """Show the ledger: each group's files in processing order, with status, attempts and run time.
+        """Show each group's state and lease, and its files in the group's order (order key, late, attempts).
 
-        Then the ordered queue's backlog (waiting; in flight = groups held) and the FIFO DLQ depth.
+        The group and its open files are read as a decision reads them (strongly consistent); finished files
+        come from the history index. Then the queues: wake-ups waiting and being handled, poison wake-ups in the
+        ordered DLQ, and announcements in the dead-files queue.
 
         Examples:
           landing status --stack dev --outputs dev-outputs.json
           landing status --table ingest-ledger-1a2b --group orders_20250915
         """
-        ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, region, ("ledger_table",)))
+        ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, dead_files_url, region,
+                                    ("ledger_table",)))
         _run(lambda: _status(ctx, group, key, as_json))
 
     @app.command("redrive")
     def redrive_cmd(stack: StackOpt = "dev", outputs: OutputsOpt = None, table: TableOpt = None,
-                    queue_url: QueueOpt = None, dlq_url: DlqOpt = None, region: RegionOpt = None,
-                    group: Annotated[str | None, typer.Option(help="Only DLQ messages of this group.")] = None,
-                    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would move; move nothing."
-                                                          )] = False) -> None:
-        """Move DEAD files from the FIFO DLQ back to the ordered queue, keeping group and dedup id.
+                    queue_url: QueueOpt = None, dlq_url: DlqOpt = None, dead_files_url: DeadOpt = None,
+                    region: RegionOpt = None,
+                    group: Annotated[str | None, typer.Option(help="Only DEAD files of this group.")] = None,
+                    key: Annotated[str | None, typer.Option(help="Only DEAD files with this S3 key.")] = None,
+                    file_id: Annotated[str | None, typer.Option(help="Only this file id.")] = None,
+                    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be redriven; change "
+                                                          "nothing.")] = False) -> None:
+        """Give DEAD files a fresh set of max_attempts runs and wake their groups.
 
-        The ledger is updated first: each file gets a fresh set of max_attempts runs.
-
-        A group blocked behind a redriven file (on_failure: block) is woken; the redriven file runs first.
+        Each redrive is conditional on the file's death number, so a file that died again or was handled by
+        someone else meanwhile is left alone and reported. The file keeps its place in its group's order and
+        is never counted late; a group blocked behind it (on_failure: block) goes on with it first. Its
+        announcements leave the dead-files queue.
 
         Examples:
           landing redrive --stack dev --outputs dev-outputs.json --dry-run
           landing redrive --stack dev --outputs dev-outputs.json --group orders_20250915
         """
-        ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, region,
-                                    ("ledger_table", "ordered_queue_url", "ordered_dlq_url")))
-        moved, problems = _run(lambda: redrive(ctx, group=group, dry_run=dry_run))
+        ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, dead_files_url, region,
+                                    ("ledger_table", "ordered_queue_url")))
+        moved, problems = _run(lambda: redrive(ctx, group=group, key=key, file_id=file_id, dry_run=dry_run))
         result = Table(title="would redrive" if dry_run else "redriven", title_justify="left")
-        for column in ("group", "key", "status before", "dedup id", "note"):
+        for column in ("group", "key", "file id", "death", "note"):
             result.add_column(column, overflow="fold")
         for item in moved:
-            result.add_row(escape(item.group), escape(item.key), item.status_before, item.dedup_id[:16] + "…",
+            result.add_row(escape(item.group), escape(item.key), item.file_id[:16] + "…", str(item.death),
                            escape(item.note))
         Console().print(result)
         for problem in problems:
             warn(str(problem))
-        typer.echo(f"{len(moved)} message(s) {'would be ' if dry_run else ''}redriven")
+        typer.echo(f"{len(moved)} file(s) {'would be ' if dry_run else ''}redriven")
 
     @app.command("skip")
     def skip_cmd(key: Annotated[str, typer.Argument(help="S3 key of the DEAD file to skip.")],
                  stack: StackOpt = "dev", outputs: OutputsOpt = None, table: TableOpt = None,
-                 queue_url: QueueOpt = None, dlq_url: DlqOpt = None, region: RegionOpt = None,
+                 queue_url: QueueOpt = None, dlq_url: DlqOpt = None, dead_files_url: DeadOpt = None,
+                 region: RegionOpt = None,
                  file_id: Annotated[str | None, typer.Option(
                      help="The file id, when several versions of the key are DEAD.")] = None,
-                 reason: Annotated[str, typer.Option(help="Recorded in the ledger's last_error.")] = "") -> None:
-        """Give up on a DEAD file: mark it SKIPPED and let its group go on.
+                 reason: Annotated[str, typer.Option(help="Why, for your records (printed).")] = "") -> None:
+        """Give up on a DEAD file: finish it as SKIPPED and let its group go on.
 
-        Its message leaves the FIFO DLQ; a file BLOCKED behind it (on_failure: block) is released at once.
+        Conditional on the file's death number; a group blocked behind it (on_failure: block) is woken at
+        once, and its announcements leave the dead-files queue.
 
         Example:
           landing skip --stack dev --outputs dev-outputs.json landing/orders_20250915_101500.csv
         """
-        ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, region, ("ledger_table",)))
+        ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, dead_files_url, region,
+                                    ("ledger_table", "ordered_queue_url")))
         done = _run(lambda: skip(ctx, key, file_id=file_id, reason=reason))
-        typer.echo(f"skipped {done.record.key} (group {done.record.group}); "
-                   f"{'removed from' if done.removed_from_dlq else 'not found in'} the FIFO DLQ; "
-                   f"{done.woken} blocked file(s) released")
-
+        typer.echo(f"skipped {done.record.key} (group {done.record.group}"
+                   + (f", reason: {done.reason}" if done.reason else "") + "); "
+                   + ("group woken" if done.woken else "group not woken (running, or a wake-up is on its way)")
+                   + f"; {done.notices_taken} announcement(s) taken from the dead-files queue")

@@ -1,38 +1,40 @@
 """What ``landing status``, ``landing redrive`` and ``landing skip`` do to a deployed pipeline.
 
-They go through the same ledger code and the same message format as the
-handlers, so an operator's redrive is indistinguishable from the router's
-enqueue: same group, same dedup id, ledger updated first. Kept apart from the
-typer commands so tests drive them against moto directly.
+In v2 the ledger holds each group's work, so an operator acts on the ledger, through the same code the
+handlers use: a redrive or a skip is one transaction conditional on the file's death number (so a file that
+died again meanwhile, or that someone else already handled, is left alone and reported), and then the group
+is woken exactly as the router wakes it (``wake_pending`` set by a conditional write, one wake-up per group).
+The dead-files queue's announcements of a handled file are taken away afterwards; they are news, not the
+record. Kept apart from the typer commands so tests drive them against moto directly.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from landing_pipeline.cli.dlq_scan import DlqMessage, DlqScan
-from landing_pipeline.runtime.context import RuntimeContext, is_aws_error
+from landing_pipeline.cli.dlq_scan import take_notices
+from landing_pipeline.runtime.context import RuntimeContext
 from landing_pipeline.runtime.contract import RESOURCE_ENV
 from landing_pipeline.runtime.errors import InputError
-from landing_pipeline.runtime.ledger import FileRecord, Ledger, Status, parse_iso
+from landing_pipeline.runtime.ledger import FileRecord, Ledger, Status
 from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.wakeups import send_wake_for
 
-FIFO_DEDUP_WINDOW_S = 5 * 60
 # names in `pulumi stack output --json` (docs/interfaces.md), with the camelCase spellings users may export
 OUTPUT_NAMES = {
     "ledger_table": ("ledger_table_name", "ledgerTableName"),
     "ordered_queue_url": ("ordered_queue_url", "orderedQueueUrl"),
     "ordered_dlq_url": ("ordered_dlq_url", "orderedDlqUrl"),
+    "dead_files_queue_url": ("dead_files_queue_url", "deadFilesQueueUrl"),
     "intake_dlq_url": ("intake_dlq_url", "intakeDlqUrl"),
     "job_name": ("job_name", "jobName"),
 }
-FLAG_OF = {"ledger_table": "--table", "ordered_queue_url": "--queue-url", "ordered_dlq_url": "--dlq-url"}
+FLAG_OF = {"ledger_table": "--table", "ordered_queue_url": "--queue-url", "ordered_dlq_url": "--dlq-url",
+           "dead_files_queue_url": "--dead-files-url"}
 ENV_OF = RESOURCE_ENV
 
 
@@ -125,34 +127,21 @@ def operator_context(names: Mapping[str, str], spec: PipelineSpec, clients: Mapp
 
     return RuntimeContext(spec=spec, ledger_table=names.get("ledger_table", ""),
                           ordered_queue_url=names.get("ordered_queue_url", ""),
-                          ordered_dlq_url=names.get("ordered_dlq_url", ""), clients=dict(clients or {}),
+                          ordered_dlq_url=names.get("ordered_dlq_url", ""),
+                          dead_files_queue_url=names.get("dead_files_queue_url", ""), clients=dict(clients or {}),
                           client_factory=factory)
 
 
-# --- status ---------------------------------------------------------------------------------------
-def files_for_status(ledger: Ledger, *, group: str | None = None, key: str | None = None) -> list[FileRecord]:
-    """Files in group order then received order (the order each group processes them in)."""
-    records = ledger.group_files(group) if group else list(ledger.all_files())
-    if key:
-        records = [r for r in records if r.key == key]
-    return sorted(records, key=lambda r: (r.group, r.received_seq))
-
-
-def duration_s(record: FileRecord, now: float) -> float | None:
-    """Run time of the latest attempt (so far, for one still running)."""
-    started = parse_iso(record.started_at)
-    if started is None:
-        return None
-    finished = parse_iso(record.finished_at)
-    if finished is not None and finished >= started:
-        return finished - started
-    return now - started if record.status in (Status.STARTING, Status.RUNNING) else None
+# --- queues ---------------------------------------------------------------------------------------
+QUEUE_LABELS = (("ordered queue (wake-ups)", "ordered_queue_url"), ("ordered DLQ (poison wake-ups)", "ordered_dlq_url"),
+                ("dead-files queue", "dead_files_queue_url"))
 
 
 def queue_depths(ctx: RuntimeContext) -> dict[str, tuple[int, int]]:
-    """(visible, in flight) per known queue: backlog and groups running."""
+    """(visible, in flight) per known queue: wake-ups waiting and being handled, poison wake-ups, announcements."""
     result = {}
-    for label, url in (("ordered queue", ctx.ordered_queue_url), ("FIFO DLQ", ctx.ordered_dlq_url)):
+    for label, field_name in QUEUE_LABELS:
+        url = getattr(ctx, field_name)
         if url:
             attributes = ctx.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
                 "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
@@ -161,93 +150,89 @@ def queue_depths(ctx: RuntimeContext) -> dict[str, tuple[int, int]]:
     return result
 
 
+# --- waking a group -----------------------------------------------------------------------------
+def wake_group(ctx: RuntimeContext, group: str) -> bool:
+    """Send the group one wake-up, as the router would: only by setting ``wake_pending`` with a conditional write,
+    so a group with a wake-up already on its way gets no second one. A leased group is not woken: the run's end
+    (completion handler or reconciler) sees the new work in the same write that releases the lease."""
+    for _ in range(3):
+        current = ctx.ledger.get_group(group)
+        if current is None or current.leased or current.wake_pending:
+            return False
+        after = ctx.ledger.set_wake_pending(group, state=current.state)
+        if after is not None:
+            send_wake_for(ctx, group, after.version, after.seq)
+            return True
+    return False  # the group kept moving: its own handlers are at work on it
+
+
+# --- redrive -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Redriven:
     key: str
     group: str
     file_id: str
     status_before: str
-    dedup_id: str
+    death: int
+    """The death number the redrive was conditional on."""
     note: str = ""
 
 
-def redrive(ctx: RuntimeContext, *, group: str | None = None, dry_run: bool = False) -> tuple[list[Redriven],
-                                                                                               list[str]]:
-    """Move DLQ messages (of ``group``) back to the ordered queue, ledger first; returns what moved and
-    the problems (messages left in the DLQ and why)."""
-    ledger, moved, problems = ctx.ledger, [], []
-    scan = DlqScan(ctx)
-    woken_groups: set[str] = set()
-    try:
-        for item in scan:
-            if group and item.group != group:
-                continue
-            if item.message is None:
-                problems.append(f"message {item.raw['MessageId']} is not a file document ({item.problem}); "
-                                "left in the DLQ")
-                continue
-            record = ledger.get(item.message.file_id)
-            status = record.status if record else "unknown"
-            dedup, note = _redrive_dedup_id(item, record, ctx.now())
-            if dry_run:
-                moved.append(Redriven(item.message.key, item.group, item.message.file_id, status, dedup, note))
-                continue
-            final = record is None or record.status in (Status.SUCCEEDED, Status.SKIPPED)
-            if not final and ledger.record_redriven(record) is None:  # type: ignore[arg-type]
-                problems.append(f"{item.message.key}: the ledger changed meanwhile; left in the DLQ, try again")
-                continue
-            ctx.sqs.send_message(QueueUrl=ctx.ordered_queue_url, MessageBody=item.raw["Body"],
-                                 MessageGroupId=item.group or item.message.group, MessageDeduplicationId=dedup)
-            scan.delete(item)
-            woken_groups.add(item.message.group)
-            moved.append(Redriven(item.message.key, item.group, item.message.file_id, status, dedup, note))
-    finally:
-        scan.release()
-    for name in sorted(woken_groups):
-        wake_blocked(ctx, name)
-    return moved, problems
+def dead_files(ledger: Ledger, *, group: str | None = None, key: str | None = None,
+               file_id: str | None = None) -> list[FileRecord]:
+    """DEAD files by group then order key: the group's partition for ``group`` (strong), else the pointer items
+    (a scan), each re-read strongly so the death number is the current one."""
+    if group:
+        view = ledger.load_group(group)
+        ids = [f.file_id for f in view.files if f.status == Status.DEAD]
+    else:
+        ids = [r.file_id for r in ledger.all_files() if r.status == Status.DEAD]
+    records = [r for r in (ledger.get(i) for i in ids) if r is not None and r.status == Status.DEAD]
+    records = [r for r in records if (key is None or r.key == key) and (file_id is None or r.file_id == file_id)]
+    return sorted(records, key=lambda r: (r.group, r.sort_key))
 
 
-def _redrive_dedup_id(item: DlqMessage, record: FileRecord | None, now: float) -> tuple[str, str]:
-    """The message's own dedup id, unless a message with that id entered the ordered queue less than five
-    minutes ago: SQS would silently drop the redrive then, so it gets a suffix (and says so)."""
-    original = item.dedup_id or (item.message.file_id if item.message else "")
-    last_sent_ms = int(record.enqueue_seq.split("#", 1)[0]) if record and record.enqueue_seq else 0
-    if now - last_sent_ms / 1000 < FIFO_DEDUP_WINDOW_S + 60:
-        redrives = record.redrives + 1 if record else 1
-        return f"{original[:100]}-r{redrives}", "sent less than 5 minutes ago: new dedup id"
-    return original, ""
-
-
-def wake_blocked(ctx: RuntimeContext, group: str) -> int:
-    """Make the group's BLOCKED file visible now instead of at its next hourly look."""
-    woken = 0
-    for record in ctx.ledger.group_files(group, statuses=(Status.BLOCKED,)):
-        if not record.receipt_handle:
+def redrive(ctx: RuntimeContext, *, group: str | None = None, key: str | None = None, file_id: str | None = None,
+            dry_run: bool = False) -> tuple[list[Redriven], list[str]]:
+    """Give DEAD files (of ``group`` / with ``key`` / ``file_id``) a fresh ``maxAttempts`` and wake their groups;
+    returns what was redriven and the problems (files left as they were, and why)."""
+    moved: list[Redriven] = []
+    problems: list[str] = []
+    handled: dict[str, int] = {}
+    for record in dead_files(ctx.ledger, group=group, key=key, file_id=file_id):
+        if dry_run:
+            moved.append(Redriven(record.key, record.group, record.file_id, str(record.status), record.deaths))
             continue
-        try:
-            ctx.sqs.change_message_visibility(QueueUrl=ctx.ordered_queue_url, ReceiptHandle=record.receipt_handle,
-                                              VisibilityTimeout=0)
-            woken += 1
-        except Exception as exc:
-            if not is_aws_error(exc):
-                raise  # a stale handle: the file is already being looked at again
-    return woken
+        after = ctx.ledger.redrive(record.file_id, death=record.deaths)
+        if after is None:
+            problems.append(f"{record.key}: changed while redriving it (redriven or skipped by someone else, or "
+                            "dead again); nothing done, check `landing status`")
+            continue
+        handled[record.file_id] = record.deaths
+        moved.append(Redriven(record.key, record.group, record.file_id, str(record.status), record.deaths,
+                              "was late; a redriven file is never late" if record.late else ""))
+    if not dry_run:
+        for name in sorted({item.group for item in moved}):
+            wake_group(ctx, name)
+        take_notices(ctx, handled)
+    return moved, problems
 
 
 # --- skip ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Skipped:
     record: FileRecord
-    removed_from_dlq: bool
     woken: int
+    """Groups woken (0 or 1): a group blocked behind the file goes on."""
+    notices_taken: int
+    reason: str
 
 
 def find_dead(ledger: Ledger, key: str, file_id: str | None = None) -> FileRecord:
     candidates = [r for r in ledger.all_files() if r.key == key and (file_id is None or r.file_id == file_id)]
-    dead = [r for r in candidates if r.status == Status.DEAD]
     if not candidates:
         raise OpsError(f"no file with key {key!r} in the ledger; `landing status --key ...` lists what is there")
+    dead = [r for r in (ledger.get(c.file_id) for c in candidates) if r is not None and r.status == Status.DEAD]
     if not dead:
         states = ", ".join(sorted({r.status for r in candidates}))
         raise OpsError(f"{key!r} is not DEAD (status: {states}); only a DEAD file can be skipped")
@@ -258,21 +243,12 @@ def find_dead(ledger: Ledger, key: str, file_id: str | None = None) -> FileRecor
 
 
 def skip(ctx: RuntimeContext, key: str, *, file_id: str | None = None, reason: str = "") -> Skipped:
-    """Mark a DEAD file SKIPPED, take it out of the DLQ, and let its group go on."""
+    """Finish a DEAD file as SKIPPED (conditional on its death number) and let its group go on."""
     record = find_dead(ctx.ledger, key, file_id)
-    who = reason or f"skipped by {getpass.getuser()} at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
-    updated = ctx.ledger.record_skipped(record.file_id, who)
+    updated = ctx.ledger.skip(record.file_id, reason=reason, death=record.deaths)
     if updated is None:
-        raise OpsError(f"{key!r} changed while skipping it (redriven meanwhile?); check `landing status`")
-    removed = False
-    if ctx.ordered_dlq_url:
-        scan = DlqScan(ctx)
-        try:
-            for item in scan:
-                if item.file_id == record.file_id:
-                    scan.delete(item)
-                    removed = True
-        finally:
-            scan.release()
-    woken = wake_blocked(ctx, record.group) if ctx.ordered_queue_url else 0
-    return Skipped(updated, removed, woken)
+        raise OpsError(f"{key!r} changed while skipping it (redriven or skipped by someone else?); "
+                       "check `landing status`")
+    woken = int(wake_group(ctx, record.group))
+    taken = take_notices(ctx, {record.file_id: record.deaths})
+    return Skipped(updated, woken, taken, reason)

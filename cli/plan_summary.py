@@ -85,7 +85,8 @@ def _job(i: dict[str, Any]) -> list[str]:
 def _table(i: dict[str, Any]) -> list[str]:
     indexes = ", ".join(f"{g['name']}({g.get('hashKey')}, {g.get('rangeKey')})"
                         for g in i.get("globalSecondaryIndexes") or [])
-    return [f"{i.get('billingMode')}, key {i.get('hashKey')}, GSI {indexes or 'none'}, PITR "
+    key = f"{i.get('hashKey')}" + (f" + {i['rangeKey']}" if i.get("rangeKey") else "")
+    return [f"{i.get('billingMode')}, key {key}, GSI {indexes or 'none'}, PITR "
             f"{_yes((i.get('pointInTimeRecovery') or {}).get('enabled'))}, SSE "
             f"{_yes((i.get('serverSideEncryption') or {}).get('enabled'))}"]
 
@@ -127,6 +128,15 @@ def _alarm(i: dict[str, Any]) -> list[str]:
             + (f" -> {', '.join(short_arn(a) for a in i['alarmActions'])}" if i.get("alarmActions") else "")]
 
 
+def _schedule(i: dict[str, Any]) -> list[str]:
+    target = i.get("target") or {}
+    retry = target.get("retryPolicy") or {}
+    window = (i.get("flexibleTimeWindow") or {}).get("mode")
+    return [f"{i.get('scheduleExpression')}, flexible window {window}, {i.get('state')}, invokes "
+            f"{short_arn(target.get('arn'))} as {short_arn(target.get('roleArn'))}, retries "
+            f"{retry.get('maximumRetryAttempts')} within {retry.get('maximumEventAgeInSeconds')} s"]
+
+
 def policy_lines(document: Any) -> list[str]:
     """Every statement of a policy: effect, actions, resources, conditions."""
     doc = _json(document)
@@ -160,6 +170,7 @@ SUMMARIES: dict[str, Summary] = {
     "aws:lambda/function:Function": _function,
     "aws:glue/job:Job": _job,
     "aws:dynamodb/table:Table": _table,
+    "aws:scheduler/schedule:Schedule": _schedule,
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _encryption,
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _public_access,
     "aws:s3/bucketVersioning:BucketVersioning": lambda i: [

@@ -7,10 +7,13 @@ fix and exit with status 2, like every other subcommand.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -47,33 +50,75 @@ class DesignChoice(StrEnum):
     seed = "seed"
 
 
-StackOpt = Annotated[str | None, typer.Option("--stack", help="Stack whose Pulumi.<stack>.yaml (over "
-                                              "Pulumi.yaml's defaults) configures the pipeline, e.g. dev.")]
-SpecOpt = Annotated[Path | None, typer.Option("--spec", help="A stack file in the Pulumi.<stack>.yaml format, "
-                                              "wherever it lives (instead of --stack).")]
-ScenarioOpt = Annotated[Path | None, typer.Option("--scenario", help="Scenario YAML: arrivals, job durations, "
-                                                  "overheads, limits, prices (see docs/simulator.md).")]
-TraceOpt = Annotated[Path | None, typer.Option("--trace", help="CSV of landings (time_s,key[,size_bytes,"
-                                               "duration_s,fail_attempts]) to replay instead of a scenario.")]
-OverheadsOpt = Annotated[OverheadsChoice | None, typer.Option(
-    "--overheads", help="Override the scenario's overheads: realistic (EventBridge, SQS, Lambda, Glue start "
-    "latencies, and the dispatcher's Glue-slot handoff) or none (pure queueing, comparable with theory). To "
-    "compare with the pre-handoff backoff, write overheads: {preset: realistic, throttle: retry} in the "
-    "scenario.")]
-DesignOpt = Annotated[DesignChoice, typer.Option(
-    "--design", help="held: this project's design (the group is released when the run ends). seed: the "
-    "original card (released when the run starts), to see the overlaps it allows.")]
-ReplicationsOpt = Annotated[int, typer.Option("--replications", min=1, help="Independent runs; each metric "
-                                              "is then reported as {mean, ci95}.")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's seed, else 0).")]
-JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write every metric to this JSON file.")]
+SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("stack", Annotated[str | None, typer.Option("--stack", help="Stack whose Pulumi.<stack>.yaml (over "
+                                                 "Pulumi.yaml's defaults) configures the pipeline, e.g. dev.")],
+     None),
+    ("spec_file", Annotated[Path | None, typer.Option("--spec", help="A stack file in the Pulumi.<stack>.yaml "
+                                                      "format, wherever it lives (instead of --stack).")], None),
+    ("scenario_file", Annotated[Path | None, typer.Option("--scenario", help="Scenario YAML: arrivals, job "
+                                                          "durations, overheads, faults, limits, prices (see "
+                                                          "docs/simulator.md).")], None),
+    ("trace", Annotated[Path | None, typer.Option("--trace", help="CSV of landings (time_s,key[,size_bytes,"
+                                                  "duration_s,fail_attempts,event_delay_s]) to replay instead of "
+                                                  "a scenario.")], None),
+    ("overheads", Annotated[OverheadsChoice | None, typer.Option(
+        "--overheads", help="Override the scenario's overheads: realistic (EventBridge, SQS, Lambda, DynamoDB and "
+        "Glue start latencies) or none (pure queueing, comparable with theory when settleSeconds is 0).")], None),
+    ("design", Annotated[DesignChoice, typer.Option(
+        "--design", help="held: this project's design (the deployed rules: a group's lease is released when its "
+        "run ends). seed: the original card (a file's message is deleted when its run starts), to see the "
+        "overlaps it allows.")], DesignChoice.held),
+    ("replications", Annotated[int, typer.Option("--replications", min=1, help="Independent runs; each metric "
+                                                 "is then reported as {mean, ci95}.")], 1),
+    ("seed", Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's seed, "
+                                                "else 0).")], None),
+    ("json_path", Annotated[Path | None, typer.Option("--json", help="Write every metric to this JSON file.")],
+     None),
+)
+"""The options ``simulate`` and ``simulate sweep`` share: name, typer annotation, default."""
 
 
-def _inputs(stack: str | None, spec_file: Path | None, scenario_file: Path | None, trace: Path | None,
-            overheads: OverheadsChoice | None) -> tuple[PipelineSpec, Scenario, str]:
+@dataclass(frozen=True)
+class RunOptions:
+    """The shared options of one command, as the command body receives them (``run``)."""
+
+    stack: str | None
+    spec_file: Path | None
+    scenario_file: Path | None
+    trace: Path | None
+    overheads: OverheadsChoice | None
+    design: DesignChoice
+    replications: int
+    seed: int | None
+    json_path: Path | None
+
+
+def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` the shared options: typer sees them in its signature (after ``ctx``, before the
+    command's own), and the body gets them as one ``run: RunOptions``."""
+    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+           for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "run"]
+    context = [p for p in own if p.name == "ctx"]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+              for name, annotation, default in SHARED_OPTIONS]
+    parameters = context + shared + [p for p in own if p.name != "ctx"]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        run = RunOptions(**{name: kwargs.pop(name) for name, _, _ in SHARED_OPTIONS})
+        command(run=run, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper
+
+
+def _inputs(run: RunOptions) -> tuple[PipelineSpec, Scenario, str]:
     from landing_pipeline.simulator.overheads import preset
     from landing_pipeline.simulator.scenario import load_scenario, scenario_from_trace
 
+    stack, spec_file, scenario_file, trace = run.stack, run.spec_file, run.scenario_file, run.trace
     if stack and spec_file:
         _usage_error("give --stack NAME or --spec FILE, not both")
     if bool(scenario_file) == bool(trace):
@@ -81,8 +126,8 @@ def _inputs(stack: str | None, spec_file: Path | None, scenario_file: Path | Non
     spec = load_spec_or_exit(stack, spec_file)
     scenario = load_scenario(scenario_file) if scenario_file is not None else scenario_from_trace(
         trace if trace is not None else Path())  # a ScenarioError exits 2 with every problem (cli/errors.py)
-    if overheads is not None:
-        scenario = scenario.with_overheads(preset(overheads.value))
+    if run.overheads is not None:
+        scenario = scenario.with_overheads(preset(run.overheads.value))
     label = stack or (str(spec_file) if spec_file else "dev")
     return spec, scenario, label
 
@@ -122,17 +167,10 @@ def _clean(value: Any) -> Any:
 
 
 @simulate_app.callback(invoke_without_command=True)
+@with_run_options
 def simulate(
     ctx: typer.Context,
-    stack: StackOpt = None,
-    spec_file: SpecOpt = None,
-    scenario_file: ScenarioOpt = None,
-    trace: TraceOpt = None,
-    overheads: OverheadsOpt = None,
-    design: DesignOpt = DesignChoice.held,
-    replications: ReplicationsOpt = 1,
-    seed: SeedOpt = None,
-    json_path: JsonOpt = None,
+    run: RunOptions,
     plots: Annotated[Path | None, typer.Option("--plots", help="Write backlog.png, gantt.png and latency_cdf.png "
                                                "into this folder.")] = None,
 ) -> None:
@@ -158,13 +196,14 @@ def simulate(
     from landing_pipeline.simulator.runner import replicate
     from landing_pipeline.simulator.theory import textbook_case
 
-    spec, scenario, label = _inputs(stack, spec_file, scenario_file, trace, overheads)
-    seed = seed if seed is not None else (scenario.seed or 0)
+    spec, scenario, label = _inputs(run)
+    seed = run.seed if run.seed is not None else (scenario.seed or 0)
+    replications, design, json_path = run.replications, run.design, run.json_path
     big = replications * _expected_files(scenario) > PROGRESS_FILES
     with _progress(big, "simulating") as update:
         result = replicate(spec, scenario, replications, design=design.value, seed=seed, progress=update)
     metrics = result.metrics
-    theory = textbook_case(scenario, glue_capacity(spec, scenario))
+    theory = textbook_case(scenario, glue_capacity(spec, scenario), settle_s=float(spec.settle_seconds))
     render(Console(), metrics, spec, scenario, stack=label, design=design.value, seed=seed, theory=theory)
     if json_path is not None:
         _write_json(json_path, {"scenario": scenario.name, "stack": label, "design": design.value,
@@ -191,7 +230,9 @@ def _expected_files(scenario: Scenario) -> float:
 
 
 @simulate_app.command("sweep")
+@with_run_options
 def sweep(
+    run: RunOptions,
     vary: Annotated[list[str], typer.Option("--vary", help="SETTING=V1,V2,... (repeatable); every combination "
                                             "is simulated, e.g. --vary max_parallel_groups=2,4,8,16,32.")],
     target: Annotated[list[str] | None, typer.Option("--target", help="METRIC:OP:VALUE (OP: le, lt, ge, gt, "
@@ -202,15 +243,6 @@ def sweep(
     target_p95: Annotated[str | None, typer.Option("--target-p95", help="Shorthand for a p95 latency (landing "
                                                    "to done) of at most this long, e.g. --target-p95 2h "
                                                    "(durations like 90s, 30m, 2h, 1d).")] = None,
-    stack: StackOpt = None,
-    spec_file: SpecOpt = None,
-    scenario_file: ScenarioOpt = None,
-    trace: TraceOpt = None,
-    overheads: OverheadsOpt = None,
-    design: DesignOpt = DesignChoice.held,
-    replications: ReplicationsOpt = 1,
-    seed: SeedOpt = None,
-    json_path: JsonOpt = None,
     write_stack: Annotated[bool, typer.Option("--write-stack", help="Write the recommended values into the "
                                               "stack file (Pulumi.<stack>.yaml or --spec), keeping the rest.")]
     = False,
@@ -230,20 +262,21 @@ def sweep(
     from landing_pipeline.simulator.report import sweep_table
     from landing_pipeline.simulator.sweep import SweepError, p95_target, parse_target, parse_vary, run_sweep
 
-    spec, scenario, label = _inputs(stack, spec_file, scenario_file, trace, overheads)
+    spec, scenario, label = _inputs(run)
+    replications, json_path = run.replications, run.json_path
     try:
         varies = [parse_vary(text) for text in vary]
         targets = [parse_target(text) for text in (target or [])]
         targets += [p95_target(target_p95)] if target_p95 is not None else []
     except SweepError as exc:
         _usage_error(str(exc))
-    seed = seed if seed is not None else (scenario.seed or 0)
+    seed = run.seed if run.seed is not None else (scenario.seed or 0)
     with _progress(True, "sweeping") as update:
         def step(done: int, total: int, _combo: dict[str, Any]) -> None:
             if update is not None:
                 update(done, total)
         result = run_sweep(spec, scenario, varies, targets, replications=replications, seed=seed,
-                           design=design.value, progress=step)
+                           design=run.design.value, progress=step)
     Console().print(sweep_table(result, [v.setting.name for v in varies], label, scenario.name))
     best = result.best
     if best is None:
@@ -262,7 +295,7 @@ def sweep(
                                 "best": None if best is None else best.settings})
         err_console.print(f"wrote {json_path}", highlight=False)
     if write_stack:
-        _write_stack(best, stack, spec_file)
+        _write_stack(best, run.stack, run.spec_file)
 
 
 def _mean(metrics: dict[str, Any], name: str) -> float:

@@ -54,20 +54,28 @@ class IngestionPipelineArgs(TypedDict, total=False):
     """When a key does not match the rule: use its file name as the group, or reject it to the intake DLQ with the reason. Default: "filename"."""  # noqa: E501
     ordering_scope: str
     """What is kept in order: each group (group), each group per folder (folder), or every file of the pipeline in one sequence (global). Default: "group"."""  # noqa: E501
+    order_by: str
+    """What 'in the order they landed' means for a group's files: landing_time (the S3 event's time in whole seconds, then the key, then the sequencer: files of one group landing in the same second run in key order) or file_name (name order: a name that carries its timestamp sorts in time, and a backfill runs in name order). Default: "landing_time"."""  # noqa: E501
+    settle_seconds: int
+    """A file is not started before it is this many seconds old, so events that EventBridge, the intake queue or a router retry delayed a little are recorded first (0: start at once). It makes late files rare; order is kept by the ledger either way. Default: 30."""  # noqa: E501
+    late_files: str
+    """A file recorded after a later file of its group has started is late: run it next and count it (run), or park it as DEAD for an operator to redrive or skip (park). Default: "run"."""  # noqa: E501
     max_parallel_groups: int
     """Groups allowed to run at once: the dispatcher's maximum concurrency and the Glue job's MaxConcurrentRuns. Default: 4."""  # noqa: E501
     max_attempts: int
-    """Glue runs per file before it is DEAD and parked in the FIFO DLQ. Default: 3."""
+    """Glue runs that fail for the file's own reasons before it is DEAD (announced on the dead-files queue); capacity failures and stops by the pipeline cost no attempt. Default: 3."""  # noqa: E501
     max_receives: int
-    """The ordered queue's maxReceiveCount: a safety ceiling far above max_attempts, because a file waiting for a Glue slot (about once per job timeout + hold margin) and recoveries are deliveries too (attempts are counted in the ledger); 0: max(100, 10 x max_attempts). Default: 0."""  # noqa: E501
+    """The ordered queue's maxReceiveCount: how often one wake-up may be received (a settle wait receives it again) before it is a poison message in the ordered DLQ; attempts are counted in the ledger, not here; 0: max(100, 10 x max_attempts). Default: 0."""  # noqa: E501
     retry_backoff_base_s: int
     """Delay before the first retry of a failed run; doubles each attempt. Default: 60."""
     retry_backoff_cap_s: int
     """Longest delay between retries. Default: 900."""
     throttle_backoff_s: int
-    """Delay before retrying a Glue start refused for Glue's API request rate (ThrottlingException); doubles with each receive, capped at 900 s, jittered. A start refused because every slot is busy (ConcurrentRunsExceeded) does not use it: it waits until a run ends and hands its slot over. Default: 30."""  # noqa: E501
+    """Not read by the v2 runtime (a start refused for Glue's request rate waits min(30 s, retryBackoffBaseS); one refused for want of a slot waits for the slot handoff); accepted so stack files that set it stay valid. Default: 30."""  # noqa: E501
     on_failure: str
     """When a file is DEAD: the group goes on with its next file (continue) or waits for an operator to redrive or skip it (block). Default: "continue"."""  # noqa: E501
+    reconcile_minutes: int
+    """Minutes between the reconciler's passes (EventBridge Scheduler, at least 1): it finishes runs whose end event was lost, resolves starts with no answer, wakes groups with work and announces dead files, so a lost Glue event costs at most this long. Default: 5."""  # noqa: E501
     job_type: str
     """Glue job type (glueetl: Spark). Default: "glueetl"."""
     glue_version: str
@@ -77,7 +85,7 @@ class IngestionPipelineArgs(TypedDict, total=False):
     worker_count: int
     """Glue workers per run (at least 2 for Spark jobs). Default: 2."""
     job_timeout_minutes: int
-    """Longest a Glue run may take; the held message's visibility is this plus hold_margin_s. Default: 60."""
+    """Longest a Glue run may take (Glue stops it then: a TIMEOUT, which costs the file an attempt). Default: 60."""
     script_location: str
     """s3:// URI of your own job script (empty: the bundled ingest job). Default: ""."""
     merge_keys: list[str]
@@ -91,11 +99,11 @@ class IngestionPipelineArgs(TypedDict, total=False):
     router_timeout_s: int
     """Router Lambda timeout. Default: 30."""
     dispatcher_timeout_s: int
-    """Dispatcher Lambda timeout. Default: 60."""
+    """Dispatcher Lambda timeout; a start left unanswered is resolved from Glue only after it plus the SDK's read timeout have passed. Default: 60."""  # noqa: E501
     completion_timeout_s: int
     """Completion Lambda timeout. Default: 30."""
     hold_margin_s: int
-    """Extra visibility beyond the job timeout while a message is held, so a run that ends at its timeout still reports before the message reappears. Default: 900."""  # noqa: E501
+    """Not read by the v2 runtime (no message is held for a run); accepted so stack files that set it stay valid. Default: 900."""  # noqa: E501
     lambda_memory_mb: int
     """Memory of each Lambda function. Default: 256."""
     log_retention_days: int
@@ -105,9 +113,9 @@ class IngestionPipelineArgs(TypedDict, total=False):
     enable_dashboard: bool
     """Create a CloudWatch dashboard. Default: true."""
     oldest_message_alarm_s: int
-    """Alarm when the ordered queue's oldest message is older than this. Default: 3600."""
+    """Alarm when the ordered queue's oldest wake-up is older than this (the dispatcher is not taking them). Default: 3600."""  # noqa: E501
     dlq_depth_alarm_threshold: int
-    """Alarm when a DLQ holds more messages than this. Default: 0."""
+    """Alarm when a DLQ or the dead-files queue holds more messages than this. Default: 0."""
     alarm_email: str
     """Subscribe this address to the alarm topic (empty: no subscription). Default: ""."""
     alarm_topic_arn: str

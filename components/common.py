@@ -40,6 +40,13 @@ def assume_role_policy(service: str) -> str:
         {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 
 
+def assume_role_policy_for_account(service: str, account: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Trust policy for a service that acts for any caller (EventBridge Scheduler): only on behalf of resources
+    of this account (``aws:SourceAccount``), AWS's guard against the confused-deputy problem."""
+    return policy_document([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
+                             "Condition": {"StringEquals": {"aws:SourceAccount": account}}}])
+
+
 def deny_insecure_transport(sid: str, actions: str, resources: Sequence[Any]) -> Statement:
     """Deny every request not made over TLS (the AWS Foundational Security Best Practices control)."""
     return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": actions, "Resource": list(resources),
@@ -48,6 +55,7 @@ def deny_insecure_transport(sid: str, actions: str, resources: Sequence[Any]) ->
 
 _PARTITION: ContextVar[pulumi.Output[str] | None] = ContextVar("landing_partition", default=None)
 _REGION: ContextVar[pulumi.Output[str] | None] = ContextVar("landing_region", default=None)
+_ACCOUNT: ContextVar[pulumi.Output[str] | None] = ContextVar("landing_account", default=None)
 
 
 def partition() -> pulumi.Output[str]:
@@ -69,6 +77,15 @@ def region() -> pulumi.Output[str]:
     if cached is None:
         cached = aws.get_region_output().region
         _REGION.set(cached)
+    return cached
+
+
+def account_id() -> pulumi.Output[str]:
+    """The provider's account id (trust policy conditions), asked once per deployment."""
+    cached = _ACCOUNT.get()
+    if cached is None:
+        cached = aws.get_caller_identity_output().account_id
+        _ACCOUNT.set(cached)
     return cached
 
 

@@ -1,10 +1,10 @@
 """The completion path: "Glue Job State Change" of this job -> completion queue (+DLQ).
 
 A Glue run ending (SUCCEEDED, FAILED, TIMEOUT, STOPPED, ERROR) is what releases
-a held group, so its event goes through SQS like every other hop: buffered,
+a group's lease, so its event goes through SQS like every other hop: buffered,
 retried, and parked in a DLQ rather than lost. The completion Lambda (built
-with the other functions) consumes the queue. A lost event is still recovered:
-the held message reappears when its extended visibility ends.
+with the other functions) consumes the queue. Glue's events are best effort, so
+a lost one is recovered by the reconciler within one ``reconcileMinutes``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
-"""The three Lambda functions: router, dispatcher (the hold) and completion.
+"""The Lambda functions: router, dispatcher and completion (queue-fed), and the reconciler (scheduled).
 
 Each has its own role listing exactly the actions it performs on exactly the
-resources it touches (see the table in docs/components.md), and all three get
+resources it touches (see the table in docs/components.md), and all four get
 the same environment: the spec's runtime part (``to_env``) plus the names of
 the resources they use, as fixed in docs/interfaces.md.
 
-The dispatcher's trigger has batch size 1 (so a receive is one file, and a
-returned message is never a bystander of another file's start) and maximum
+The dispatcher's trigger has batch size 1 (a receive is one group's wake-up, so a
+wake-up held for a settle wait is never a bystander of another group's start) and maximum
 concurrency ``max(2, max_parallel_groups)`` (``contract.dispatcher_concurrency``): AWS's minimum is 2, and
-Glue's ``MaxConcurrentRuns`` (exactly ``max_parallel_groups``) is the real limit.
+the lease plus Glue's ``MaxConcurrentRuns`` (exactly ``max_parallel_groups``) are the real limits.
 """
 
 from __future__ import annotations
@@ -19,28 +19,36 @@ from dataclasses import dataclass
 import pulumi
 
 from landing_pipeline.components.code_archive import code_archive, powertools_layer_arn
-from landing_pipeline.components.common import Statement, allow, partition, region, s3_arn
+from landing_pipeline.components.common import Statement, allow, partition, region
 from landing_pipeline.components.lambda_function import QueueFunction
+from landing_pipeline.components.reconciler import Reconciler
 from landing_pipeline.runtime.contract import (
+    CHECK_INDEX,
     COMPLETION_HANDLER,
+    DEAD_FILES_QUEUE_URL_ENV,
     DISPATCHER_HANDLER,
-    GROUP_INDEX,
     INTAKE_DLQ_URL_ENV,
     JOB_NAME_ENV,
     LEDGER_TABLE_ENV,
+    METRICS_NAMESPACE,
     ORDERED_DLQ_URL_ENV,
     ORDERED_QUEUE_URL_ENV,
     OUTPUT_BUCKET_ENV,
+    RECONCILER_HANDLER,
     ROUTER_HANDLER,
-    WAIT_INDEX,
     dispatcher_concurrency,
 )
 from landing_pipeline.runtime.spec import PipelineSpec, to_env
 
 STANDARD_BATCH_SIZE = 10
 POWERTOOLS_SERVICE_NAME = "landing-pipeline"
-POWERTOOLS_METRICS_NAMESPACE = "LandingPipeline"
-LEDGER_WRITE = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+POWERTOOLS_METRICS_NAMESPACE = METRICS_NAMESPACE
+LEDGER_RECORD = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+"""The router's ledger access: read the group item, record a file in one transaction of Puts and an Update."""
+LEDGER_DECIDE = ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
+                 "dynamodb:Query", "dynamodb:UpdateItem"]
+"""Load a group (strongly consistent Query of its partition, GetItem), commit a decision (a transaction of Put,
+Update, Delete and ConditionCheck items: IAM has no TransactWriteItems action, each item needs its own)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,8 @@ class PipelineResources:
     job_name: pulumi.Input[str]
     job_arn: pulumi.Input[str]
     output_bucket_name: pulumi.Input[str]
+    dead_files_queue_url: pulumi.Input[str]
+    dead_files_queue_arn: pulumi.Input[str]
 
 
 def function_environment(spec: PipelineSpec, res: PipelineResources) -> dict[str, pulumi.Input[str]]:
@@ -72,6 +82,7 @@ def function_environment(spec: PipelineSpec, res: PipelineResources) -> dict[str
         LEDGER_TABLE_ENV: res.ledger_table_name,
         JOB_NAME_ENV: res.job_name,
         OUTPUT_BUCKET_ENV: res.output_bucket_name,
+        DEAD_FILES_QUEUE_URL_ENV: res.dead_files_queue_url,
         "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
     })
@@ -81,44 +92,47 @@ def function_environment(spec: PipelineSpec, res: PipelineResources) -> dict[str
 def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, list[Statement]]:
     """Per function, the statements beyond consuming its own trigger queue and writing its logs.
 
-    Derived from the calls the handlers make (runtime/router.py, dispatcher.py, completion.py,
-    queues.py, outcomes.py, ledger.py); a test keeps the two in step.
+    Derived from the calls the handlers make (runtime/router.py, dispatcher.py, completion.py, reconciler.py and
+    what they share: acting.py, ledger.py, wakeups.py, queues.py); a test keeps the two in step. Every decision
+    reads the group's partition of the table strongly (a Query on the table, never an index) and commits with a
+    transaction, which IAM authorises item by item (``LEDGER_DECIDE``).
     """
     table = res.ledger_table_arn
-    index = pulumi.Output.concat(table, f"/index/{GROUP_INDEX}")
-    waiting = pulumi.Output.concat(table, f"/index/{WAIT_INDEX}")
+    due = pulumi.Output.concat(table, f"/index/{CHECK_INDEX}")
+    deciding = allow("DecideOnGroups", LEDGER_DECIDE, [table])
+    wake = allow("WakeGroups", ["sqs:SendMessage"], [res.ordered_queue_arn])
+    announce = allow("AnnounceDeadFiles", ["sqs:SendMessage"], [res.dead_files_queue_arn])
     return {
         "router": [
-            allow("EnqueueInOrder", ["sqs:SendMessage"], [res.ordered_queue_arn]),
+            # records the file, its pointer and the group's seq in one transaction (Put, Put, Update)
+            allow("RecordFiles", LEDGER_RECORD, [table]),
+            allow("WakeGroups", ["sqs:SendMessage"], [res.ordered_queue_arn]),
             allow("RejectToIntakeDlq", ["sqs:SendMessage"], [res.intake_dlq_arn]),
-            allow("RecordReceived", LEDGER_WRITE, [table]),
         ],
         "dispatcher": [
-            # the mapping already deletes; the handler itself requeues behind a redriven file,
-            # extends the hold and deletes duplicates
-            allow("HoldRequeueOrRelease", ["sqs:ChangeMessageVisibility", "sqs:SendMessage"],
-                  [res.ordered_queue_arn]),
-            allow("ParkDeadFiles", ["sqs:SendMessage"], [res.ordered_dlq_arn]),
-            allow("StartAndWatchJob", ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns"], [res.job_arn]),
-            allow("TrackFiles", LEDGER_WRITE, [table]),
-            allow("ReadGroupHistory", ["dynamodb:Query"], [index]),
-            # a run found finished (lost completion event) frees a slot: wake the longest waiter
-            allow("FindFilesWaitingForASlot", ["dynamodb:Query"], [waiting]),
-            # HeadObject before starting: is the landed version still there?
-            allow("CheckLandedObject", ["s3:GetObject", "s3:GetObjectVersion"],
-                  [s3_arn(res.landing_bucket_name, f"{spec.key_prefix}*")]),
-            # without ListBucket a missing key answers 403 instead of 404 and could not be told apart
-            allow("TellMissingFromForbidden", ["s3:ListBucket"], [s3_arn(res.landing_bucket_name)],
-                  Condition={"StringLike": {"s3:prefix": [f"{spec.key_prefix}*"]}}),
+            deciding, wake, announce,
+            # the mapping deletes a handled wake-up; the handler keeps one invisible while its group settles
+            allow("HoldWakeUpWhileSettling", ["sqs:ChangeMessageVisibility"], [res.ordered_queue_arn]),
+            # a body that is not a wake-up (hand-sent, or v1's) is parked with its reason; retrying cannot help
+            allow("ParkMalformedWakeUps", ["sqs:SendMessage"], [res.ordered_dlq_arn]),
+            # starts through a client without SDK retries; an unanswered start is found by its run token
+            allow("StartAndFindRuns", ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns"], [res.job_arn]),
         ],
         "completion": [
-            allow("ReleaseRetryOrWakeMessages", ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage"],
-                  [res.ordered_queue_arn]),
-            allow("ParkDeadFiles", ["sqs:SendMessage"], [res.ordered_dlq_arn]),
+            deciding, wake, announce,
+            # a run the ledger does not know yet (its start's answer was lost) is looked up to adopt it
             allow("ReadJobRun", ["glue:GetJobRun"], [res.job_arn]),
-            allow("TrackFiles", LEDGER_WRITE, [table]),
-            # every ended run frees a Glue slot: wake the file waiting longest (ChangeMessageVisibility above)
-            allow("FindFilesWaitingForASlot", ["dynamodb:Query"], [waiting]),
+        ],
+        "reconciler": [
+            deciding, wake, announce,
+            # a hint only: every group found is re-read strongly from the table before anything is done
+            allow("FindGroupsDue", ["dynamodb:Query"], [due]),
+            # a run whose end was never announced is looked up; an unanswered start is found by its token, or
+            # started again with the same token past its grace (fencing makes a second run do nothing)
+            allow("FinishOrResolveRuns", ["glue:GetJobRun", "glue:GetJobRuns", "glue:StartJobRun"], [res.job_arn]),
+            # PutMetricData has no resource-level permissions: "*" with the namespace condition is the narrowest
+            allow("PublishDeadFileCount", ["cloudwatch:PutMetricData"], ["*"],
+                  Condition={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}}),
         ],
     }
 
@@ -136,22 +150,25 @@ class FunctionPlan:
 
 def function_plans(spec: PipelineSpec) -> dict[str, FunctionPlan]:
     return {
-        "router": FunctionPlan(ROUTER_HANDLER, "Assigns each landed file its group and enqueues it in order",
-                               STANDARD_BATCH_SIZE, None, spec.router_timeout_s),
-        "dispatcher": FunctionPlan(DISPATCHER_HANDLER, "Starts the Glue run of a group's next file and holds "
-                                   "its message until the run ends", 1,
+        "router": FunctionPlan(ROUTER_HANDLER, "Records each landed file in its group's ledger partition and "
+                               "wakes the group", STANDARD_BATCH_SIZE, None, spec.router_timeout_s),
+        "dispatcher": FunctionPlan(DISPATCHER_HANDLER, "On a group's wake-up: takes its lease and starts the Glue "
+                                   "run of its next files", 1,
                                    dispatcher_concurrency(spec.max_parallel_groups), spec.dispatcher_timeout_s),
-        "completion": FunctionPlan(COMPLETION_HANDLER, "Records a finished Glue run and releases, retries or "
-                                   "parks its held file", STANDARD_BATCH_SIZE, None, spec.completion_timeout_s),
+        "completion": FunctionPlan(COMPLETION_HANDLER, "Records a finished Glue run: releases the group's lease, "
+                                   "retries, blocks or marks files dead, wakes what has work",
+                                   STANDARD_BATCH_SIZE, None, spec.completion_timeout_s),
     }
 
 
 class PipelineFunctions(pulumi.ComponentResource):
-    """Router, dispatcher and completion Lambdas with their triggers, roles and log groups."""
+    """Router, dispatcher and completion Lambdas with their triggers, roles and log groups; the reconciler with its
+    schedule."""
 
     router_function_name: pulumi.Output[str]
     dispatcher_function_name: pulumi.Output[str]
     completion_function_name: pulumi.Output[str]
+    reconciler_function_name: pulumi.Output[str]
 
     def __init__(self, name: str, *, spec: PipelineSpec, resources: PipelineResources, tags: Mapping[str, str],
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -170,12 +187,17 @@ class PipelineFunctions(pulumi.ComponentResource):
                 memory_mb=spec.lambda_memory_mb, environment=env, statements=statements[label],
                 log_retention_days=spec.log_retention_days, tags=tags, opts=pulumi.ResourceOptions(parent=self))
             for label, plan in function_plans(spec).items()}
+        self.reconciler: Reconciler = Reconciler(
+            f"{name}-reconciler", spec=spec, handler=RECONCILER_HANDLER, code=code, layers=[layer], environment=env,
+            statements=statements["reconciler"], tags=tags, opts=pulumi.ResourceOptions(parent=self))
         self.router: QueueFunction = self.functions["router"]
         self.dispatcher: QueueFunction = self.functions["dispatcher"]
         self.completion: QueueFunction = self.functions["completion"]
         self.router_function_name = self.functions["router"].function_name
         self.dispatcher_function_name = self.functions["dispatcher"].function_name
         self.completion_function_name = self.functions["completion"].function_name
+        self.reconciler_function_name = self.reconciler.function_name
         self.register_outputs({"router_function_name": self.router_function_name,
                                "dispatcher_function_name": self.dispatcher_function_name,
-                               "completion_function_name": self.completion_function_name})
+                               "completion_function_name": self.completion_function_name,
+                               "reconciler_function_name": self.reconciler_function_name})

@@ -159,6 +159,13 @@ def _object(m: AwsMocks, name: str, inputs: dict[str, Any]) -> tuple[str, dict[s
     return inputs["key"], {"etag": hashlib.md5(name.encode()).hexdigest(), "versionId": "1"}
 
 
+def _schedule(m: AwsMocks, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    schedule = inputs.get("name") or auto_name(name, "schedule", max_length=64)
+    group = inputs.get("groupName") or "default"
+    return f"{group}/{schedule}", {"name": schedule, "groupName": group,
+                                   "arn": m.arn("scheduler", f"schedule/{group}/{schedule}")}
+
+
 def _plain_id(m: AwsMocks, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return auto_name(name, "id"), {}
 
@@ -177,6 +184,7 @@ _BUILDERS: dict[str, Builder] = {
     "aws:cloudwatch/eventRule:EventRule": _named("events", lambda n: f"rule/{n}"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _named("cloudwatch", lambda n: f"alarm:{n}", key="name"),
     "aws:sns/topic:Topic": _named("sns", lambda n: n),
+    "aws:scheduler/schedule:Schedule": _schedule,
     "aws:cloudwatch/eventTarget:EventTarget": _plain_id,
     "aws:sqs/queuePolicy:QueuePolicy": _plain_id,
     "aws:iam/rolePolicy:RolePolicy": _plain_id,

@@ -1,4 +1,9 @@
-"""What operators watch: alarms on every DLQ, the ordered backlog's age, Lambda errors, Glue failures.
+"""What operators watch: dead files, every DLQ, the wake-up backlog's age, Lambda errors, Glue failures.
+
+"A file is dead" is alarmed from the ledger, not from a queue: the reconciler publishes the count of DEAD
+files (``DeadFiles`` in the pipeline's namespace, one dimension: the ledger table) on every pass, so the
+alarm stays in ALARM for as long as a file is dead, however long that is; a queue's depth drops when its
+retention deletes the message (F6). The dead-files queue's depth is alarmed too, as the inbox it is.
 
 Glue publishes no "failed runs" metric, so failures are counted the way the
 AWS CDK's ``Job.metricFailure`` does it: a rule matching this job's FAILED,
@@ -20,7 +25,13 @@ import pulumi_aws as aws
 
 from landing_pipeline.components.common import child, region
 from landing_pipeline.components.completion_path import job_state_pattern
-from landing_pipeline.runtime.contract import GLUE_ALARM_STATES
+from landing_pipeline.runtime.contract import (
+    DEAD_FILES_METRIC,
+    GLUE_ALARM_STATES,
+    METRICS_NAMESPACE,
+    PIPELINE_DIMENSION,
+    pipeline_dimensions,
+)
 from landing_pipeline.runtime.spec import PipelineSpec
 
 
@@ -33,9 +44,12 @@ class Watched:
     dlqs: Mapping[str, pulumi.Input[str]]
     """Label -> DLQ name."""
     ordered_queue: pulumi.Input[str]
+    dead_files_queue: pulumi.Input[str]
     functions: Mapping[str, pulumi.Input[str]]
     """Label -> Lambda function name."""
     job_name: pulumi.Input[str]
+    ledger_table: pulumi.Input[str]
+    """The ledger table's name: the dimension of the pipeline's own metrics."""
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -77,7 +91,8 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-dashboard", dashboard_name=dashboard_name,
                 dashboard_body=pulumi.Output.all(region(), watched.ordered_queue, dict(watched.queues),
                                                  dict(watched.dlqs), dict(watched.functions), watched.job_name,
-                                                 failure_rule.name).apply(lambda a: json.dumps(dashboard_body(*a))),
+                                                 failure_rule.name, watched.ledger_table, watched.dead_files_queue
+                                                 ).apply(lambda a: json.dumps(dashboard_body(*a))),
                 opts=child(self))
             self.dashboard = dashboard
             self.dashboard_name = dashboard.dashboard_name
@@ -92,19 +107,31 @@ class Monitoring(pulumi.ComponentResource):
 
         def alarm(suffix: str, description: str, namespace: str, metric: str, dimensions: Mapping[str, Any],
                   statistic: str, threshold: float, comparison: str = "GreaterThanThreshold",
-                  period: int = 60) -> None:
+                  period: int = 60, missing: str = "notBreaching") -> None:
             self.alarms[suffix] = aws.cloudwatch.MetricAlarm(
                 f"{name}-{suffix}", alarm_description=description, namespace=namespace, metric_name=metric,
                 dimensions=dict(dimensions), statistic=statistic, period=period, evaluation_periods=1,
-                threshold=threshold, comparison_operator=comparison, treat_missing_data="notBreaching",
+                threshold=threshold, comparison_operator=comparison, treat_missing_data=missing,
                 alarm_actions=actions, ok_actions=actions, tags=dict(tags), opts=child(self))
 
+        alarm("dead-files", "A file is DEAD (counted from the ledger by the reconciler), or the reconciler has "
+              f"published no count for {2 * spec.reconcile_minutes} minutes: `landing status`, then "
+              "`landing redrive` or `landing skip`", METRICS_NAMESPACE, DEAD_FILES_METRIC,
+              {PIPELINE_DIMENSION: watched.ledger_table}, "Maximum", 0,
+              period=dead_files_period_s(spec), missing="breaching")
+        alarm("dead-files-queue-depth", "Announcements of dead files wait in the dead-files queue: read them "
+              "(landing status), then redrive or skip the files and delete the messages", "AWS/SQS",
+              "ApproximateNumberOfMessagesVisible", {"QueueName": watched.dead_files_queue}, "Maximum",
+              spec.dlq_depth_alarm_threshold)
+
         for label, queue in watched.dlqs.items():
-            alarm(f"{label}-depth", f"Messages parked in the {label.replace('-', ' ')}: inspect, then redrive "
-                  "or skip them", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue},
+            what = ("wake-ups the dispatcher failed on again and again (poison messages)" if label == "ordered-dlq"
+                    else "messages parked in the " + label.replace("-", " "))
+            alarm(f"{label}-depth", f"{what[:1].upper()}{what[1:]}: inspect them (the function's logs), fix the "
+                  "cause, then redrive them", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue},
                   "Maximum", spec.dlq_depth_alarm_threshold)
-        alarm("ordered-oldest-message", "The oldest file waiting in the ordered queue is older than "
-              f"{spec.oldest_message_alarm_s} s: a group may be stuck or capacity too low", "AWS/SQS",
+        alarm("ordered-oldest-message", "The oldest wake-up in the ordered queue is older than "
+              f"{spec.oldest_message_alarm_s} s: the dispatcher is not taking them (errors, throttling)", "AWS/SQS",
               "ApproximateAgeOfOldestMessage", {"QueueName": watched.ordered_queue}, "Maximum",
               spec.oldest_message_alarm_s, period=300)
         for label, function in watched.functions.items():
@@ -115,14 +142,21 @@ class Monitoring(pulumi.ComponentResource):
               "Sum", 1, comparison="GreaterThanOrEqualToThreshold", period=300)
 
 
+def dead_files_period_s(spec: PipelineSpec) -> int:
+    """Two reconciler intervals, so every period holds at least one pass's count even when a pass runs late;
+    CloudWatch allows at most a day (why ``reconcileMinutes`` stops at 720)."""
+    return min(2 * 60 * spec.reconcile_minutes, 24 * 3600)
+
+
 def dashboard_name_for(project: str, stack: str, name: str) -> str:
     """CloudWatch dashboard names allow letters, digits, '-' and '_' only."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{project}-{stack}-{name}")[:255]
 
 
 def dashboard_body(region_name: str, ordered_queue: str, queues: Mapping[str, str], dlqs: Mapping[str, str],
-                   functions: Mapping[str, str], job_name: str, failure_rule: str) -> dict[str, Any]:
-    """Backlog, groups running (held messages), DLQ depth, oldest message, run durations, errors."""
+                   functions: Mapping[str, str], job_name: str, failure_rule: str, ledger_table: str = "",
+                   dead_files_queue: str = "") -> dict[str, Any]:
+    """Backlog, wake-ups in flight, DLQ depth, oldest message, run durations, errors, dead files."""
 
     def widget(title: str, metrics: list[list[Any]], x: int, y: int, stat: str = "Maximum") -> dict[str, Any]:
         return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6,
@@ -134,7 +168,7 @@ def dashboard_body(region_name: str, ordered_queue: str, queues: Mapping[str, st
         widget("Backlog: files waiting (visible messages)",
                [[sqs, "ApproximateNumberOfMessagesVisible", "QueueName", q, {"label": label}]
                 for label, q in queues.items() if label not in dlqs], 0, 0),
-        widget("Groups running (held messages in flight)",
+        widget("Wake-ups being handled (ordered queue, in flight)",
                [[sqs, "ApproximateNumberOfMessagesNotVisible", "QueueName", ordered_queue,
                  {"label": "ordered queue"}]], 12, 0),
         widget("DLQ depth", [[sqs, "ApproximateNumberOfMessagesVisible", "QueueName", q, {"label": label}]
@@ -148,4 +182,9 @@ def dashboard_body(region_name: str, ordered_queue: str, queues: Mapping[str, st
                [["AWS/Events", "TriggeredRules", "RuleName", failure_rule, {"label": "failed Glue runs"}]]
                + [["AWS/Lambda", "Errors", "FunctionName", f, {"label": f"{label} errors"}]
                   for label, f in functions.items()], 12, 12, stat="Sum"),
+        widget("Dead files (ledger count, published by the reconciler)",
+               [[METRICS_NAMESPACE, DEAD_FILES_METRIC, *sum(pipeline_dimensions(ledger_table).items(), ()),
+                 {"label": "dead files"}],
+                [sqs, "ApproximateNumberOfMessagesVisible", "QueueName", dead_files_queue,
+                 {"label": "dead-files queue"}]], 0, 18),
     ]}

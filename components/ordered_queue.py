@@ -1,17 +1,16 @@
-"""The ordered queue: SQS FIFO, one message group per file group, and its FIFO DLQ.
+"""The ordered queue: SQS FIFO, one message group per file group, carrying wake-ups; and its FIFO DLQ.
 
-SQS FIFO delivers no further message of a group while one is in flight; the
-dispatcher keeps a started file's message in flight until its Glue run ends
-(the hold), which is what makes a group's files run strictly one after another.
+In v2 the ledger holds each group's files in order and the group's lease makes its runs
+one at a time; the queue only wakes the right group. At most one wake-up is pending per
+group (the router sends one only when it sets ``wake_pending``), so a backfill into one
+group is one message and cannot fill the head of the queue that SQS scans for available
+groups. The dispatcher deletes a wake-up once it has decided; no message is held for a run.
 
-``maxReceiveCount`` is the spec's ``receive_ceiling``, not ``max_attempts``:
-every delivery counts as a receive (a start Glue refused for want of a slot, the
-wake-up or fallback that brings it back, a recovery after a lost completion
-event), so receives are not attempts. The
-ledger counts real attempts and the completion handler parks a file whose
-attempts are used up in the DLQ itself; the redrive ceiling only stops a
-poison message. The visibility timeout is six times the dispatcher's timeout
-(AWS's rule for Lambda consumers); the hold extends it per message.
+``maxReceiveCount`` is the spec's ``receive_ceiling``: a wake-up held for a settle wait is
+received again, so receives are not attempts (the ledger counts those); the ceiling only
+stops a poison wake-up that keeps failing the dispatcher, which lands in the DLQ. Dead
+files are announced on the dead-files queue, not here. The visibility timeout is six times
+the dispatcher's timeout (AWS's rule for Lambda consumers).
 """
 
 from __future__ import annotations

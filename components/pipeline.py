@@ -1,9 +1,10 @@
 """``IngestionPipeline``: the whole ordered-ingestion pipeline as one reusable component.
 
-S3 landing bucket -> EventBridge -> intake queue -> router -> FIFO ordered
-queue -> dispatcher (the hold) -> Glue job -> "Glue Job State Change" ->
-completion queue -> completion Lambda; plus the ledger, the output bucket and
-monitoring. Every part is its own component in this package; this one only
+S3 landing bucket -> EventBridge -> intake queue -> router (records the file in the
+ledger, wakes its group) -> FIFO ordered queue (wake-ups) -> dispatcher (takes the
+group's lease, starts the run) -> Glue job -> "Glue Job State Change" -> completion
+queue -> completion Lambda; the reconciler on a schedule; plus the ledger, the
+dead-files queue, the output bucket and monitoring. Every part is its own component in this package; this one only
 validates the args (before registering anything, so a bad setting never leaves
 half a stack), wires the parts together and publishes the names users need.
 
@@ -21,6 +22,7 @@ import pulumi_aws as aws
 from landing_pipeline.components.args import IngestionPipelineArgs as IngestionPipelineArgs
 from landing_pipeline.components.args import args_from_spec, spec_from_args
 from landing_pipeline.components.completion_path import CompletionPath
+from landing_pipeline.components.dead_files import DeadFilesQueue
 from landing_pipeline.components.functions import PipelineFunctions, PipelineResources
 from landing_pipeline.components.intake import Intake
 from landing_pipeline.components.lambda_function import QueueFunction
@@ -29,6 +31,7 @@ from landing_pipeline.components.ledger import Ledger
 from landing_pipeline.components.monitoring import Monitoring, Watched, dashboard_name_for
 from landing_pipeline.components.ordered_queue import OrderedQueue
 from landing_pipeline.components.processing_job import ProcessingJob
+from landing_pipeline.components.reconciler import Reconciler
 from landing_pipeline.components.secure_bucket import SecureBucket
 from landing_pipeline.runtime.spec import PipelineSpec
 
@@ -58,11 +61,15 @@ class IngestionPipeline(pulumi.ComponentResource):
     intake_dlq_url: pulumi.Output[str]
     """URL of the intake queue's dead-letter queue (undeliverable events and rejected keys)."""
     ordered_queue_url: pulumi.Output[str]
-    """URL of the SQS FIFO queue holding each group's files in order."""
+    """URL of the SQS FIFO queue of group wake-ups (at most one pending per group)."""
     ordered_queue_arn: pulumi.Output[str]
     """ARN of the ordered queue."""
     ordered_dlq_url: pulumi.Output[str]
-    """URL of the ordered queue's FIFO dead-letter queue (DEAD files)."""
+    """URL of the ordered queue's FIFO dead-letter queue (wake-ups that kept failing: poison messages)."""
+    dead_files_queue_url: pulumi.Output[str]
+    """URL of the SQS FIFO queue announcing each DEAD file, once per death."""
+    dead_files_queue_arn: pulumi.Output[str]
+    """ARN of the dead-files queue."""
     completion_queue_url: pulumi.Output[str]
     """URL of the standard SQS queue receiving the job's "Glue Job State Change" events."""
     completion_queue_arn: pulumi.Output[str]
@@ -72,7 +79,7 @@ class IngestionPipeline(pulumi.ComponentResource):
     job_name: pulumi.Output[str]
     """Name of the Glue job that processes one file per run."""
     ledger_table_name: pulumi.Output[str]
-    """Name of the DynamoDB ledger table (one item per file version and per Glue run)."""
+    """Name of the DynamoDB ledger table (each group's item and ordered files, a pointer per file id)."""
     dashboard_name: pulumi.Output[str]
     """Name of the CloudWatch dashboard (empty when enableDashboard is false)."""
     alarm_topic_arn: pulumi.Output[str]
@@ -83,6 +90,10 @@ class IngestionPipeline(pulumi.ComponentResource):
     """Name of the dispatcher Lambda function."""
     completion_function_name: pulumi.Output[str]
     """Name of the completion Lambda function."""
+    reconciler_function_name: pulumi.Output[str]
+    """Name of the reconciler Lambda function (invoked every reconcileMinutes)."""
+    reconciler_schedule_name: pulumi.Output[str]
+    """Name of the EventBridge Scheduler schedule that invokes the reconciler."""
 
     def __init__(self, name: str, args: IngestionPipelineArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -107,9 +118,11 @@ class IngestionPipeline(pulumi.ComponentResource):
                                visibility_timeout_s=spec.queue_visibility_s(spec.dispatcher_timeout_s),
                                tags=tags, opts=child)
         ledger = Ledger(f"{name}-ledger", tags=tags, opts=child)
+        dead_files = DeadFilesQueue(f"{name}-dead-files", tags=tags, opts=child)
         stack_prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
         job = ProcessingJob(f"{name}-processing", spec=spec, landing_bucket=landing.bucket_name,
-                            output_bucket=output.bucket_name, log_group_prefix=f"/aws-glue/jobs/{stack_prefix}",
+                            output_bucket=output.bucket_name, ledger_table_arn=ledger.table_arn,
+                            log_group_prefix=f"/aws-glue/jobs/{stack_prefix}",
                             tags=tags, opts=child)
         completion = CompletionPath(f"{name}-completion", job_name=job.job_name,
                                     visibility_timeout_s=spec.queue_visibility_s(spec.completion_timeout_s),
@@ -120,18 +133,20 @@ class IngestionPipeline(pulumi.ComponentResource):
             ordered_queue_arn=ordered.queue_arn, ordered_dlq_url=ordered.dlq_url, ordered_dlq_arn=ordered.dlq_arn,
             completion_queue_arn=completion.queue_arn, ledger_table_name=ledger.table_name,
             ledger_table_arn=ledger.table_arn, job_name=job.job_name, job_arn=job.job_arn,
-            output_bucket_name=output.bucket_name), tags=tags, opts=child)
+            output_bucket_name=output.bucket_name, dead_files_queue_url=dead_files.queue_url,
+            dead_files_queue_arn=dead_files.queue_arn), tags=tags, opts=child)
         monitoring = Monitoring(f"{name}-monitoring", spec=spec, watched=Watched(
             queues={"intake queue": intake.queue_name, "ordered queue": ordered.queue_name,
                     "completion queue": completion.queue_name, "intake-dlq": intake.dlq_name,
                     "ordered-dlq": ordered.dlq_name, "completion-dlq": completion.dlq_name},
             dlqs={"intake-dlq": intake.dlq_name, "ordered-dlq": ordered.dlq_name,
                   "completion-dlq": completion.dlq_name},
-            ordered_queue=ordered.queue_name,
+            ordered_queue=ordered.queue_name, dead_files_queue=dead_files.queue_name,
             functions={"router": functions.router_function_name, "dispatcher": functions.dispatcher_function_name,
-                       "completion": functions.completion_function_name},
-            job_name=job.job_name), dashboard_name=dashboard_name_for(pulumi.get_project(), pulumi.get_stack(), name),
-            tags=tags, opts=child)
+                       "completion": functions.completion_function_name,
+                       "reconciler": functions.reconciler_function_name},
+            job_name=job.job_name, ledger_table=ledger.table_name),
+            dashboard_name=dashboard_name_for(pulumi.get_project(), pulumi.get_stack(), name), tags=tags, opts=child)
 
         self.landing_bucket_name = landing.bucket_name
         self.output_bucket_name = output.bucket_name
@@ -139,6 +154,7 @@ class IngestionPipeline(pulumi.ComponentResource):
             intake.queue_url, intake.queue_arn, intake.dlq_url)
         self.ordered_queue_url, self.ordered_queue_arn, self.ordered_dlq_url = (
             ordered.queue_url, ordered.queue_arn, ordered.dlq_url)
+        self.dead_files_queue_url, self.dead_files_queue_arn = dead_files.queue_url, dead_files.queue_arn
         self.completion_queue_url, self.completion_queue_arn, self.completion_dlq_url = (
             completion.queue_url, completion.queue_arn, completion.dlq_url)
         self.job_name = job.job_name
@@ -148,12 +164,14 @@ class IngestionPipeline(pulumi.ComponentResource):
         self.router_function_name = functions.router_function_name
         self.dispatcher_function_name = functions.dispatcher_function_name
         self.completion_function_name = functions.completion_function_name
-        self._expose(landing, output, intake, ordered, ledger, job, completion, functions, monitoring)
+        self.reconciler_function_name = functions.reconciler_function_name
+        self.reconciler_schedule_name = functions.reconciler.schedule_name
+        self._expose(landing, output, intake, ordered, ledger, dead_files, job, completion, functions, monitoring)
         self.register_outputs(self.outputs())
 
     def _expose(self, landing: LandingBucket, output: SecureBucket, intake: Intake, ordered: OrderedQueue,
-                ledger: Ledger, job: ProcessingJob, completion: CompletionPath, functions: PipelineFunctions,
-                monitoring: Monitoring) -> None:
+                ledger: Ledger, dead_files: DeadFilesQueue, job: ProcessingJob, completion: CompletionPath,
+                functions: PipelineFunctions, monitoring: Monitoring) -> None:
         """The parts as typed attributes (the awsx / AWS Solutions Constructs convention), so a program can
         attach its own alarms, policies and subscriptions to the real resources. Plain attributes, not
         class annotations: those are the component's outputs (``OUTPUT_NAMES``, the schema)."""
@@ -163,6 +181,7 @@ class IngestionPipeline(pulumi.ComponentResource):
         self.intake: Intake = intake
         self.ordered: OrderedQueue = ordered
         self.ledger: Ledger = ledger
+        self.dead_files: DeadFilesQueue = dead_files
         self.processing: ProcessingJob = job
         self.completion_path: CompletionPath = completion
         self.functions: PipelineFunctions = functions
@@ -176,12 +195,15 @@ class IngestionPipeline(pulumi.ComponentResource):
         self.intake_rule: aws.cloudwatch.EventRule = intake.rule
         self.ordered_queue: aws.sqs.Queue = ordered.queue
         self.ordered_dlq: aws.sqs.Queue = ordered.dlq
+        self.dead_files_queue: aws.sqs.Queue = dead_files.queue
         self.completion_queue: aws.sqs.Queue = completion.queue
         self.completion_dlq: aws.sqs.Queue = completion.dlq
         self.completion_rule: aws.cloudwatch.EventRule = completion.rule
         self.router: QueueFunction = functions.router
         self.dispatcher: QueueFunction = functions.dispatcher
         self.completion: QueueFunction = functions.completion
+        self.reconciler: Reconciler = functions.reconciler
+        self.reconciler_schedule: aws.scheduler.Schedule = functions.reconciler.schedule
         self.glue_job: aws.glue.Job = job.job
         self.glue_job_role: aws.iam.Role = job.role
         self.glue_log_groups: list[aws.cloudwatch.LogGroup] = job.log_groups

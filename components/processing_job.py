@@ -8,8 +8,11 @@ file version to read), and metrics plus real-time logs go to two log groups the
 job owns, with the stack's retention.
 
 The role can read only the landing bucket's objects under the key prefix and
-the job script, and write only the processed, quarantine, manifests and
-snapshots prefixes of the output bucket.
+the job script, write only the processed, quarantine, manifests and
+snapshots prefixes of the output bucket, and write the ledger items of its own
+fencing: the claim of its group's lease (a conditional UpdateItem) and each
+file's commit (a transaction: the open file item deleted, its pointer updated to
+its history, on the condition that the claim is still its own).
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ SCRIPT_SOURCE = Path(landing_pipeline.runtime.jobs.__file__).resolve().parent / 
 SCRIPT_KEY = "scripts/ingest_job.py"
 LIBRARY_KEY = "scripts/landing_runtime.zip"
 """The ``landing_pipeline.runtime`` package the bundled script imports, handed to Glue with ``--extra-py-files``."""
+JOB_LEDGER_ACTIONS = ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"]
+"""``Ledger.claim`` is an UpdateItem; ``Ledger.commit_file`` a transaction of a Delete (the open file item), an
+Update (its pointer, now its history) and a ConditionCheck (the claim): IAM authorises each item of a
+transaction by its own action (there is no TransactWriteItems action). The job reads nothing from the ledger."""
 MANIFEST_PREFIX = "manifests/"
 SNAPSHOT_PREFIX = "snapshots/"
 
@@ -48,8 +55,8 @@ class ProcessingJob(pulumi.ComponentResource):
     script_location: pulumi.Output[str]
 
     def __init__(self, name: str, *, spec: PipelineSpec, landing_bucket: pulumi.Input[str],
-                 output_bucket: pulumi.Input[str], log_group_prefix: str, tags: Mapping[str, str],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 output_bucket: pulumi.Input[str], ledger_table_arn: pulumi.Input[str], log_group_prefix: str,
+                 tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("landing:index:ProcessingJob", name, None, opts)
         library_location: pulumi.Input[str] | None = None
         self.script_object: aws.s3.BucketObjectv2 | None = None
@@ -82,7 +89,7 @@ class ProcessingJob(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-role-policy", role=role.id,
             policy=policy_document(job_statements(spec, landing_bucket, output_bucket, script_arns,
-                                                  [g.arn for g in log_groups])),
+                                                  [g.arn for g in log_groups], ledger_table_arn)),
             opts=child(self))
         job = aws.glue.Job(
             f"{name}-job", role_arn=role.arn, glue_version=spec.glue_version,
@@ -123,8 +130,8 @@ def default_arguments(log_group_prefix: str,
 
 
 def job_statements(spec: PipelineSpec, landing_bucket: pulumi.Input[str], output_bucket: pulumi.Input[str],
-                   script_arns: Sequence[pulumi.Input[str]],
-                   log_group_arns: Sequence[pulumi.Input[str]]) -> list[Statement]:
+                   script_arns: Sequence[pulumi.Input[str]], log_group_arns: Sequence[pulumi.Input[str]],
+                   ledger_table_arn: pulumi.Input[str]) -> list[Statement]:
     prefixes = output_prefixes(spec)
     statements = [
         allow("ReadLandedFiles", ["s3:GetObject", "s3:GetObjectVersion"],
@@ -143,6 +150,9 @@ def job_statements(spec: PipelineSpec, landing_bucket: pulumi.Input[str], output
         # The namespace condition limits it to Glue's own metrics (--enable-metrics).
         allow("PublishGlueMetrics", ["cloudwatch:PutMetricData"], ["*"],
               Condition={"StringEquals": {"cloudwatch:namespace": "Glue"}}),
+        # fencing: claim the lease, then commit each file only while the claim is the run's own; the items of
+        # the table only (no index: the job reads nothing it would need a GSI for)
+        allow("ClaimLeaseAndCommitFiles", JOB_LEDGER_ACTIONS, [ledger_table_arn]),
     ]
     if spec.bucket_kms_key_arn:
         statements.append(allow("UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [spec.bucket_kms_key_arn]))

@@ -346,12 +346,13 @@ class InProcessAWS:
             raise RuntimeError("InProcessAWS is not started; use it as a context manager")
         return _credentialed(self._session.client(service, config=self._config), self.region)
 
-    def handler_client(self, service: str) -> Any:
-        """A client as a Lambda handler has it: the runtime's retry configuration and timeouts, and a marked
-        User-Agent so the strict layer can lose its answers (a retry the handler never sees)."""
+    def handler_client(self, service: str, retries: dict[str, Any] | None = None) -> Any:
+        """A client as a Lambda handler has it: the runtime's retry configuration and timeouts (``retries``:
+        another one, as the runtime's StartJobRun client has none), and a marked User-Agent so the strict
+        layer can lose its answers (a retry the handler never sees)."""
         if self._session is None:
             raise RuntimeError("InProcessAWS is not started; use it as a context manager")
-        config = Config(region_name=self.region, retries=dict(HANDLER_RETRIES),  # a copy: botocore rewrites it
+        config = Config(region_name=self.region, retries=dict(retries or HANDLER_RETRIES),  # botocore rewrites it
                         connect_timeout=5, read_timeout=30, max_pool_connections=64, user_agent_extra=HANDLER_AGENT,
                         signature_version=UNSIGNED)
         return _credentialed(self._session.client(service, config=config), self.region)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from landing_pipeline.emulator.bridge import BridgeContext, BridgeError, Handler, require, tag_list, whole
+from landing_pipeline.emulator.bridge import BridgeContext, BridgeError, Handler, pascal, require, tag_list, whole
 
 
 def role(ctx: BridgeContext, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -93,6 +93,23 @@ def metric_alarm(ctx: BridgeContext, name: str, inputs: dict[str, Any]) -> tuple
     return physical, {"arn": f"arn:aws:cloudwatch:{ctx.region}:{ctx.account}:alarm:{physical}", "name": physical}
 
 
+def schedule(ctx: BridgeContext, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An EventBridge Scheduler schedule, stored in moto (which never fires it: the emulator's own scheduler
+    reads the expression and target from here and invokes the target in emulated time)."""
+    physical = inputs.get("name") or ctx.physical_name(inputs.get("namePrefix") or name, max_length=64)
+    group = inputs.get("groupName") or "default"
+    target = require(inputs, "target", "Schedule", name)
+    create: dict[str, Any] = {
+        "Name": physical, "GroupName": group,
+        "ScheduleExpression": require(inputs, "scheduleExpression", "Schedule", name),
+        "FlexibleTimeWindow": pascal(require(inputs, "flexibleTimeWindow", "Schedule", name)),
+        "Target": pascal(target), "State": inputs.get("state") or "ENABLED"}
+    if inputs.get("description"):
+        create["Description"] = inputs["description"]
+    arn = ctx.client("scheduler").create_schedule(**create)["ScheduleArn"]
+    return f"{group}/{physical}", {"name": physical, "groupName": group, "arn": arn}
+
+
 def _metric_query(query: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"Id": query["id"]}
     for key, api in (("expression", "Expression"), ("label", "Label"), ("returnData", "ReturnData"),
@@ -156,4 +173,5 @@ HANDLERS: dict[str, Handler] = {
     "aws:cloudwatch/logGroup:LogGroup": log_group,
     "aws:cloudwatch/metricAlarm:MetricAlarm": metric_alarm,
     "aws:cloudwatch/dashboard:Dashboard": dashboard,
+    "aws:scheduler/schedule:Schedule": schedule,
 }

@@ -227,7 +227,7 @@ class ChaosOperator:
                 done.append(f"{began:.1f} redrive {item.key}")
             done += [f"{began:.1f} redrive problem: {problem}" for problem in problems]
         elif self.on_failure == "block":
-            for file_id, key in _dlq_files(aws, deployment):
+            for file_id, key in _dlq_files(aws, deployment, ctx):
                 began = aws.clock.now()
                 try:
                     skipped = skip(ctx, key, file_id=file_id, reason="chaos operator: dead again after its redrive")
@@ -254,9 +254,11 @@ class ShortPolls:
         return getattr(self._client, name)
 
 
-def _dlq_files(aws: InProcessAWS, deployment: Deployment) -> list[tuple[str, str]]:
-    """(file id, key) of each ordered-DLQ message, left in place (its visibility is given back)."""
-    sqs, url = aws.client("sqs"), deployment.queues.get("ordered_dlq")
+def _dlq_files(aws: InProcessAWS, deployment: Deployment, ctx: Any = None) -> list[tuple[str, str]]:
+    """(file id, key) of each message announcing a dead file (the dead-files queue, else the ordered DLQ), left
+    in place (its visibility is given back); an announcement names the file id, the ledger its key."""
+    sqs = aws.client("sqs")
+    url = deployment.queues.get("dead_files") or deployment.queues.get("ordered_dlq")
     if not url:
         return []
     found, handles = [], []
@@ -267,8 +269,12 @@ def _dlq_files(aws: InProcessAWS, deployment: Deployment) -> list[tuple[str, str
         for message in batch:
             handles.append(message["ReceiptHandle"])
             document = _document(message["Body"])
-            if document.get("file_id") and document.get("key"):
-                found.append((str(document["file_id"]), str(document["key"])))
+            file_id, key = document.get("file_id"), document.get("key")
+            if file_id and not key and ctx is not None:
+                record = ctx.ledger.get(str(file_id))
+                key = record.key if record is not None else None
+            if file_id and key and (str(file_id), str(key)) not in found:
+                found.append((str(file_id), str(key)))
     for handle in handles:
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     return found

@@ -1,11 +1,16 @@
 """``landing demo`` without the terminal: deploy, land the files, run until the pipeline is quiet, report.
 
 "Quiet" means nothing can happen any more without a new file or an operator:
-every file has landed, no Glue run is going, no function is running, the intake
-and completion queues are empty, and the ordered queue is either empty or holds
-only files waiting behind a dead file of a group that ``on_failure: block``
-stops. The condition must hold over several checks in a row, so a message
-between two hops is not mistaken for the end.
+every file has landed, no Glue run is going, no function (the reconciler
+included) is running, the intake, completion and ordered queues are empty (a
+wake-up held for a settle or a backoff is in the ordered queue), and no group in
+the ledger has anything a reconciler pass could change: no lease, no work to
+wake for, no dead file left unannounced. What is left is then finished, dead
+(announced), or waiting behind a dead file of a group that ``onFailure: block``
+stops: an operator's business. A group a pass would wake keeps the demo waiting
+for the scheduler (emulator/scheduler.py), never for ever: its pass comes every
+``reconcileMinutes``. The condition must hold over several checks in a row, so a
+message between two hops is not mistaken for the end.
 """
 
 from __future__ import annotations
@@ -130,6 +135,8 @@ class DemoResult:
     dropped_sends: list[tuple[float, str, str]] = field(default_factory=list)
     """(pipeline time, queue, deduplication id) of each SendMessage the strict layer's 5-minute FIFO window
     answered as a success and dropped: how a message can vanish on AWS."""
+    reconciler_passes: list[tuple[float, dict[str, Any] | None, str | None]] = field(default_factory=list)
+    """Each reconciler pass the scheduler fired: (pipeline time, what it did, its error)."""
 
     @property
     def nothing_processed(self) -> bool:
@@ -190,8 +197,11 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
         requests = aws.requests - requests_before
         ledger = read_ledger(aws, deployment)
         dead_letters = _dead_letters(aws, deployment)
+        passes = list(running.scheduler.passes) if running.scheduler is not None else []
+        built = _report(running, deployment, ledger, options.design, dead_letters)
+        built["summary"]["reconciler_passes"] = len(passes)
         result = DemoResult(
-            report=_report(running, deployment, ledger, options.design, dead_letters), quiet=quiet,
+            report=built, quiet=quiet,
             stack=options.stack,
             region=aws.region, design=options.design, engine=options.engine, speedup=clock.speedup,
             landing_bucket=deployment.landing_bucket, output_bucket=deployment.output_bucket,
@@ -203,7 +213,8 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
             notes=list(getattr(running.executor, "notes", [])),
             dead_letters=dead_letters, group_limit=deployment.spec.max_parallel_groups,
             recorder=running.recorder, operator_actions=operator_actions,
-            dropped_sends=list(running.strict.sqs.dropped) if running.strict is not None else [])
+            dropped_sends=list(running.strict.sqs.dropped) if running.strict is not None else [],
+            reconciler_passes=[(p.at, p.result, p.error) for p in passes])
         if keep_output:
             result.s3_objects = _objects(aws, deployment.output_bucket)
         result.data = outputs.collect(aws.client("s3"), deployment.output_bucket)
@@ -218,11 +229,16 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
 
 
 def read_ledger(aws: InProcessAWS, deployment: Deployment) -> dict[str, LedgerView]:
+    """Every file the ledger knows, by its pointer item (with the open item's live fields while open)."""
     from landing_pipeline.runtime.ledger import Ledger
 
     ledger = Ledger(aws.client("dynamodb"), deployment.ledger_table, clock=aws.clock.epoch)
-    return {r.file_id: LedgerView(r.file_id, r.key, r.group, str(r.status), int(r.attempts), r.enqueue_seq,
-                                  r.last_error) for r in ledger.all_files()}
+    views = {}
+    for pointer in ledger.all_files():
+        r = ledger.get(pointer.file_id) or pointer
+        views[r.file_id] = LedgerView(r.file_id, r.key, r.group, str(r.status), int(r.attempts), r.sort_key,
+                                      r.last_error, late=bool(r.late))
+    return views
 
 
 def _report(running: pipeline.RunningPipeline, deployment: Deployment, ledger: dict[str, LedgerView],
@@ -295,10 +311,11 @@ def _wait_until_quiet_virtual(running: pipeline.RunningPipeline, clock: VirtualC
 
 def _progress(running: pipeline.RunningPipeline, total: int) -> Progress:
     """Counted from what the emulator saw, not from a ledger scan (which would load moto on large replays):
-    done = files with a successful run, dead = files parked in the ordered DLQ."""
+    done = files with a successful run, dead = deaths announced on the dead-files queue (else the ordered DLQ)."""
     recorder, clock = running.recorder, running.aws.clock
     done = recorder.succeeded_files()
-    dlq = running.deployment.queues.get("ordered_dlq")
+    queues = running.deployment.queues
+    dlq = queues.get("dead_files") or queues.get("ordered_dlq")
     dead = running.aws.queue_depth(dlq) if dlq else 0
     return Progress(landed=len(recorder.uploads), total=total, running=recorder.active_runs(), done=done,
                     dead=dead,
@@ -314,31 +331,40 @@ def _quiet_now(running: pipeline.RunningPipeline, design: str) -> bool:
     aws, queues = running.aws, running.deployment.queues
     if aws.queue_depth(queues["intake"]) or aws.queue_depth(queues["completion"]):
         return False
-    if aws.queue_depth(queues["ordered"]) == 0:
+    if aws.queue_depth(queues["ordered"]):
+        return False
+    if design == "seed":  # the card's design has no ledger work list: an empty queue is the end
         return True
-    if design == "seed":
-        return False
-    return _only_blocked_left(read_ledger(running.aws, running.deployment), running.deployment)
+    return _only_blocked_left(running.aws, running.deployment)
 
 
-def _only_blocked_left(ledger: dict[str, LedgerView], deployment: Deployment) -> bool:
-    """Whether every unfinished file waits behind a dead file (``on_failure: block``), i.e. needs an operator."""
-    dead_groups = {v.group for v in ledger.values() if v.status == "DEAD"}
-    for view in ledger.values():
-        if view.status in report.FINAL:
-            continue
-        if view.status == "BLOCKED":
-            continue
-        if deployment.spec.on_failure == "block" and view.group in dead_groups and view.status == "RECEIVED":
-            continue
+def _only_blocked_left(aws: InProcessAWS, deployment: Deployment) -> bool:
+    """Whether no group has anything a reconciler pass (or a wake-up) could change: what is unfinished is dead
+    and announced, or waits behind such a file under ``onFailure: block``, i.e. needs an operator."""
+    from landing_pipeline.runtime.ledger import Ledger
+
+    ledger = Ledger(aws.client("dynamodb"), deployment.ledger_table, clock=aws.clock.epoch)
+    return all(operator_only(ledger.load_group(group), deployment.spec, aws.clock.epoch())
+               for group in ledger.all_groups())
+
+
+def operator_only(view: Any, spec: Any, now: float) -> bool:
+    """One group (``Ledger.load_group``): no lease, nothing unannounced, and the rules (runtime/decide.py, as the
+    reconciler calls them, at a time past every settle and backoff wait) have nothing to start or wake."""
+    from landing_pipeline.runtime.decide import Caller, decide
+    from landing_pipeline.runtime.group_state import FileStatus, Policy
+
+    if view.group.leased or any(f.status == FileStatus.DEAD and f.deaths > f.announced for f in view.files):
         return False
-    return True
+    far = now + 10 * 86400.0
+    d = decide(view.group, view.files, far, Policy.from_spec(spec), caller=Caller.RECONCILER)
+    return d.kind in ("idle", "blocked") and not d.files and not d.announce
 
 
 def _dead_letters(aws: InProcessAWS, deployment: Deployment) -> dict[str, list[dict[str, Any]]]:
     sqs, found = aws.client("sqs"), {}
     for role, url in deployment.queues.items():
-        if not role.endswith("_dlq"):
+        if not role.endswith("_dlq") and role != "dead_files":
             continue
         messages: list[dict[str, Any]] = []
         while True:

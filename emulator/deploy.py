@@ -27,6 +27,7 @@ from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.bridge import BridgeError, CreatedResource, MotoMocks
 from landing_pipeline.emulator.lambda_runner import MappingConfig, load_mappings
 from landing_pipeline.runtime.contract import COMPLETION_HANDLER as COMPLETION
+from landing_pipeline.runtime.contract import DEAD_FILES_QUEUE_URL_ENV as DEAD_FILES_QUEUE_URL
 from landing_pipeline.runtime.contract import JOB_NAME_ENV as JOB_NAME
 from landing_pipeline.runtime.contract import LEDGER_TABLE_ENV as LEDGER_TABLE
 from landing_pipeline.runtime.contract import ORDERED_DLQ_URL_ENV as ORDERED_DLQ_URL
@@ -106,7 +107,8 @@ class Deployment:
     landing_bucket: str
     environment: dict[str, str]
     queues: dict[str, str] = field(default_factory=dict)
-    """role -> queue URL: intake, ordered, completion, intake_dlq, ordered_dlq."""
+    """role -> queue URL: intake, ordered, completion, intake_dlq, ordered_dlq, completion_dlq, and dead_files
+    (where dead files are announced, one message per death) when the stack deploys it."""
 
     @property
     def spec(self) -> PipelineSpec:
@@ -161,6 +163,8 @@ def deploy(aws: InProcessAWS, stack: StackConfig) -> Deployment:
         "intake": deployment.mapping_for(ROUTER).queue_url, "ordered": environment[ORDERED_QUEUE_URL],
         "completion": deployment.mapping_for(COMPLETION).queue_url, "ordered_dlq": environment[ORDERED_DLQ_URL],
     }
+    if environment.get(DEAD_FILES_QUEUE_URL):
+        deployment.queues["dead_files"] = environment[DEAD_FILES_QUEUE_URL]
     for role, url in _dlqs(aws, deployment.queues).items():
         deployment.queues.setdefault(role, url)
     return deployment

@@ -62,6 +62,11 @@ class RunRequest:
 class RunOutcome:
     state: str  # SUCCEEDED | FAILED | TIMEOUT
     message: str = ""
+    fenced: bool = False
+    """The run lost its lease claim (emulator/fencing.py) and did no work; it still ends as the job does."""
+
+
+FENCED = RunOutcome("SUCCEEDED", "fenced: the lease is claimed by another run or ended; no data touched", True)
 
 
 STOPPED = RunOutcome("STOPPED", "the emulator stopped before the run ended")
@@ -80,6 +85,13 @@ class SleepExecutor:
         self.aws, self.durations, self.stop = aws, durations, stop
 
     def execute(self, request: RunRequest, forced: str | None) -> RunOutcome:
+        from landing_pipeline.emulator import fencing
+
+        if not fencing.claim(self.aws, request.run_id, request.arguments):
+            return FENCED
+        gone = input_gone(self.aws, request.arguments)
+        if gone is not None:   # the job reads its input version first and says so when it is gone
+            return RunOutcome("FAILED", gone)
         duration = self.durations(request.key)
         if forced == "TIMEOUT" or duration > request.timeout_s:
             if self.aws.clock.sleep(request.timeout_s, self.stop):
@@ -89,7 +101,34 @@ class SleepExecutor:
             return STOPPED
         if forced == "FAILED":
             return RunOutcome("FAILED", "injected failure (fault fail-run)")
+        if request.cancelled.is_set():
+            return RunOutcome("TIMEOUT", "cancelled at the job timeout")
+        if not fencing.commit(self.aws, request.run_id, request.arguments, None):
+            return RunOutcome("SUCCEEDED", "fenced at commit: the lease is no longer this run's", True)
         return RunOutcome("SUCCEEDED")
+
+
+def input_gone(aws: InProcessAWS, arguments: dict[str, str]) -> str | None:
+    """The job's message for an input version deleted before the run read it, else None (the sleep executor
+    reads no data, but the file's deletion must fail its run as the job's first read would)."""
+    from landing_pipeline.runtime.contract import INPUT_DELETED, INPUT_URI_ARG, SOURCE_VERSION_ARG
+
+    uri = arguments.get(INPUT_URI_ARG, "")
+    if not uri.startswith("s3://"):
+        return None
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    request: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    version = arguments.get(SOURCE_VERSION_ARG)
+    if version and version != "null":
+        request["VersionId"] = version
+    try:
+        aws.client("s3").head_object(**request)
+    except Exception as exc:
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        if code in ("NoSuchKey", "NoSuchVersion", "404", "NotFound", "405", "MethodNotAllowed"):
+            return f"{INPUT_DELETED} {uri} (version {version or 'latest'}) was deleted before this run could read it"
+        raise
+    return None
 
 
 class GlueEngine:
@@ -218,7 +257,7 @@ class GlueEngine:
             run.status = outcome.state
             run.completed_on = run.modified_on = datetime.now(UTC).replace(tzinfo=None)
             run.error_message = outcome.message
-        self.recorder.run_finished(request.run_id, end, outcome.state, outcome.message)
+        self.recorder.run_finished(request.run_id, end, outcome.state, outcome.message, fenced=outcome.fenced)
         if outcome.state == "EXPIRED":  # Glue documents state change events for the other ends only
             return
         if self.faults.fire("lose-completion", request.key) or self.faults.fire("lose-glue-event", request.key):

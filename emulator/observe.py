@@ -33,6 +33,9 @@ class RunObservation:
     end: float | None = None
     state: str = "RUNNING"
     message: str = ""
+    fenced: bool = False
+    """The run lost its group lease's claim and did no work (a restart of a lease whose first start had
+    taken effect): it is not a second processing of its file."""
 
 
 @dataclass
@@ -87,10 +90,10 @@ class Recorder:
             self.runs[run.run_id] = run
             self.touch(run.start)
 
-    def run_finished(self, run_id: str, end: float, state: str, message: str) -> None:
+    def run_finished(self, run_id: str, end: float, state: str, message: str, fenced: bool = False) -> None:
         with self._lock:
             run = self.runs[run_id]
-            run.end, run.state, run.message = end, state, message
+            run.end, run.state, run.message, run.fenced = end, state, message, fenced
             self.touch(end)
 
     def snapshot_runs(self) -> list[RunObservation]:

@@ -15,7 +15,9 @@ from landing_pipeline.emulator.faults import FaultPlan
 from landing_pipeline.emulator.glue_engine import GlueEngine, RunExecutor, SleepExecutor
 from landing_pipeline.emulator.lambda_runner import MappingRunner, resolve_handler
 from landing_pipeline.emulator.observe import Recorder, Upload
-from landing_pipeline.emulator.seed_dispatcher import seed_handler
+from landing_pipeline.emulator.s3_event_time import S3EventTime
+from landing_pipeline.emulator.scheduler import Scheduler, scheduler_for
+from landing_pipeline.emulator.seed_dispatcher import seed_handler, seed_router
 from landing_pipeline.emulator.strict import StrictLayer
 from landing_pipeline.emulator.workload import DEFAULT_RUN_S, Arrival, durations_of, fail_attempts_of
 from landing_pipeline.runtime.contract import COMPLETION_HANDLER as COMPLETION
@@ -41,6 +43,9 @@ class RunningPipeline:
     uploads_done: threading.Event
     strict: StrictLayer | None = None
     """The strict layer (None with --lenient): what AWS does that moto does not."""
+    scheduler: Scheduler | None = None
+    """The reconciler's schedule in the emulator's clock (None under ``--design seed``: the card had none)."""
+    event_time: S3EventTime | None = None
     moto_before: tuple[float, float] = (0.0, 0.0)
     """``aws.moto_s`` and ``aws.moto_cpu_s`` when the pipeline started (the deploy's share left out)."""
 
@@ -55,7 +60,8 @@ class RunningPipeline:
 
     def in_flight(self) -> int:
         held_back = self.engine.pending_events + (self.strict.pending() if self.strict is not None else 0)
-        return sum(runner.in_flight for runner in self.runners) + held_back
+        reconciling = 1 if self.scheduler is not None and self.scheduler.running else 0
+        return sum(runner.in_flight for runner in self.runners) + held_back + reconciling
 
 
 def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *, engine: Engine, design: Design,
@@ -65,13 +71,17 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
     ``strict`` (the default; ``--lenient`` turns it off) puts the strict layer around moto and gives the
     handlers clients configured as the runtime's own (its retries), whose answers the layer can lose."""
     from landing_pipeline.emulator import strict as strict_layer
-    from landing_pipeline.runtime.context import RuntimeContext, install
+    from landing_pipeline.runtime.context import GLUE_STARTS, RuntimeContext, install
 
     recorder = recorder or Recorder()
     stop = threading.Event()
     layer = strict_layer.install(aws, faults) if strict else None
+    event_time = S3EventTime(aws.clock)   # after the strict layer: its wrapper is the outer one (the put's time)
+    event_time.install()
     client = aws.handler_client if strict else aws.client
-    clients = {service: client(service) for service in ("sqs", "glue", "dynamodb", "s3")}
+    clients = {service: client(service) for service in ("sqs", "glue", "dynamodb", "s3", "cloudwatch")}
+    if strict:   # StartJobRun without SDK retries, as the runtime makes it (runtime/context.py GLUE_STARTS)
+        clients[GLUE_STARTS] = aws.handler_client("glue", {"mode": "standard", "total_max_attempts": 1})
     install(RuntimeContext.from_env(deployment.environment, clients=clients, clock=aws.clock.epoch))
     prefix = deployment.spec.key_prefix
     executor = _executor(aws, deployment, arrivals, engine, stop)
@@ -84,16 +94,25 @@ def start(aws: InProcessAWS, deployment: Deployment, arrivals: list[Arrival], *,
         if design == "seed" and mapping.function.handler == DISPATCHER:
             handler: Callable[[dict[str, Any], Any], Any] = seed_handler(
                 clients["glue"], deployment.job_name, deployment.spec, deployment.output_bucket)
+        elif design == "seed" and mapping.function.handler == ROUTER:
+            handler = seed_router(resolve_handler(mapping.function), clients["sqs"], deployment)
         else:
             handler = resolve_handler(mapping.function)
         on_batch = _intake_observer(recorder) if mapping.function.handler == ROUTER else None
         runners.append(MappingRunner(aws, mapping, handler, recorder, stop, on_batch=on_batch,
                                      strict=layer.handlers if layer is not None else None))
     uploads_done = threading.Event()
+    scheduler = None
+    if design != "seed":
+        scheduler = scheduler_for(aws, float(getattr(deployment.spec, "reconcile_minutes", 5)), recorder, stop,
+                                  strict=layer.handlers if layer is not None else None)
     running = RunningPipeline(aws, deployment, recorder, faults, glue, runners, stop, executor, uploads_done,
-                              strict=layer, moto_before=(aws.moto_s, aws.moto_cpu_s))
+                              strict=layer, scheduler=scheduler, event_time=event_time,
+                              moto_before=(aws.moto_s, aws.moto_cpu_s))
     for runner in runners:
         runner.start()
+    if scheduler is not None:
+        scheduler.start()
     aws.clock.start_thread(_upload_all, running, arrivals, name="uploader")
     return running
 
@@ -105,8 +124,12 @@ def shutdown(running: RunningPipeline) -> None:
     running.aws.clock.close()  # every clock wait ends now and sees the stop
     for runner in running.runners:
         runner.join()
+    if running.scheduler is not None:
+        running.scheduler.join()
     running.engine.shutdown()
     running.engine.uninstall()
+    if running.event_time is not None:   # before the strict layer's, which restores what it wrapped
+        running.event_time.uninstall()
     if running.strict is not None:
         running.strict.uninstall(running.aws)
     install(None)

@@ -4,8 +4,15 @@ Statuses come from the ledger (what operators would see); run intervals come
 from the Glue engine (what really ran), so an overlap the pipeline never heard
 of is counted too. ``overlapping_runs`` counts pairs of runs of one group that
 overlap in time; ``ordering_violations`` counts pairs of files of one group
-whose successful runs started out of enqueue order; ``max_parallel_groups`` is
-the peak number of groups with a run going at the same moment.
+whose successful runs started against the stack's order (``orderBy``: the
+ledger's order key), a *late* file (recorded after a later file of its group
+had started) apart: those are counted as ``late`` beside it, as the pipeline
+logs them; ``max_parallel_groups`` is the peak number of groups with a run
+going at the same moment.
+
+A file's ``enqueue_seq`` is its position in the stack's order (1, 2, ... over
+all files, by the ledger's order key; within a group, the order the group runs
+its files in). The name is v1's, whose order was the ordered queue's.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from landing_pipeline.emulator.observe import RunObservation, Upload
@@ -29,17 +37,22 @@ class LedgerView:
     group: str
     status: str
     attempts: int
-    enqueue_seq: str
+    order: str
+    """The ledger's order key of the file (its sort key under its group)."""
     last_error: str | None
+    late: bool = False
 
 
 def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs: list[RunObservation],
           intake_messages: dict[str, set[str]], enqueued: dict[str, int], *, design: str, group_of: Any, now: float,
           wall_s: float, ignored_reason: Callable[[Upload], str] | None = None) -> dict[str, Any]:
     """``uploads``: (file id, upload) in landing order; ``enqueued``: file id -> position of its first message in
-    the ordered queue (``enqueue_seq``; the ledger's own sequence is the router's clock before its send, which
-    concurrent router invocations can interleave); ``group_of(key)``: the grouping rule, for files the ledger
-    never saw; ``ignored_reason(upload)``: why the pipeline did not take a file in (the router's own rule)."""
+    the ordered queue (``--design seed``, whose card enqueues one message per file; empty otherwise: the order
+    is then the ledger's order key); ``group_of(key)``: the grouping rule, for files the ledger never saw;
+    ``ignored_reason(upload)``: why the pipeline did not take a file in (the router's own rule)."""
+    if not enqueued:
+        ranked = sorted(ledger.values(), key=lambda v: (v.order, v.file_id))
+        enqueued = {view.file_id: position for position, view in enumerate(ranked, 1)}
     runs_by_file: dict[str, list[RunObservation]] = defaultdict(list)
     for run in sorted(runs, key=lambda r: r.start):
         runs_by_file[run.file_id].append(run)
@@ -61,6 +74,7 @@ def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs
                       "end": round(r.end, 3) if r.end is not None else None, "state": r.state,
                       **({"error": r.message} if r.message and r.state != "SUCCEEDED" else {})} for r in file_runs],
             "reason": _reason(status, record, file_runs, upload, ignored_reason),
+            "late": bool(record.late) if record else False,
             "_landed_at": round(upload.at, 3),
         })
         files[-1]["_reason"] = files[-1]["reason"]
@@ -77,7 +91,9 @@ def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs
         "duplicates_suppressed": duplicates,
         "overlapping_runs": overlapping_runs(runs, now),
         "ordering_violations": ordering_violations(files),
+        "late": sum(1 for f in files if f["late"]),
         "max_parallel_groups": max_parallel_groups(runs, now),
+        "max_handoff_s": max_handoff_s(files),
         "wall_s": round(wall_s, 3),
     }
     return {"files": files, "summary": summary}
@@ -141,18 +157,20 @@ def overlapping_runs(runs: Iterable[RunObservation], now: float) -> int:
 
 
 def ordering_violations(files: list[dict[str, Any]]) -> int:
-    """Pairs of one group's files whose successful runs started in the opposite order to their enqueue order."""
-    by_group: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    """Pairs of one group's files whose successful runs started in the opposite order to the stack's order
+    (``enqueue_seq``), unless the earlier one is late: it was not known when the later one started."""
+    by_group: dict[str, list[tuple[int, float, bool]]] = defaultdict(list)
     for position, file in enumerate(files):
         started = [run["start"] for run in file["runs"] if run["state"] == "SUCCEEDED"]
         if started:
             order = file["enqueue_seq"] if file["enqueue_seq"] is not None else 10**12 + position  # not enqueued
-            by_group[file["group"]].append((order, started[0]))
+            by_group[file["group"]].append((order, started[0], bool(file.get("late"))))
     violations = 0
     for entries in by_group.values():
         entries.sort()
-        for i, (_, start_i) in enumerate(entries):
-            violations += sum(1 for _, start_j in entries[i + 1:] if start_j < start_i)
+        for i, (_, start_i, late_i) in enumerate(entries):
+            if not late_i:
+                violations += sum(1 for _, start_j, _ in entries[i + 1:] if start_j < start_i)
     return violations
 
 
@@ -168,3 +186,20 @@ def max_parallel_groups(runs: Iterable[RunObservation], now: float) -> int:
         active[group] += 1 if kind else -1
         peak = max(peak, sum(1 for count in active.values() if count > 0))
     return peak
+
+
+def max_handoff_s(files: list[dict[str, Any]]) -> float:
+    """The longest a group's next run started after its previous run ended, counted only when that next run's
+    file had landed before the end (so the wait was the pipeline's: a settle, a backoff, a slot, or a lost Glue
+    event found by the reconciler's next pass), in pipeline seconds."""
+    by_group: dict[str, list[tuple[float, float | None, float]]] = defaultdict(list)
+    for file in files:
+        for run in file["runs"]:
+            by_group[file["group"]].append((run["start"], run["end"], file["_landed_at"]))
+    longest = 0.0
+    for runs in by_group.values():
+        runs.sort()
+        for (_, end, _), (start, _, landed) in pairwise(runs):
+            if end is not None and landed <= end <= start:
+                longest = max(longest, start - end)
+    return round(longest, 3)

@@ -155,6 +155,11 @@ class SparkExecutor:
 
     # -- a run ----------------------------------------------------------------------------------------
     def execute(self, request: RunRequest, forced: str | None) -> RunOutcome:
+        from landing_pipeline.emulator import fencing
+        from landing_pipeline.emulator.glue_engine import FENCED
+
+        if not fencing.claim(self.aws, request.run_id, request.arguments):
+            return FENCED  # before the input is staged: a fenced run reads nothing
         if forced == "TIMEOUT":
             self.aws.clock.sleep(request.timeout_s, self.stop)
             return RunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_s / 60:g} minutes")
@@ -164,8 +169,11 @@ class SparkExecutor:
             argv = staged.stage()
             if forced == "FAILED":
                 return RunOutcome("FAILED", "injected failure (fault fail-run)")
-            self.script().main(argv, spark=self.session(), store=staged.store())
+            result = self.script().main(argv, spark=self.session(), store=staged.store(),
+                                        ledger_client=self.aws.client("dynamodb"))
             staged.sync()  # anything written after the manifest (nothing, normally)
+            if isinstance(result, dict) and result.get("fenced"):
+                return RunOutcome("SUCCEEDED", "fenced: the lease is no longer this run's", True)
         except Cancelled:
             return RunOutcome("TIMEOUT", "cancelled at the job timeout")
         except Exception as exc:

@@ -1,11 +1,12 @@
-"""The completion Lambda: a Glue run ended, so release (or delay, or park) the message that held its group.
+"""The completion Lambda: a Glue run ended, so apply its outcome and release the group's lease.
 
-Glue publishes "Glue Job State Change" events; an EventBridge rule for this
-pipeline's job sends them through the completion queue to this function. The
-run id leads to the file through the ledger's run item; a run with no run item
-is looked up in Glue once (the dispatcher may have crashed right after starting
-it) and, if its arguments do not name a file this pipeline is running, ignored:
-another tool may start the same job by hand.
+Glue publishes "Glue Job State Change" events; an EventBridge rule for this pipeline's job sends them through
+the completion queue to this function. The run id leads to the group and the lease's token through the
+ledger's run item (a run with no run item is looked up in Glue once: its arguments carry the token); the
+rules of runtime/decide.py ``run_ended`` say what the end means for each file (F7, F8), and the release is
+one conditional write that also sees whether work remains, in which case one wake-up is sent. The freed slot
+wakes the group that waited longest for one. Glue's events are best effort: the reconciler finishes a run
+whose event never came (F10). Another tool's runs of the same job are ignored.
 """
 
 from __future__ import annotations
@@ -17,20 +18,21 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime.acting import carry_out, policy, wake_waiters
 from landing_pipeline.runtime.batch import process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context, is_aws_error
 from landing_pipeline.runtime.contract import (
-    ATTEMPT_ARG,
-    FILE_ID_ARG,
-    GLUE_FINAL_STATES,
+    GLUE_ACTIVE_STATES,
     GLUE_SOURCE,
     GLUE_STATE_CHANGE,
+    GROUP_ARG,
+    RUN_TOKEN_ARG,
 )
-from landing_pipeline.runtime.handoff import wake_waiter
-from landing_pipeline.runtime.ledger import IN_FLIGHT, RunRecord, parse_iso
-from landing_pipeline.runtime.outcomes import apply_run_result
+from landing_pipeline.runtime.decide import Caller, RunEnd, run_ended
+from landing_pipeline.runtime.ledger import Commit
 
-REQUIRED = ("ordered_queue_url", "ordered_dlq_url", "ledger_table", "job_name", "output_bucket")
+REQUIRED = ("ordered_queue_url", "ledger_table", "job_name", "output_bucket")
+_REEVALUATIONS = 6
 
 
 class MalformedStateChange(ValueError):
@@ -65,8 +67,8 @@ def parse_state_change(body: str) -> RunEnded | None:
 
 
 def complete(ctx: RuntimeContext, body: str) -> str:
-    """Apply one state change event; returns what was done (released, retry, dead, already, stale,
-    foreign, ignored, malformed)."""
+    """Apply one state change event; returns what was done (released, stale, hold, foreign, ignored,
+    malformed)."""
     try:
         ended = parse_state_change(body)
     except MalformedStateChange as exc:
@@ -80,29 +82,37 @@ def complete(ctx: RuntimeContext, body: str) -> str:
         obs.count(obs.FOREIGN)
         obs.logger.info("state change of another job; ignored", extra={"job_name": ended.job_name})
         return "foreign"
-    if ended.state not in GLUE_FINAL_STATES:
+    if ended.state in GLUE_ACTIVE_STATES:
         return "ignored"
     run = ctx.ledger.get_run(ended.run_id) or adopt_run(ctx, ended.run_id)
     if run is None:
         obs.count(obs.FOREIGN)
         obs.logger.info("run not started by this pipeline; ignored", extra={"run_id": ended.run_id})
-        wake_waiter(ctx)  # a run of this job started by hand held one of its MaxConcurrentRuns slots too
+        wake_waiters(ctx, 1)  # a run of this job started by hand held one of its MaxConcurrentRuns slots too
         return "foreign"
-    record = ctx.ledger.get(run.file_id)
-    with obs.file_context(file_id=run.file_id, run_id=ended.run_id, attempt=run.attempt,
-                          key=record.key if record else None, group=record.group if record else None):
-        started, finished = parse_iso(record.started_at if record else None), parse_iso(ended.time)
-        if started is not None and finished is not None and record is not None and record.attempts == run.attempt:
-            obs.seconds(obs.RUN_DURATION, finished - started)
-        applied = apply_run_result(ctx, run.file_id, run.attempt, ended.run_id, ended.state, ended.message,
-                                   current=record)
-        obs.logger.info("completion applied", extra={"action": applied.action, "state": ended.state})
-        return applied.action
+    group, token = run
+    rules = policy(ctx)
+    with obs.file_context(group=group, run_id=ended.run_id):
+        for _ in range(_REEVALUATIONS):
+            view = ctx.ledger.load_group(group)
+            d = run_ended(view.group, view.files, RunEnd(ended.run_id, token, ended.state, ended.message),
+                          ctx.now(), rules, caller=Caller.COMPLETION)
+            if not d.writes:
+                obs.logger.info("completion changes nothing", extra={"action": d.kind, "reason": d.reason})
+                return d.kind
+            if carry_out(ctx, view, d) == Commit.OK:
+                started = view.group.lease_at
+                if started is not None:
+                    obs.seconds(obs.RUN_DURATION, ctx.now() - started)
+                obs.logger.info("completion applied", extra={"action": d.kind, "outcome": str(d.outcome),
+                                                             "state": ended.state, "reason": d.reason})
+                return d.kind
+        raise RuntimeError(f"group {group!r} kept changing while a run's end was applied; the event is retried")
 
 
-def adopt_run(ctx: RuntimeContext, run_id: str) -> RunRecord | None:
-    """A run with no run item: ours only if its arguments name a file whose current attempt it is
-    (the dispatcher crashed between StartJobRun and recording the run)."""
+def adopt_run(ctx: RuntimeContext, run_id: str) -> tuple[str, str] | None:
+    """A run with no run item: ours if its arguments carry a run token and a group (the dispatcher died
+    between StartJobRun and recording the run); the run item is written now."""
     try:
         run = ctx.glue.get_job_run(JobName=ctx.job_name, RunId=run_id)["JobRun"]
     except Exception as exc:
@@ -110,16 +120,12 @@ def adopt_run(ctx: RuntimeContext, run_id: str) -> RunRecord | None:
             return None
         raise
     arguments = run.get("Arguments") or {}
-    file_id, attempt_text = str(arguments.get(FILE_ID_ARG) or ""), str(arguments.get(ATTEMPT_ARG) or "")
-    if not file_id or not attempt_text.isdigit():
+    token, group = str(arguments.get(RUN_TOKEN_ARG) or ""), str(arguments.get(GROUP_ARG) or "")
+    if not token or not group:
         return None
-    attempt = int(attempt_text)
-    record = ctx.ledger.get(file_id)
-    if record is None or record.attempts != attempt or record.status not in IN_FLIGHT:
-        return None
-    ctx.ledger.put_run(run_id, record.file_id, attempt)
+    ctx.ledger.put_run(run_id, group, token)
     obs.logger.warning("adopted a run the dispatcher had not recorded", extra={"run_id": run_id})
-    return RunRecord(run_id, record.file_id, attempt)
+    return group, token
 
 
 def _record_handler(ctx: RuntimeContext, record: SQSRecord) -> str:

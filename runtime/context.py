@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime.contract import (
+    DEAD_FILES_QUEUE_URL_ENV,
     INTAKE_DLQ_URL_ENV,
     JOB_NAME_ENV,
     LEDGER_TABLE_ENV,
@@ -68,10 +69,18 @@ class MonotonicMillis:
             return self._last
 
 
+GLUE_STARTS = "glue-starts"
+"""The client name of Glue for StartJobRun only: SDK retries off, as StartJobRun has no idempotency token and
+a retried call whose first answer was lost starts a second run (F1). Every other call retries as usual."""
+
+
 def _default_client_factory(service: str) -> Any:
     import boto3  # lazily: the first AWS call pays for it, not the import of a handler module
     from botocore.config import Config
 
+    if service == GLUE_STARTS:
+        return boto3.client("glue", config=Config(retries={"mode": "standard", "total_max_attempts": 1},
+                                                  connect_timeout=5, read_timeout=30))
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 4},
                                                connect_timeout=5, read_timeout=30))
 
@@ -87,6 +96,7 @@ class RuntimeContext:
     ledger_table: str = ""
     job_name: str = ""
     output_bucket: str = ""
+    dead_files_queue_url: str = ""
     clients: dict[str, Any] = field(default_factory=dict)
     client_factory: ClientFactory = _default_client_factory
     clock: Callable[[], float] = time.time
@@ -105,7 +115,8 @@ class RuntimeContext:
                       ordered_queue_url=env.get(ORDERED_QUEUE_URL_ENV, ""),
                       ordered_dlq_url=env.get(ORDERED_DLQ_URL_ENV, ""), intake_dlq_url=env.get(INTAKE_DLQ_URL_ENV, ""),
                       ledger_table=env.get(LEDGER_TABLE_ENV, ""), job_name=env.get(JOB_NAME_ENV, ""),
-                      output_bucket=env.get(OUTPUT_BUCKET_ENV, ""))
+                      output_bucket=env.get(OUTPUT_BUCKET_ENV, ""),
+                      dead_files_queue_url=env.get(DEAD_FILES_QUEUE_URL_ENV, ""))
         if client_factory is not None:
             context.client_factory = client_factory
         if clock is not None:
@@ -143,6 +154,14 @@ class RuntimeContext:
         return self.client("glue")
 
     @property
+    def glue_starts(self) -> Any:
+        """Glue for StartJobRun: a handed-in ``glue-starts`` client, else one made without SDK retries; a context
+        handed only a ``glue`` client (tests, the emulator) uses that one."""
+        if GLUE_STARTS not in self.clients and "glue" in self.clients:
+            return self.clients["glue"]
+        return self.client(GLUE_STARTS)
+
+    @property
     def dynamodb(self) -> Any:
         return self.client("dynamodb")
 
@@ -155,7 +174,8 @@ class RuntimeContext:
         if self._ledger is None:
             from landing_pipeline.runtime.ledger import Ledger
 
-            self._ledger = Ledger(self.dynamodb, self.ledger_table, clock=self.clock)
+            self._ledger = Ledger(self.dynamodb, self.ledger_table, clock=self.clock,
+                                  max_slots=self.spec.max_parallel_groups)
         return self._ledger
 
     def now(self) -> float:

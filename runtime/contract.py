@@ -34,10 +34,14 @@ JOB_NAME_ENV = "LANDING_JOB_NAME"
 OUTPUT_BUCKET_ENV = "LANDING_OUTPUT_BUCKET"
 """Name of the bucket the job's output, quarantine, manifest and snapshot locations are in."""
 
+DEAD_FILES_QUEUE_URL_ENV = "LANDING_DEAD_FILES_QUEUE_URL"
+"""URL of the dead-files FIFO queue: one message per death of a file (dedup id ``<file id>-dead-<n>``),
+sent by whoever records the death and, if that was lost, by the reconciler (F5)."""
+
 RESOURCE_ENV: dict[str, str] = {
     "ordered_queue_url": ORDERED_QUEUE_URL_ENV, "ordered_dlq_url": ORDERED_DLQ_URL_ENV,
     "intake_dlq_url": INTAKE_DLQ_URL_ENV, "ledger_table": LEDGER_TABLE_ENV, "job_name": JOB_NAME_ENV,
-    "output_bucket": OUTPUT_BUCKET_ENV,
+    "output_bucket": OUTPUT_BUCKET_ENV, "dead_files_queue_url": DEAD_FILES_QUEUE_URL_ENV,
 }
 """``RuntimeContext`` field -> the variable that carries it: how a handler names a missing one, and what the
 components must set (a test checks the functions get exactly these)."""
@@ -67,6 +71,63 @@ WAIT_INDEX_PROJECTION = ("file_id", WAIT_HANDLE)
 WAIT_POOL = "glue"
 """The one value of ``wait_pool``: every waiter shares one partition of ``by_waiting`` (one Glue job)."""
 
+# --- the ledger table, v2 (design-v2.md; docs/runtime.md "The ledger") -------------------------------------
+# One table, key (pk, sk). A group's items share one partition, so one strongly consistent Query returns the
+# group item and its open files in order: every safety decision reads only base-table items (F4).
+
+LEDGER_SORT_KEY = "sk"
+"""The table's range key (string). The hash key stays ``LEDGER_KEY`` (``pk``)."""
+GROUP_PK_PREFIX = "g#"
+"""``pk`` of a group's partition: ``g#<group>``."""
+GROUP_ITEM_SK = "#group"
+"""``sk`` of the group item (seq, version, lease, state, wake_pending, next_check_at); sorts before files."""
+FILE_SK_PREFIX = "f#"
+"""``sk`` prefix of an open file item: ``f#<order key>\x1f<file id>`` (runtime/order.py)."""
+POINTER_PK_PREFIX = "id#"
+"""``pk`` of a file id's pointer item (dedup, run correlation, and the file's history once finished)."""
+POINTER_SK = "#file"
+RUN_PK_PREFIX = "run#"
+"""``pk`` of a run item: Glue run id -> group and run token (how a completion event finds its lease)."""
+RUN_SK = "#run"
+SLOTS_PK = "slots"
+"""``pk`` of the Glue slot partition: the counter item (``SLOTS_COUNTER_SK``) and the line of groups
+waiting for a slot (``sk`` = ``w#<waiting since>#<group>``, oldest first)."""
+SLOTS_COUNTER_SK = "#count"
+WAITER_SK_PREFIX = "w#"
+
+CHECK_INDEX = "by_check"
+"""Sparse GSI of group items by ``next_check_at``: the reconciler's list of groups to look at. A hint only:
+each group is re-read strongly before anything is done."""
+CHECK_INDEX_HASH = "check_pool"
+"""String, always ``CHECK_POOL`` on a group item that has a ``next_check_at`` (absent: not listed)."""
+CHECK_INDEX_RANGE = "next_check_at"
+"""Number, epoch seconds."""
+CHECK_POOL = "due"
+CHECK_INDEX_PROJECTION = ("group",)
+
+HISTORY_INDEX = "by_group_files"
+"""GSI of pointer items by group and sort key: ``landing status`` listings only, never a safety decision."""
+HISTORY_INDEX_HASH = "group"
+HISTORY_INDEX_RANGE = "sort_key"
+
+LEDGER_TABLE_V2: dict[str, object] = {
+    "hash_key": LEDGER_KEY, "range_key": LEDGER_SORT_KEY,
+    "attributes": {LEDGER_KEY: "S", LEDGER_SORT_KEY: "S", CHECK_INDEX_HASH: "S", CHECK_INDEX_RANGE: "N",
+                   HISTORY_INDEX_HASH: "S", HISTORY_INDEX_RANGE: "S"},
+    "indexes": {
+        CHECK_INDEX: {"hash_key": CHECK_INDEX_HASH, "range_key": CHECK_INDEX_RANGE, "projection_type": "INCLUDE",
+                      "non_key_attributes": list(CHECK_INDEX_PROJECTION)},
+        HISTORY_INDEX: {"hash_key": HISTORY_INDEX_HASH, "range_key": HISTORY_INDEX_RANGE,
+                        "projection_type": "ALL"},
+    },
+}
+"""The whole table definition (key schema, attribute types, GSIs) the components build and the tests create."""
+
+RECONCILER_HANDLER = "landing_pipeline.runtime.reconciler.handler"
+"""Handler of the reconciler (scheduled every ``reconcileMinutes``)."""
+PIPELINE_STOP = "stopped by landing-pipeline"
+"""What the pipeline puts in a run it stops: such a STOPPED run costs its file no attempt (F7)."""
+
 # --- the Glue job's arguments --------------------------------------------------------------------------
 
 INPUT_URI_ARG = "--input_uri"
@@ -93,9 +154,19 @@ MERGE_KEYS_ARG = "--merge_keys"
 """Comma-separated key columns of the snapshot merge; empty: no merge."""
 SCHEMA_ARG = "--schema"
 """JSON list of ``name:type`` columns."""
+RUN_TOKEN_ARG = "--run_token"
+"""The lease's run token: the job claims the lease with it (fencing) and an unanswered start is found by it."""
+LEDGER_TABLE_ARG = "--ledger_table"
+"""The ledger table the job claims its lease and commits its files in."""
+SORT_KEYS_ARG = "--sort_keys"
+"""JSON list of the sort keys of the run's files, in order (the job commits each one; today one file)."""
 
-JOB_ARGUMENTS = (INPUT_URI_ARG, SOURCE_KEY_ARG, SOURCE_VERSION_ARG, GROUP_ARG, FILE_ID_ARG, ATTEMPT_ARG,
-                 OUTPUT_URI_ARG, QUARANTINE_URI_ARG, MANIFEST_URI_ARG, SNAPSHOT_URI_ARG, MERGE_KEYS_ARG, SCHEMA_ARG)
+FILE_ARGUMENTS = (INPUT_URI_ARG, SOURCE_KEY_ARG, SOURCE_VERSION_ARG, GROUP_ARG, FILE_ID_ARG, ATTEMPT_ARG,
+                  OUTPUT_URI_ARG, QUARANTINE_URI_ARG, MANIFEST_URI_ARG, SNAPSHOT_URI_ARG, MERGE_KEYS_ARG, SCHEMA_ARG)
+"""The arguments that say which file a run processes and where (``job_arguments``)."""
+FENCING_ARGUMENTS = (RUN_TOKEN_ARG, LEDGER_TABLE_ARG, SORT_KEYS_ARG)
+"""The arguments of the lease the run belongs to (the job's fencing claims it and commits its files)."""
+JOB_ARGUMENTS = FILE_ARGUMENTS + FENCING_ARGUMENTS
 """Every argument the dispatcher starts a run with, and so every one the job reads."""
 
 GLUE_JOB_NAME_ARG = "--JOB_NAME"
@@ -138,6 +209,26 @@ DISPATCHER_HANDLER = "landing_pipeline.runtime.dispatcher.handler"
 """Handler of the dispatcher (ordered queue -> Glue run, holding the message)."""
 COMPLETION_HANDLER = "landing_pipeline.runtime.completion.handler"
 """Handler of the completion function (completion queue -> release, retry or dead)."""
+
+# --- metrics the alarms read ------------------------------------------------------------------------------
+
+METRICS_NAMESPACE = "LandingPipeline"
+"""CloudWatch namespace of the pipeline's own metrics (Powertools' ``POWERTOOLS_METRICS_NAMESPACE`` too); the
+reconciler's ``cloudwatch:PutMetricData`` is allowed in this namespace only."""
+DEAD_FILES_METRIC = "DeadFiles"
+"""Gauge: how many files are DEAD in the ledger right now (neither redriven nor skipped), counted by the
+reconciler from the ledger and published with ``PutMetricData`` on **every** pass, 0 included, with exactly the
+dimensions of ``pipeline_dimensions``. The dead-files alarm reads it, so "a file is dead" never expires the way a
+queue message does, and a reconciler that stops publishing is noticed (missing data breaches)."""
+PIPELINE_DIMENSION = "LedgerTable"
+"""The one dimension of the pipeline's metrics: the ledger table's name, unique per pipeline in an account
+(several pipelines may share a namespace)."""
+
+
+def pipeline_dimensions(ledger_table: str) -> dict[str, str]:
+    """The dimensions the reconciler publishes with and the alarms select (an alarm matches the exact set)."""
+    return {PIPELINE_DIMENSION: ledger_table}
+
 
 LAMBDA_MIN_MAXIMUM_CONCURRENCY = 2
 """AWS's smallest ``MaximumConcurrency`` of an SQS event source mapping."""

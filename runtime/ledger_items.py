@@ -1,7 +1,15 @@
-"""What the ledger holds: file and run items, their statuses, and their DynamoDB attribute encoding.
+"""The ledger's item shapes and their DynamoDB encoding (the table in runtime/contract.py ``LEDGER_TABLE_V2``).
 
-Kept apart from the reads and writes in ``runtime.ledger`` so the status table
-and the item shape (the contract in docs/interfaces.md) can be read on one page.
+Kept apart from the reads and writes (``runtime.ledger``) so the layout can be read on one page:
+
+- group item ``pk = g#<group>``, ``sk = #group``: ``GroupItem`` (seq, version, epoch, state, lease, ...);
+- open file item ``pk = g#<group>``, ``sk = f#<order>\\x1f<file id>``: ``OpenFile`` plus the file's lineage;
+- pointer item ``pk = id#<file id>``, ``sk = #file``: the file's group and sort key (dedup and correlation),
+  its status, and once it is finished its whole history (``FileRecord``);
+- run item ``pk = run#<run id>``, ``sk = #run``: the run's group and token;
+- slot partition ``pk = slots``: the running-lease counter, the dead-file counter and the waiters' line.
+
+A ledger of the v1 shape (one ``pk`` per file) is not read or migrated: nothing of v1 was deployed.
 """
 
 from __future__ import annotations
@@ -9,30 +17,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
-from landing_pipeline.runtime.contract import FILE_PREFIX, LEDGER_KEY, WAIT_HANDLE, WAIT_INDEX_HASH, WAIT_INDEX_RANGE
+from landing_pipeline.runtime.contract import (
+    CHECK_INDEX_HASH,
+    CHECK_INDEX_RANGE,
+    CHECK_POOL,
+    GROUP_ITEM_SK,
+    GROUP_PK_PREFIX,
+    LEDGER_KEY,
+    LEDGER_SORT_KEY,
+    POINTER_PK_PREFIX,
+    POINTER_SK,
+    RUN_PK_PREFIX,
+    RUN_SK,
+    SLOTS_COUNTER_SK,
+    SLOTS_PK,
+    WAITER_SK_PREFIX,
+)
+from landing_pipeline.runtime.group_state import FileStatus, GroupItem, OpenFile, Phase
 
-WAIT_ATTRIBUTES = (WAIT_INDEX_HASH, WAIT_INDEX_RANGE, WAIT_HANDLE)
-"""What lists a file in ``by_waiting``; a started run removes all three."""
-
-
-class Status(StrEnum):
-    RECEIVED = "RECEIVED"
-    BLOCKED = "BLOCKED"      # on_failure=block: an earlier file of the group is DEAD
-    STARTING = "STARTING"    # intent recorded; the Glue run may or may not exist yet
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"        # an attempt failed; the file will be retried
-    DEAD = "DEAD"            # attempts used up or terminal error; parked in the FIFO DLQ
-    SKIPPED = "SKIPPED"      # an operator skipped a DEAD file
-
-
-STARTABLE = (Status.RECEIVED, Status.BLOCKED, Status.FAILED)
-IN_FLIGHT = (Status.STARTING, Status.RUNNING)
-NOT_FINAL = (*STARTABLE, *IN_FLIGHT)
-RELEASES_GROUP = (Status.SUCCEEDED, Status.SKIPPED)
+Status = FileStatus
+DEAD_COUNTER_SK = "#dead"
 
 
 def iso(ts: float) -> str:
@@ -45,47 +51,80 @@ def parse_iso(text: str | None) -> float | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def sequence(ts: float, file_id: str) -> str:
-    """A sortable position in a group's history: zero-padded epoch milliseconds, then the file id's head."""
-    return sequence_at_ms(int(ts * 1000), file_id)
+def group_key(group: str) -> dict[str, Any]:
+    return {LEDGER_KEY: {"S": GROUP_PK_PREFIX + group}, LEDGER_SORT_KEY: {"S": GROUP_ITEM_SK}}
 
 
-def sequence_at_ms(epoch_ms: int, file_id: str) -> str:
-    return f"{epoch_ms:015d}#{file_id[:8]}"
+def file_key(group: str, sort_key: str) -> dict[str, Any]:
+    return {LEDGER_KEY: {"S": GROUP_PK_PREFIX + group}, LEDGER_SORT_KEY: {"S": sort_key}}
+
+
+def pointer_key(file_id: str) -> dict[str, Any]:
+    return {LEDGER_KEY: {"S": POINTER_PK_PREFIX + file_id}, LEDGER_SORT_KEY: {"S": POINTER_SK}}
+
+
+def run_key(run_id: str) -> dict[str, Any]:
+    return {LEDGER_KEY: {"S": RUN_PK_PREFIX + run_id}, LEDGER_SORT_KEY: {"S": RUN_SK}}
+
+
+def slots_key(sk: str = SLOTS_COUNTER_SK) -> dict[str, Any]:
+    return {LEDGER_KEY: {"S": SLOTS_PK}, LEDGER_SORT_KEY: {"S": sk}}
+
+
+def waiter_sk(waiting_since: float, group: str) -> str:
+    return f"{WAITER_SK_PREFIX}{waiting_since:017.3f}#{group}"
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """What a file is, beyond its place in the group: what the job reads and operators see."""
+
+    bucket: str
+    key: str
+    etag: str = ""
+    version_id: str | None = None
+    size: int | None = None
+    recorded_at: float = 0.0
 
 
 @dataclass(frozen=True)
 class FileRecord:
-    """One file version as the ledger holds it."""
+    """A file as operators see it: the pointer item (and the open item while the file is open)."""
 
     file_id: str
-    bucket: str
-    key: str
     group: str
-    etag: str = ""
+    sort_key: str
+    status: str
+    bucket: str = ""
+    key: str = ""
     version_id: str | None = None
+    etag: str = ""
     size: int | None = None
-    status: str = Status.RECEIVED
     attempts: int = 0
-    attempt_base: int = 0     # attempts used before the latest operator redrive
+    attempt_base: int = 0
     redrives: int = 0
+    deaths: int = 0
+    announced: int = 0
+    late: bool = False
     run_ids: tuple[str, ...] = ()
-    current_run_id: str | None = None
-    receipt_handle: str | None = None
-    received_at: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
+    recorded_at: float | None = None
+    landed_at: float | None = None
+    finished_at: float | None = None
     output_location: str | None = None
-    last_error: str | None = None
-    received_seq: str = ""
-    enqueue_seq: str = ""
-    wait_pool: str | None = None      # WAIT_POOL while the file waits for a Glue slot (the by_waiting index)
-    waiting_since: str | None = None  # its place in line (received_seq format), kept when it waits again
-    wait_handle: str | None = None    # receipt handle of the waiting delivery: what a freed slot wakes
+    reason: str | None = None
+
+    @property
+    def last_error(self) -> str | None:
+        return self.reason
 
     @property
     def attempts_since_redrive(self) -> int:
         return self.attempts - self.attempt_base
+
+    @property
+    def received_at(self) -> str | None:
+        """When the router recorded the file (ISO 8601), as v1's readers and the DLQ message bodies name it."""
+        return iso(self.recorded_at) if self.recorded_at else None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> FileRecord:
@@ -93,34 +132,10 @@ class FileRecord:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in plain.items() if k in known}
         values["run_ids"] = tuple(values.get("run_ids") or ())
+        for name in ("recorded_at", "landed_at", "finished_at"):
+            if values.get(name) is not None:
+                values[name] = float(values[name])
         return cls(**values)
-
-    def to_item(self) -> dict[str, Any]:
-        item = {f.name: encode_value(getattr(self, f.name)) for f in fields(self)}
-        item[LEDGER_KEY] = {"S": FILE_PREFIX + self.file_id}
-        return {k: v for k, v in item.items() if v is not None}
-
-
-@dataclass(frozen=True)
-class Waiter:
-    """A file waiting for a Glue slot, as the ``by_waiting`` index projects it."""
-
-    file_id: str
-    waiting_since: str
-    wait_handle: str | None
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> Waiter:
-        handle = item.get("wait_handle", {}).get("S")
-        file_id = item.get("file_id", {}).get("S") or str(item[LEDGER_KEY]["S"]).removeprefix(FILE_PREFIX)
-        return cls(file_id=file_id, waiting_since=str(item.get("waiting_since", {}).get("S", "")), wait_handle=handle)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    run_id: str
-    file_id: str
-    attempt: int
 
 
 def encode_value(value: Any) -> dict[str, Any] | None:
@@ -128,8 +143,8 @@ def encode_value(value: Any) -> dict[str, Any] | None:
         return None
     if isinstance(value, bool):
         return {"BOOL": value}
-    if isinstance(value, int):
-        return {"N": str(value)}
+    if isinstance(value, int | float):
+        return {"N": repr(round(value, 3)) if isinstance(value, float) else str(value)}
     if isinstance(value, list | tuple):
         return {"L": [{"S": str(v)} for v in value]}
     return {"S": str(value)}
@@ -139,9 +154,81 @@ def decode_value(av: Mapping[str, Any]) -> Any:
     if "S" in av:
         return av["S"]
     if "N" in av:
-        return int(av["N"])
+        text = str(av["N"])
+        return float(text) if any(c in text for c in ".eE") else int(text)
     if "L" in av:
         return [decode_value(v) for v in av["L"]]
     if "BOOL" in av:
         return bool(av["BOOL"])
     return None
+
+
+def _get(item: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    value = item.get(name)
+    return default if value is None else decode_value(value)
+
+
+def group_from_item(group: str, item: Mapping[str, Any] | None) -> GroupItem:
+    """The group item (a group never seen: the initial state, version 0)."""
+    if not item:
+        return GroupItem(group)
+    lease_at, not_before, check, since = (_get(item, n) for n in ("lease_at", "not_before", "next_check_at",
+                                                                   "waiting_since"))
+    return GroupItem(
+        group=group, seq=int(_get(item, "seq", 0)), version=int(_get(item, "version", 0)),
+        epoch=int(_get(item, "epoch", 0)), state=Phase(_get(item, "state", Phase.IDLE)),
+        token=_get(item, "token"), run_id=_get(item, "run_id"), claimed_by=_get(item, "claimed_by"),
+        lease_keys=tuple(_get(item, "lease_keys", ())), lease_at=None if lease_at is None else float(lease_at),
+        not_before=None if not_before is None else float(not_before), wake_pending=bool(_get(item, "wake_pending",
+                                                                                             False)),
+        last_started_key=str(_get(item, "last_started_key", "")),
+        next_check_at=None if check is None else float(check), waiting_since=None if since is None else float(since))
+
+
+def group_values(g: GroupItem) -> dict[str, Any]:
+    """The group item's attributes after a write (None: remove the attribute)."""
+    return {
+        "group": g.group, "epoch": g.epoch, "state": str(g.state), "token": g.token, "run_id": g.run_id,
+        "claimed_by": g.claimed_by, "lease_keys": list(g.lease_keys) or None, "lease_at": g.lease_at,
+        "not_before": g.not_before, "wake_pending": g.wake_pending, "last_started_key": g.last_started_key or None,
+        CHECK_INDEX_RANGE: g.next_check_at, CHECK_INDEX_HASH: CHECK_POOL if g.next_check_at is not None else None,
+        "waiting_since": g.waiting_since,
+    }
+
+
+def open_file_from_item(item: Mapping[str, Any]) -> OpenFile:
+    finished = _get(item, "finished_at")
+    return OpenFile(
+        sort_key=str(item[LEDGER_SORT_KEY]["S"]), file_id=str(_get(item, "file_id")),
+        landed_at=float(_get(item, "landed_at", 0.0)), status=FileStatus(_get(item, "status", FileStatus.RECEIVED)),
+        attempts=int(_get(item, "attempts", 0)), attempt_base=int(_get(item, "attempt_base", 0)),
+        finished_at=None if finished is None else float(finished), deaths=int(_get(item, "deaths", 0)),
+        announced=int(_get(item, "announced", 0)), late=bool(_get(item, "late", False)),
+        redrives=int(_get(item, "redrives", 0)), reason=_get(item, "reason"))
+
+
+def open_file_values(f: OpenFile) -> dict[str, Any]:
+    return {"status": str(f.status), "attempts": f.attempts, "attempt_base": f.attempt_base,
+            "finished_at": f.finished_at, "deaths": f.deaths, "announced": f.announced, "late": f.late,
+            "redrives": f.redrives, "reason": (f.reason or "")[:2000] or None}
+
+
+def lineage_values(lineage: Lineage) -> dict[str, Any]:
+    return {"bucket": lineage.bucket, "key": lineage.key, "etag": lineage.etag, "version_id": lineage.version_id,
+            "size": lineage.size, "recorded_at": lineage.recorded_at}
+
+
+def lineage_from_item(item: Mapping[str, Any]) -> Lineage:
+    size = _get(item, "size")
+    return Lineage(bucket=str(_get(item, "bucket", "")), key=str(_get(item, "key", "")),
+                   etag=str(_get(item, "etag", "")), version_id=_get(item, "version_id"),
+                   size=None if size is None else int(size), recorded_at=float(_get(item, "recorded_at", 0.0)))
+
+
+def item_of(key: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    item = dict(key)
+    for name, value in values.items():
+        encoded = encode_value(value)
+        if encoded is not None:
+            item[name] = encoded
+    return item

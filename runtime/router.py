@@ -1,9 +1,11 @@
-"""The router Lambda: intake queue -> ledger RECEIVED -> ordered FIFO queue, one group per file name rule.
+"""The router Lambda: intake queue -> the file recorded in its group's ordered list -> at most one wake-up.
 
-EventBridge cannot give each event its own MessageGroupId, so this function
-computes the group (the same code the simulator uses) and the deterministic
-dedup id, records the file once in the ledger, and enqueues it. The order of
-these sends is the order files of a group are processed in.
+It computes the group (the same code the simulator uses), the file's dedup id and its order key
+(``orderBy``: the S3 event's time, key and sequencer, or the file name), and records the file, its pointer
+item and the group's ``seq + 1`` in one transaction. The order files run in is the order of their keys in
+the ledger, not the order routers happen to run in (F3). A file whose key sorts before one already started
+is *late* (counted, logged; ``lateFiles`` says what happens to it). When the group is idle with no wake-up
+pending, the same write sets ``wake_pending`` and the router sends the one wake-up.
 
 A message that can never become a file (malformed JSON, an event of the wrong
 shape, a key the grouping rule rejects) is a permanent failure: it is sent to
@@ -25,10 +27,13 @@ from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.batch import process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context
 from landing_pipeline.runtime.events import IgnoredEvent, MalformedEvent, ObjectCreated, parse_message_body
+from landing_pipeline.runtime.group_state import OpenFile, Policy
 from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
-from landing_pipeline.runtime.ledger import FileRecord, Status, iso, sequence_at_ms
-from landing_pipeline.runtime.queues import REASON_ATTRIBUTE, FileMessage, send_ordered
+from landing_pipeline.runtime.ledger import Lineage
+from landing_pipeline.runtime.order import event_epoch_s, order_key, readable, sort_key
+from landing_pipeline.runtime.queues import REASON_ATTRIBUTE
 from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.wakeups import send_wake
 
 REQUIRED = ("ordered_queue_url", "ledger_table")
 
@@ -96,23 +101,26 @@ def _route_object(ctx: RuntimeContext, body: str, obj: ObjectCreated, routed: Ro
     obs.add_keys(group=group)
     now = ctx.now()
     file_id = obj.dedup_id
-    seq = sequence_at_ms(ctx.sequence_ms(now), file_id)
-    record = FileRecord(file_id=file_id, bucket=obj.bucket, key=obj.key, group=group, etag=obj.etag,
-                        version_id=obj.version_id, size=obj.size, status=Status.RECEIVED, received_at=iso(now),
-                        received_seq=seq, enqueue_seq=seq)
-    stored, created = ctx.ledger.record_received(record)
-    if not created and stored.status != Status.RECEIVED:
-        # already dispatched (or done): a repeated S3 / EventBridge delivery, caught beyond the FIFO window
-        obs.logger.info("duplicate event for a file already dispatched", extra={"status": stored.status})
+    landed = event_epoch_s(obj.event_time, now)
+    key = sort_key(order_key(ctx.spec.order_by, landed_s=landed, key=obj.key, sequencer=obj.sequencer), file_id)
+    lineage = Lineage(bucket=obj.bucket, key=obj.key, etag=obj.etag, version_id=obj.version_id, size=obj.size,
+                      recorded_at=now)
+    recorded = ctx.ledger.record_file(group, OpenFile(key, file_id, landed_at=float(landed)), lineage,
+                                      wake_check_s=Policy.from_spec(ctx.spec).check_interval_s)
+    if not recorded.created:
+        # a repeated S3 / EventBridge delivery, caught beyond any dedup window by the pointer item
+        obs.logger.info("duplicate event for a file already recorded")
         obs.count(obs.DUPLICATE)
         routed.duplicates.append(obj.key)
         return
-    # a RECEIVED item may be ours from a run that crashed before sending: send (the FIFO dedup id
-    # drops a second copy within five minutes; after that the dispatcher sees a duplicate)
-    send_ordered(ctx, FileMessage.from_record(stored))
-    if created:
-        obs.count(obs.RECEIVED)
-    obs.logger.info("file enqueued", extra={"received_seq": stored.received_seq, "new_file": created})
+    obs.count(obs.RECEIVED)
+    if recorded.late:
+        obs.count(obs.LATE)
+        obs.logger.warning("late file: recorded after a later file of its group had started",
+                           extra={"order": readable(key), "late_files": ctx.spec.late_files})
+    if recorded.wake_id is not None:   # this write set wake_pending: the one wake-up of the group
+        send_wake(ctx, group, recorded.wake_id)
+    obs.logger.info("file recorded", extra={"order": readable(key), "woke": recorded.wake_id is not None})
     routed.enqueued.append(obj.key)
 
 

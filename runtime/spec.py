@@ -20,6 +20,7 @@ from landing_pipeline.runtime.errors import Problem, SpecError
 
 SQS_MAX_VISIBILITY_S = 12 * 60 * 60
 LAMBDA_MAX_TIMEOUT_S = 900
+RECONCILER_MAX_TIMEOUT_S = 300
 QUEUE_VISIBILITY_FACTOR = 6
 """AWS asks for a queue visibility timeout of at least six times the consuming function's timeout."""
 
@@ -27,6 +28,8 @@ GroupingRuleName = Literal["default", "regex", "filename", "fields"]
 FallbackName = Literal["filename", "reject"]
 OrderingScope = Literal["group", "folder", "global"]
 OnFailure = Literal["continue", "block"]
+OrderBy = Literal["landing_time", "file_name"]
+LateFiles = Literal["run", "park"]
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
                       2557, 2922, 3288, 3653)
@@ -79,33 +82,49 @@ class PipelineSpec:
         "group", "What is kept in order: each group (group), each group per folder (folder), or every "
         "file of the pipeline in one sequence (global).", runtime=True)
     # --- ordered processing -------------------------------------------------------------------
+    order_by: OrderBy = _setting(
+        "landing_time", "What 'in the order they landed' means for a group's files: landing_time (the S3 "
+        "event's time in whole seconds, then the key, then the sequencer: files of one group landing in the "
+        "same second run in key order) or file_name (name order: a name that carries its timestamp sorts in "
+        "time, and a backfill runs in name order).", runtime=True)
+    settle_seconds: int = _setting(
+        30, "A file is not started before it is this many seconds old, so events that EventBridge, the intake "
+        "queue or a router retry delayed a little are recorded first (0: start at once). It makes late files "
+        "rare; order is kept by the ledger either way.", runtime=True)
+    late_files: LateFiles = _setting(
+        "run", "A file recorded after a later file of its group has started is late: run it next and count it "
+        "(run), or park it as DEAD for an operator to redrive or skip (park).", runtime=True)
     max_parallel_groups: int = _setting(
         4, "Groups allowed to run at once: the dispatcher's maximum concurrency and the Glue job's "
         "MaxConcurrentRuns.", runtime=True)
-    max_attempts: int = _setting(3, "Glue runs per file before it is DEAD and parked in the FIFO DLQ.",
-                                 runtime=True)
+    max_attempts: int = _setting(
+        3, "Glue runs that fail for the file's own reasons before it is DEAD (announced on the dead-files queue); "
+        "capacity failures and stops by the pipeline cost no attempt.", runtime=True)
     max_receives: int = _setting(
-        0, "The ordered queue's maxReceiveCount: a safety ceiling far above max_attempts, because a file "
-        "waiting for a Glue slot (about once per job timeout + hold margin) and recoveries are deliveries "
-        "too (attempts are counted in the ledger); 0: max(100, 10 x max_attempts).", runtime=True)
+        0, "The ordered queue's maxReceiveCount: how often one wake-up may be received (a settle wait "
+        "receives it again) before it is a poison message in the ordered DLQ; attempts are counted in the "
+        "ledger, not here; 0: max(100, 10 x max_attempts).", runtime=True)
     retry_backoff_base_s: int = _setting(60, "Delay before the first retry of a failed run; doubles each "
                                          "attempt.", runtime=True)
     retry_backoff_cap_s: int = _setting(900, "Longest delay between retries.", runtime=True)
     throttle_backoff_s: int = _setting(
-        30, "Delay before retrying a Glue start refused for Glue's API request rate (ThrottlingException); "
-        "doubles with each receive, capped at 900 s, jittered. A start refused because every slot is busy "
-        "(ConcurrentRunsExceeded) does not use it: it waits until a run ends and hands its slot over.",
-        runtime=True)
+        30, "Not read by the v2 runtime (a start refused for Glue's request rate waits min(30 s, "
+        "retryBackoffBaseS); one refused for want of a slot waits for the slot handoff); accepted so stack "
+        "files that set it stay valid.", runtime=True)
     on_failure: OnFailure = _setting(
         "continue", "When a file is DEAD: the group goes on with its next file (continue) or waits for an "
         "operator to redrive or skip it (block).", runtime=True)
+    reconcile_minutes: int = _setting(
+        5, "Minutes between the reconciler's passes (EventBridge Scheduler, at least 1): it finishes runs "
+        "whose end event was lost, resolves starts with no answer, wakes groups with work and announces dead "
+        "files, so a lost Glue event costs at most this long.", runtime=True)
     # --- processing job -----------------------------------------------------------------------
     job_type: str = _setting("glueetl", "Glue job type (glueetl: Spark).")
     glue_version: str = _setting("5.0", "Glue version (5.0: Spark 3.5.4, Python 3.11).")
     worker_type: str = _setting("G.1X", "Glue worker type.")
     worker_count: int = _setting(2, "Glue workers per run (at least 2 for Spark jobs).")
     job_timeout_minutes: int = _setting(
-        60, "Longest a Glue run may take; the held message's visibility is this plus hold_margin_s.",
+        60, "Longest a Glue run may take (Glue stops it then: a TIMEOUT, which costs the file an attempt).",
         runtime=True)
     script_location: str = _setting("", "s3:// URI of your own job script (empty: the bundled ingest job).")
     merge_keys: tuple[str, ...] = _setting(
@@ -120,19 +139,23 @@ class PipelineSpec:
                                       runtime=True)
     # --- functions ----------------------------------------------------------------------------
     router_timeout_s: int = _setting(30, "Router Lambda timeout.")
-    dispatcher_timeout_s: int = _setting(60, "Dispatcher Lambda timeout.")
+    dispatcher_timeout_s: int = _setting(
+        60, "Dispatcher Lambda timeout; a start left unanswered is resolved from Glue only after it plus the "
+        "SDK's read timeout have passed.", runtime=True)
     completion_timeout_s: int = _setting(30, "Completion Lambda timeout.")
     hold_margin_s: int = _setting(
-        900, "Extra visibility beyond the job timeout while a message is held, so a run that ends at its "
-        "timeout still reports before the message reappears.", runtime=True)
+        900, "Not read by the v2 runtime (no message is held for a run); accepted so stack files that set it "
+        "stay valid.", runtime=True)
     lambda_memory_mb: int = _setting(256, "Memory of each Lambda function.")
     log_retention_days: int = _setting(30, "Retention of every log group the pipeline creates.")
     # --- monitoring ---------------------------------------------------------------------------
     enable_alarms: bool = _setting(True, "Create CloudWatch alarms.")
     enable_dashboard: bool = _setting(True, "Create a CloudWatch dashboard.")
     oldest_message_alarm_s: int = _setting(
-        3600, "Alarm when the ordered queue's oldest message is older than this.")
-    dlq_depth_alarm_threshold: int = _setting(0, "Alarm when a DLQ holds more messages than this.")
+        3600, "Alarm when the ordered queue's oldest wake-up is older than this (the dispatcher is not "
+        "taking them).")
+    dlq_depth_alarm_threshold: int = _setting(
+        0, "Alarm when a DLQ or the dead-files queue holds more messages than this.")
     alarm_email: str = _setting("", "Subscribe this address to the alarm topic (empty: no subscription).")
     alarm_topic_arn: str = _setting("", "Send alarms to this existing SNS topic (empty: create one if "
                                     "alarm_email is set).")
@@ -164,6 +187,12 @@ class PipelineSpec:
     @property
     def glue_max_concurrent_runs(self) -> int:
         return self.max_parallel_groups
+
+    @property
+    def reconciler_timeout_s(self) -> int:
+        """The reconciler function's timeout: its interval, at most 5 minutes. A pass is a handful of calls per
+        due group; ending before the next pass is due keeps passes from piling up."""
+        return min(RECONCILER_MAX_TIMEOUT_S, 60 * self.reconcile_minutes)
 
     def queue_visibility_s(self, function_timeout_s: int) -> int:
         return QUEUE_VISIBILITY_FACTOR * function_timeout_s

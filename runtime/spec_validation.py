@@ -31,6 +31,11 @@ _DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SETTLE_MAX_S = 3600
+"""Longest settle wait: past an hour a file is no longer 'a little' delayed, and its group waits that long."""
+RECONCILE_MAX_MINUTES = 720
+"""Longest reconciler interval (12 h): a lost Glue event waits this long, and the dead-files alarm looks at two
+intervals at once, which CloudWatch caps at a day."""
 
 
 class _Checker:
@@ -92,6 +97,10 @@ def _grouping(check: _Checker) -> None:
     check.choice("grouping_rule", ("default", "regex", "filename", "fields"))
     check.choice("grouping_fallback", ("filename", "reject"))
     check.choice("ordering_scope", ("group", "folder", "global"))
+    check.choice("order_by", ("landing_time", "file_name"))
+    check.int_range("settle_seconds", 0, SETTLE_MAX_S,
+                    f"use seconds a file waits before it starts, e.g. 30 (0: no wait; at most {SETTLE_MAX_S})")
+    check.choice("late_files", ("run", "park"))
     if spec.grouping_rule == "regex":
         if not spec.grouping_pattern:
             check.add("grouping_pattern", "groupingRule is regex but no pattern is set",
@@ -173,6 +182,9 @@ def _processing(check: _Checker) -> None:
                   "raise the cap or lower the base")
     check.int_range("throttle_backoff_s", 1, 900, "use seconds, e.g. 30")
     check.choice("on_failure", ("continue", "block"))
+    check.int_range("reconcile_minutes", 1, RECONCILE_MAX_MINUTES,
+                    "use minutes between reconciler passes, e.g. 5 (at least 1: EventBridge Scheduler's "
+                    "finest rate; a lost Glue event waits up to this long)")
 
 
 def _job(check: _Checker) -> None:

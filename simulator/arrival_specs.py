@@ -205,7 +205,7 @@ def _files(problems: Problems, where: str, body: Any) -> FileList | None:
         problems.add(where, body, "expected a list of files", "write e.g. " + _EXAMPLES["files"])
         return None
     rows = []
-    allowed = {"at_s", "key", "size_mb", "duration_s", "fail_attempts"}
+    allowed = {"at_s", "key", "size_mb", "duration_s", "fail_attempts", "event_delay_s"}
     for index, entry in enumerate(body):
         here = f"{where}[{index}]"
         if not isinstance(entry, Mapping):
@@ -225,7 +225,9 @@ def _files(problems: Problems, where: str, body: Any) -> FileList | None:
         duration_s = None if duration is None else read_number(problems, f"{here}.duration_s", duration)
         fail = entry.get("fail_attempts")
         fail_attempts = None if fail is None else read_int(problems, f"{here}.fail_attempts", fail)
+        delay = entry.get("event_delay_s")
+        delay_s = None if delay is None else read_number(problems, f"{here}.event_delay_s", delay)
         if at_s is not None:
             rows.append(TraceRow(at_s, key.strip(), None if size_mb is None else size_mb * 1_000_000.0,
-                                 duration_s, fail_attempts))
+                                 duration_s, fail_attempts, delay_s or 0.0))
     return FileList(tuple(rows)) if rows else None

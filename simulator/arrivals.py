@@ -33,10 +33,11 @@ class Landed:
     size_mb: list[float] = field(default_factory=list)  # UNKNOWN_SIZE when a trace does not say
     exact_duration_s: list[float] = field(default_factory=list)  # -1: draw from the job model
     fail_attempts: list[int] = field(default_factory=list)  # -1: draw from the failure rate
+    event_delay_s: list[float] = field(default_factory=list)  # the S3 event's extra delay (traces)
     base: list[int] = field(default_factory=list)  # index in ``bases`` of a generated key's stem, -1: none
     bases: list[str] = field(default_factory=list)  # key prefix + group name, shared by all parts
 
-    COLUMNS = ("land_s", "keys", "size_mb", "exact_duration_s", "fail_attempts", "base")
+    COLUMNS = ("land_s", "keys", "size_mb", "exact_duration_s", "fail_attempts", "event_delay_s", "base")
 
 
 _STAMPS: list[str] = []
@@ -114,6 +115,7 @@ def land(scenario: Scenario, spec: PipelineSpec, rng: np.random.Generator) -> La
                 part.size_mb.append(row.size_mb if row.size_mb is not None else UNKNOWN_SIZE)
                 part.exact_duration_s.append(-1.0 if row.duration_s is None else row.duration_s)
                 part.fail_attempts.append(-1 if row.fail_attempts is None else row.fail_attempts)
+                part.event_delay_s.append(row.event_delay_s)
                 part.base.append(-1)
             parts.append(part)
             continue
@@ -140,6 +142,7 @@ def land(scenario: Scenario, spec: PipelineSpec, rng: np.random.Generator) -> La
         part.size_mb = draw_many(process.size_mb, rng, n).tolist()
         part.exact_duration_s = [-1.0] * n
         part.fail_attempts = [-1] * n
+        part.event_delay_s = [0.0] * n
         parts.append(part)
     merged = _merge(parts)
     merged.bases = bases

@@ -38,6 +38,12 @@ class Attempts:
         timed_out = run_s > self.timeout_s  # Glue stops the run: TIMEOUT
         return np.where(timed_out, self.timeout_s, run_s).tolist(), (ok & ~timed_out).tolist()
 
+    def attempt(self, fid: int, number: int) -> tuple[float, bool]:
+        """Run number ``number`` (1-based: the file's attempts so far + 1) of file ``fid``."""
+        if number <= 1:
+            return self.first_run_s[fid], self.first_ok[fid]
+        return self.retry(fid, number)
+
     def retry(self, fid: int, attempt: int) -> tuple[float, bool]:
         """Attempt number ``attempt`` (2 or more) of file ``fid``: its run time and whether it succeeds."""
         run_s = self.exact_s[fid]

@@ -4,8 +4,8 @@ Nothing downstream feeds back into this stage (the router never waits for
 Glue), so it is computed ahead of the event loop, for all files at once:
 EventBridge delivery, the router's poll, and the router's invocations, which
 take batches of up to ``ROUTER_BATCH`` messages and are capped by the account's
-Lambda concurrency. The order of the resulting enqueue times *is* the order the
-pipeline keeps within a group (EventBridge may reorder; the design accepts it).
+Lambda concurrency. The resulting times are when the router records each file in the
+ledger; the ledger, not this order, decides the order within a group (``orderBy``).
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ class Intake:
 
 
 def run_intake(land_s: np.ndarray, overheads: Overheads, lambda_concurrency: int,
-               rng: np.random.Generator) -> Intake:
+               rng: np.random.Generator, event_delay_s: np.ndarray | None = None) -> Intake:
+    """``event_delay_s``: per file, how much later than usual its S3 event reaches EventBridge."""
     n = len(land_s)
+    sent = land_s if event_delay_s is None else land_s + event_delay_s
     if overheads.intake_is_zero or n == 0:
-        return Intake(land_s.astype(float, copy=True), n)
-    ready = land_s + draw_many(overheads.eventbridge_s, rng, n) + draw_many(overheads.router_poll_s, rng, n)
+        return Intake(sent.astype(float, copy=True), n)
+    ready = sent + draw_many(overheads.eventbridge_s, rng, n) + draw_many(overheads.router_poll_s, rng, n)
     invoke = draw_many(overheads.router_invoke_s, rng, n)
     if _peak_concurrency(ready, invoke) < lambda_concurrency:
         return Intake(ready + invoke, n)  # never saturated: each message handled as it comes

@@ -1,8 +1,10 @@
-"""What the model records about every file and run: the simulated counterpart of the ledger.
+"""What the model records about every file and run, apart from the ledger table the protocol decides on.
 
-Kept as flat, parallel lists indexed by file number (enqueue order) and compact
-arrays for runs, because a million-file run must not allocate an object per
-file; metrics and plots read these after the event loop.
+The metrics check order and exclusion against these records (when each file was recorded, first RUNNING
+and finished; when each run's lease was taken, when it ran and how it ended), never against the table the
+decisions read, so a protocol bug shows instead of being hidden by its own bookkeeping. Kept as flat,
+parallel lists indexed by file number (router order) and compact arrays for runs, because a million-file
+run must not allocate an object per file.
 """
 
 from __future__ import annotations
@@ -17,18 +19,22 @@ STATUS_NAMES = {PENDING: "PENDING", SUCCEEDED: "SUCCEEDED", DEAD: "DEAD", LOST: 
 
 @dataclass
 class RunLog:
-    """One row per Glue run: file, when it was RUNNING, when it ended, and whether it succeeded."""
+    """One row per file of a Glue run: the file, when the run's lease was taken (the start the ordering check
+    reads), when StartJobRun took a Glue slot, when it was RUNNING, when it ended, and whether it succeeded."""
 
     file: np.ndarray
+    lease_at: np.ndarray
+    dispatched: np.ndarray
     start: np.ndarray
     end: np.ndarray
     ok: np.ndarray
 
     @classmethod
     def from_flat(cls, flat: list[float]) -> RunLog:
-        """From the model's flat record: file, start, end, ok, file, start, ... (one list, cheap to append)."""
-        table = np.asarray(flat, dtype=float).reshape(-1, 4)
-        return cls(table[:, 0].astype(np.int64), table[:, 1].copy(), table[:, 2].copy(), table[:, 3] > 0)
+        """From the model's flat record, six numbers a row (one list, cheap to append)."""
+        table = np.asarray(flat, dtype=float).reshape(-1, 6)
+        return cls(table[:, 0].astype(np.int64), table[:, 1].copy(), table[:, 2].copy(), table[:, 3].copy(),
+                   table[:, 4].copy(), table[:, 5] > 0)
 
     def __len__(self) -> int:
         return len(self.file)
@@ -47,17 +53,16 @@ class FileLedger:
     done_s: list[float]
     status: list[int]
     attempts: list[int]
-    receives: list[int]
-    dead_by_ceiling: int = 0
 
     @classmethod
     def empty(cls, files: int) -> FileLedger:
-        return cls([-1.0] * files, [-1.0] * files, [-1.0] * files, [PENDING] * files, [0] * files, [0] * files)
+        return cls([-1.0] * files, [-1.0] * files, [-1.0] * files, [PENDING] * files, [0] * files)
 
 
 @dataclass
 class Series:
-    """The dashboard: backlog, messages in flight, Glue runs and groups running, sampled over time."""
+    """The dashboard, sampled over time: files recorded and waiting (``backlog``), files in a lease
+    (``inflight``), Glue runs and groups running."""
 
     t: list[float] = field(default_factory=list)
     backlog: list[int] = field(default_factory=list)

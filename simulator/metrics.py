@@ -1,59 +1,36 @@
 """The numbers a user asks for, computed from what the model recorded.
 
-Every metric named by the CLI's ``--json`` contract is produced here, with the
-ordering checks done independently of the model's own bookkeeping: a model bug
-that let two runs of a group overlap would show up here, not be hidden by it.
+Every metric named by the CLI's ``--json`` contract is produced here. Order and exclusion are checked against
+the records of what happened (when each file was recorded and finished, when each run's lease was taken and
+when it ran) and the stack's order (``orderBy``, the sort keys the router computes), never against the
+ledger table the decisions read: a protocol bug that let two runs of a group overlap, or started a file
+before an earlier one, shows here instead of being hidden by its own bookkeeping.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from landing_pipeline.simulator.billing import usage_of
 from landing_pipeline.simulator.capacity import glue_capacity
-from landing_pipeline.simulator.handoff import busy_share_while_waiting
 from landing_pipeline.simulator.ledger import BLOCKED, DEAD, LOST, PENDING, SUCCEEDED
-from landing_pipeline.simulator.model import PipelineModel
+from landing_pipeline.simulator.model import PipelineModel, sort_keys
+from landing_pipeline.simulator.ordering import late_files, ordering_violations, ranks
 from landing_pipeline.simulator.prices import cost_breakdown
 from landing_pipeline.simulator.scenario import Scenario
 from landing_pipeline.simulator.stability import Stability
 
+if TYPE_CHECKING:
+    from landing_pipeline.simulator.runner import Model
+
 # The metrics the JSON report always carries (the contract of ``landing simulate --json``).
-NAMED_METRICS = ("files", "succeeded", "dead", "ordering_violations", "overlapping_runs", "max_runs_per_group",
-                 "max_parallel_groups", "wait_mean_s", "latency_p50_s", "latency_p95_s", "latency_p99_s",
-                 "backlog_max", "oldest_age_max_s", "glue_dpu_hours", "cost_usd", "unstable_groups",
-                 "sim_events", "wall_s")
-
-
-def ordering_violations(group: np.ndarray, first_start: np.ndarray, final_s: np.ndarray) -> int:
-    """Files whose first run started before an earlier-enqueued file of their group was finished.
-
-    Files are numbered in enqueue order, so a stable sort by group lists each group's files in order. A
-    running maximum of "finished at" per group is built by offsetting each group's times past the
-    previous group's, so one global accumulate suffices.
-    """
-    n = len(group)
-    if n == 0:
-        return 0
-    order = np.argsort(group, kind="stable")
-    g_sorted = group[order]
-    starts = first_start[order]
-    finals = final_s[order]
-    horizon = float(max(np.max(finals), np.max(starts), 0.0)) + 1.0
-    finished = np.where(finals >= 0, finals, horizon - 0.5)  # never finished: later than any start
-    offset = g_sorted * (horizon + 1.0)
-    running = np.maximum.accumulate(finished + offset) - offset
-    earlier = np.empty(n)
-    earlier[0] = -1.0
-    earlier[1:] = running[:-1]
-    first_of_group = np.ones(n, dtype=bool)
-    first_of_group[1:] = g_sorted[1:] != g_sorted[:-1]
-    earlier[first_of_group] = -1.0
-    started = starts >= 0
-    return int(np.count_nonzero(started & (starts < earlier - 1e-9)))
+NAMED_METRICS = ("files", "succeeded", "dead", "ordering_violations", "late", "overlapping_runs",
+                 "max_runs_per_group", "max_parallel_groups", "wait_mean_s", "latency_p50_s", "latency_p95_s",
+                 "latency_p99_s", "backlog_max", "oldest_age_max_s", "glue_dpu_hours", "cost_usd",
+                 "unstable_groups", "sim_events", "wall_s")
 
 
 def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float | None]:
@@ -62,7 +39,32 @@ def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float | None
     return [float(v) for v in np.percentile(values, qs)]
 
 
-def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall_s: float,
+def busy_share_while_waiting(spans: list[float], slot_from: np.ndarray, slot_to: np.ndarray,
+                             slots: int) -> float | None:
+    """Share of slot-time busy while at least one group waited for a slot (None if none ever waited).
+
+    A slot is busy from StartJobRun to the run's end. 1.0 means no slot was ever idle while a group waited;
+    each freed slot costs the handoff's latency (completion, the waiter's wake-up, the dispatcher) unless
+    another start takes it sooner.
+    """
+    waits = np.asarray(spans, dtype=float).reshape(-1, 2)
+    waits = waits[waits[:, 1] > waits[:, 0]]
+    if not len(waits) or slots <= 0:
+        return None
+    times = np.concatenate((waits[:, 0], waits[:, 1], slot_from, slot_to))
+    waiting_step = np.concatenate((np.ones(len(waits)), -np.ones(len(waits)), np.zeros(2 * len(slot_from))))
+    busy_step = np.concatenate((np.zeros(2 * len(waits)), np.ones(len(slot_from)), -np.ones(len(slot_to))))
+    order = np.argsort(times, kind="stable")
+    times, waiting, busy = times[order], np.cumsum(waiting_step[order]), np.cumsum(busy_step[order])
+    lengths = np.diff(times)
+    during = waiting[:-1] > 0
+    total = float(lengths[during].sum())
+    if total <= 0:
+        return None
+    return float((np.minimum(busy[:-1], slots) * lengths)[during].sum()) / (slots * total)
+
+
+def compute(model: Model, scenario: Scenario, stability: Stability, wall_s: float,
             sim_events: int, end_s: float) -> dict[str, Any]:
     w, ledger = model.w, model.ledger
     status = np.asarray(ledger.status, dtype=np.int8)
@@ -70,36 +72,43 @@ def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall
     land = np.asarray(w.land_s)
     first = np.asarray(ledger.first_start)
     done = np.asarray(ledger.done_s)
+    final = np.asarray(ledger.final_s)
     started = first >= 0
     ok = status == SUCCEEDED
     waits = first[started] - enqueue[started]
     latencies = done[ok] - land[ok]
     p50, p95, p99 = _percentiles(latencies, (50, 95, 99))
     (wait_p95,) = _percentiles(waits, (95,))
-    oldest = model.oldest_age_max_s
-    if model.oldest_ptr < w.files:  # messages never deleted (blocked groups, unfinished drain)
-        oldest = max(oldest, end_s - w.enqueue_s[model.oldest_ptr])
+    age = np.where(final >= 0, final, end_s) - enqueue
     usage = usage_of(model)
     costs = cost_breakdown(usage, scenario.prices, model.spec.lambda_memory_mb)
-    runs_ok = model.runs.ok
+    runs = model.runs
     first_land = float(land.min()) if len(land) else 0.0
-    violations = ordering_violations(np.asarray(w.group, dtype=np.int64), first, np.asarray(ledger.final_s))
-    receives = np.asarray(ledger.receives)
-    line, slots = model.line, glue_capacity(model.spec, scenario)
-    return {
+    group = np.asarray(w.group, dtype=np.int64)
+    keys = model.sort_keys if isinstance(model, PipelineModel) else sort_keys(w, model.spec.order_by)
+    rank = ranks(keys)
+    late = late_files(group, rank, enqueue, *model.leases())
+    finished = np.where(final >= 0, final, math.inf)
+    if model.spec.on_failure == "block":   # a DEAD file holds its group's later files (unless it was late)
+        finished = np.where((status == DEAD) & ~late, math.inf, finished)
+    violations = ordering_violations(group, rank, enqueue, finished, runs.file, runs.lease_at)
+    slots = glue_capacity(model.spec, scenario)
+    glue = model.glue_slots
+    metrics: dict[str, Any] = {
         "files": w.files,
         "succeeded": int(np.count_nonzero(ok)),
         "dead": int(np.count_nonzero(status == DEAD)),
         "ordering_violations": violations,
-        "overlapping_runs": model.glue.overlapping_runs,
-        "max_runs_per_group": model.glue.max_runs_per_group,
-        "max_parallel_groups": model.glue.max_parallel_groups,
+        "late": int(np.count_nonzero(late)),
+        "overlapping_runs": glue.overlapping_runs,
+        "max_runs_per_group": glue.max_runs_per_group,
+        "max_parallel_groups": glue.max_parallel_groups,
         "wait_mean_s": float(waits.mean()) if len(waits) else None,
         "latency_p50_s": p50,
         "latency_p95_s": p95,
         "latency_p99_s": p99,
         "backlog_max": model.backlog_max,
-        "oldest_age_max_s": oldest,
+        "oldest_age_max_s": float(age.max()) if len(age) else 0.0,
         "glue_dpu_hours": usage.glue_dpu_hours,
         "cost_usd": sum(costs.values()),
         "unstable_groups": stability.unstable_names,
@@ -113,19 +122,10 @@ def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall
         "lost": int(np.count_nonzero(status == LOST)),
         "blocked": int(np.count_nonzero(status == BLOCKED)),
         "unfinished": int(np.count_nonzero(status == PENDING)),
-        "dead_by_receive_ceiling": ledger.dead_by_ceiling,
-        "glue_runs": len(model.runs),
-        "failed_runs": int(len(runs_ok) - np.count_nonzero(runs_ok)),
-        "throttled_starts": model.throttled_starts,
-        "waits": line.waits,
-        "wakeups": line.wakeups,
-        "wakeups_lost": line.lost_races,
-        "fallback_wakeups": line.fallbacks,
-        "receives_mean": float(receives.mean()) if len(receives) else 0.0,
-        "receives_max": int(receives.max()) if len(receives) else 0,
-        "slot_busy_while_waiting": busy_share_while_waiting(
-            line.spans, np.asarray(model.run_dispatched), model.runs.end, slots),
-        "max_concurrent_runs": model.glue.max_concurrent_runs,
+        "late_recorded": int(sum(model.late)),
+        "glue_runs": model.glue_runs,
+        "failed_runs": int(len(runs.ok) - np.count_nonzero(runs.ok)),
+        "max_concurrent_runs": glue.max_concurrent_runs,
         "glue_slots": slots,
         "wait_p95_s": wait_p95,
         "latency_mean_s": float(latencies.mean()) if len(latencies) else None,
@@ -134,8 +134,48 @@ def compute(model: PipelineModel, scenario: Scenario, stability: Stability, wall
         "parallel_groups_needed": stability.parallel_groups_needed,
         "offered_load": stability.offered_load,
         "hold_mean_s": stability.hold_mean_s,
+        "dispatcher_invocations": usage.dispatcher_invocations,
+        "starts_refused": model.glue.refused,
         "cost_breakdown": costs,
     }
+    if isinstance(model, PipelineModel):
+        metrics.update(protocol_metrics(model, slots))
+    return metrics
+
+
+def protocol_metrics(model: PipelineModel, slots: int) -> dict[str, Any]:
+    """How the protocol got there: wake-ups, guard failures, the reconciler's repairs, injected faults."""
+    actor, queue, table, faults = model.actor, model.queue, model.table, model.faults
+    deaths = {(str(fid), d) for fid, d in _deaths(model)}
+    announced = set(actor.announced)
+    runs = model.glue.runs
+    return {
+        "waits": model.waits,
+        "waiters_woken": actor.woken,
+        "slot_busy_while_waiting": busy_share_while_waiting(
+            model.wait_spans, np.asarray([r.dispatched for r in runs]), np.asarray([r.end for r in runs]), slots),
+        "wakeups_sent": queue.sent,
+        "wakeups_deduplicated": queue.deduplicated,
+        "wakeups_to_dlq": queue.to_dlq,
+        "deliveries": model.deliveries,
+        "deliveries_per_file": model.deliveries / model.w.files if model.w.files else 0.0,
+        "guard_conflicts": table.conflicts,
+        "decisions": dict(sorted(actor.decisions.items())),
+        "reconciler_passes": model.passes,
+        "reconciler": dict(sorted(model.reconciled.items())),
+        "recovered": actor.recovered,
+        "restarts": actor.restarts,
+        "adopted": actor.adopted,
+        "slot_repairs": model.slot_repairs,
+        "dead_not_announced": len(deaths - announced),
+        "faults": {"crashes": faults.crashes, "duplicate_deliveries": faults.duplicates,
+                   "lost_glue_events": faults.lost_events},
+    }
+
+
+def _deaths(model: PipelineModel) -> list[tuple[int, int]]:
+    """Every (file, death number) the files reached: the first and only death without redrives."""
+    return [(fid, 1) for fid, s in enumerate(model.ledger.status) if s == DEAD]
 
 
 def is_number(value: Any) -> bool:

@@ -1,292 +1,219 @@
-"""The SimPy model of the deployed flow: ordered queue with the group hold, dispatcher, Glue, completion.
+"""The SimPy model of the deployed v2 protocol: the ledger orders each group, a lease makes each start happen
+once, wake-ups on the ordered FIFO queue say which group to look at, and a reconciler closes the gaps.
 
-Step names follow ``runtime/``: the router enqueues, the ordered (FIFO) queue
-delivers one message per group at a time, the dispatcher starts the Glue run
-(or, refused a slot, parks the message as a waiter: the Glue-slot handoff), the
-run holds a MaxConcurrentRuns slot, and the completion handler deletes the held
-message (success), sets a retry backoff (failure) or parks the file as DEAD,
-then wakes the oldest waiter for the slot the run freed.
-
-Structure, chosen for speed and checkability: ``c`` long-lived dispatcher
-processes pull ready group ids from one ``simpy.Store`` (the ordered queue's
-deliverable groups); each group's files wait in a plain deque; Glue runs and
-completions are timeouts with callbacks, and finished runs free their slot
-lazily (``simulator.glue_slots``), so a file costs about four events; waiters
-for a slot live in ``simulator.handoff``.
+Every decision is ``runtime.decide``'s (``simulator.processes`` calls it as the handlers do, and
+``simulator.acting`` carries it out as ``runtime.acting`` does); the model keeps the services' state
+(``simulator.table``, ``wake_queue``, ``glue``) and records what happened for the metrics: per file when it
+was recorded, first RUNNING and finished, per run when its lease was taken, when it ran and how it ended.
+Those records, not the table, are what ``simulator.metrics`` checks order and exclusion against.
 """
 
 from __future__ import annotations
 
-import random
-from collections import deque
+import math
 from typing import Any, Literal
 
 import numpy as np
 import simpy
 
-from landing_pipeline.runtime.queues import (
-    throttle_backoff_s,  # the pre-handoff dispatcher's backoff, jitter included
-    waiting_visibility_s,  # the dispatcher's fallback for a file waiting for a slot
-)
+from landing_pipeline.runtime.contract import GLUE_SUCCEEDED
+from landing_pipeline.runtime.decide import Decision
+from landing_pipeline.runtime.group_state import FileStatus, GroupItem, Phase, Policy
+from landing_pipeline.runtime.order import order_key, sort_key
 from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.acting import Actor
 from landing_pipeline.simulator.attempts import Attempts
-from landing_pipeline.simulator.capacity import dpus, duration_scale, glue_capacity
+from landing_pipeline.simulator.capacity import dispatcher_concurrency, dpus, duration_scale, glue_capacity
+from landing_pipeline.simulator.faults import FaultDraws
+from landing_pipeline.simulator.glue import Glue, Run
 from landing_pipeline.simulator.glue_slots import GlueSlots
-from landing_pipeline.simulator.handoff import WaitingLine
-from landing_pipeline.simulator.ledger import BLOCKED, DEAD, LOST, SUCCEEDED, FileLedger, RunLog, Series
-from landing_pipeline.simulator.ordered_queue import OrderedQueue, uniform_stream
+from landing_pipeline.simulator.ledger import BLOCKED, DEAD, PENDING, SUCCEEDED, FileLedger, RunLog, Series
+from landing_pipeline.simulator.ordered_queue import uniform_stream
 from landing_pipeline.simulator.scenario import Scenario
+from landing_pipeline.simulator.table import LedgerTable
+from landing_pipeline.simulator.wake_queue import WakeQueue
 from landing_pipeline.simulator.workload import Workload
 
 Design = Literal["held", "seed"]
+RUN_COLUMNS = 6   # per (run, file): file, lease taken, StartJobRun, RUNNING, end, succeeded
+
+
+def sort_keys(w: Workload, order_by: str) -> list[str]:
+    """Each file's sort key under its group, as the router computes it (``runtime.order``): the landing time
+    in whole seconds (the S3 event's precision), the key, and the landing order as the S3 sequencer."""
+    return [sort_key(order_key(order_by, landed_s=math.floor(t), key=key, sequencer=f"{index:x}"), str(fid))
+            for fid, (t, key, index) in enumerate(zip(w.land_s, w.keys, w.land_index, strict=True))]
 
 
 class PipelineModel:
-    """State of one simulated pipeline; the processes in ``simulator.processes`` drive it.
+    """State of one simulated pipeline; the processes in ``simulator.processes`` drive it."""
 
-    The hot paths avoid per-event bookkeeping beyond what the metrics need: billable requests are
-    derived afterwards from the counters (``simulator.billing``), and first attempts are drawn at once.
-    """
+    design: Design = "held"
 
     def __init__(self, env: simpy.Environment, spec: PipelineSpec, scenario: Scenario, workload: Workload,
-                 design: Design, rng: np.random.Generator, reference_dpus: float | None = None):
-        self.env, self.spec, self.w, self.design = env, spec, workload, design
+                 rng: np.random.Generator, reference_dpus: float | None = None):
+        self.env, self.spec, self.w, self.scenario = env, spec, workload, scenario
         over, job = scenario.overheads, scenario.job
-        self.ordered_queue = OrderedQueue(env)
         groups, files = len(workload.group_names), workload.files
-        self.queues: list[deque[int]] = [deque() for _ in range(groups)]
-        self.busy = [False] * groups  # the group has a message in flight or already in ordered_queue
-        self.halted = [False] * groups
-        self.glue = GlueSlots(env, groups, glue_capacity(spec, scenario))
-        self.waiting: deque[tuple[int, int]] = deque()  # throttle "wait": starts queued for a Glue slot
-        self.line = WaitingLine(files)  # who waits for a slot, since when; the handoff's by_waiting index
-        self.ledger = FileLedger.empty(files)
-        self.run_flat: list[float] = []  # per run: file, RUNNING at, end, succeeded (flat: one extend per run)
-        self.run_dispatched: list[float] = []  # per run: StartJobRun answered, when its slot is taken
-        self._runs: RunLog | None = None
-        self.attempts, self.first_start = self.ledger.attempts, self.ledger.first_start
-        self.group = workload.group
-        self.series = Series()
-        self.deleted = [False] * files
-        self.oldest_ptr = 0
-        self.outstanding = files
-        self.queued = self.inflight = self.backlog_max = 0
-        self.throttled_starts = self.blocked = 0
-        self.deliveries = self.retries = self.dead = 0
-        self.oldest_age_max_s = 0.0
-        self.last_final_s = 0.0
-        self.held = design == "held"
-        self.wait_mode = over.throttle == "wait"
-        self.handoff = self.held and over.throttle == "handoff"
-        self.fallback_s = float(waiting_visibility_s(spec))
-        self.dispatch_latency = None if over.dispatcher_s.is_zero else over.dispatcher_s.stream(rng)
-        self.glue_start = over.glue_start_s.stream(rng)
-        self.completion_delay = over.completion_s.stream(rng) if self.held else (lambda: 0.0)
-        self.completion_is_zero = not self.held or over.completion_s.is_zero
+        self.policy = Policy.from_spec(spec)
+        self.sort_keys = sort_keys(workload, spec.order_by)
+        self.landed_at = [float(math.floor(t)) for t in workload.land_s]
+        self.table = LedgerTable(workload.group_names, spec.max_parallel_groups, self.committed)
+        from landing_pipeline.simulator.processes import Dispatchers
+
+        self.dispatchers = Dispatchers(self, dispatcher_concurrency(spec))
+        self.queue = WakeQueue(env, groups, spec.receive_ceiling, self.dispatchers.offer)
+        self.glue_slots = GlueSlots(env, groups, glue_capacity(spec, scenario))
         self.random = uniform_stream(rng)
-        self.jitter = random.Random(int(rng.integers(2**62)))  # the dispatcher's own backoff jitter
         self.dpus = dpus(spec)
         self.draws = Attempts(workload, job, duration_scale(spec, reference_dpus or self.dpus, job.parallel_fraction),
                               float(spec.job_timeout_s), rng, self.random)
-        self.first_run_s, self.first_ok = self.draws.first_run_s, self.draws.first_ok
-        self.max_attempts = spec.max_attempts
-        self.ceiling = spec.receive_ceiling
-        self.block = spec.on_failure == "block"
-        self.seed_visibility_s = float(spec.queue_visibility_s(spec.dispatcher_timeout_s))
+        self.glue = Glue(self.glue_slots, self.draws, over.glue_start_s.stream(rng))
+        self.faults = FaultDraws(scenario.faults, int(rng.integers(2**62)))
+        self.actor = Actor(self.table, self.queue, self.glue, self.policy, self.faults, workload.group_names,
+                           lambda: env.now, self.started)
+        self.dispatch_latency = None if over.dispatcher_s.is_zero else over.dispatcher_s.stream(rng)
+        self.ledger_latency = over.ledger_s.stream(rng)
+        self.completion_delay = over.completion_s.stream(rng)
+        self.dispatcher_visibility_s = float(spec.queue_visibility_s(spec.dispatcher_timeout_s))
+        self.completion_visibility_s = float(spec.queue_visibility_s(spec.completion_timeout_s))
         self.min_billed_s = scenario.prices.glue_minimum_billed_s
+        self.ledger = FileLedger.empty(files)
+        self.late = [False] * files
+        self.run_flat: list[float] = []
+        self.lease_flat: list[float] = []   # per lease taken: file, when (a lease may never get a run)
+        self.series = Series()
+        self.outstanding = files
+        self.recorded_count = self.final_count = self.blocked = self.leased_files = 0
+        self.deliveries = self.crashed = self.passes = self.slot_repairs = self.dead = self.retries = 0
+        self.backlog_max = 0
+        self.reconciled: dict[str, int] = {}
+        self.waiting_since = [-1.0] * groups
+        self.wait_spans: list[float] = []   # flat (waiting for a slot since, until) pairs, per group
+        self.waits = self.completions = 0
+        self.last_final_s = 0.0
+        self._runs: RunLog | None = None
 
-    # --- the ordered queue ---------------------------------------------------------------------
-    def enqueue(self, fid: int) -> None:
-        """The router's SendMessage: the file joins its group's line; the group becomes deliverable if idle."""
-        g = self.group[fid]
-        self.queued += 1
-        if self.queued - self.inflight > self.backlog_max:
-            self.backlog_max = self.queued - self.inflight
-        if self.halted[g]:
-            self.ledger.status[fid] = BLOCKED
-            self.blocked += 1
-            self.outstanding -= 1
-            return
-        self.queues[g].append(fid)
-        if not self.busy[g]:
-            self.busy[g] = True
-            self.ordered_queue.offer(g)
+    # --- what the handlers report -------------------------------------------------------------------------
+    def recorded(self, fid: int, g: int, late: bool) -> None:
+        self.recorded_count += 1
+        self.late[fid] = late
+        if self.table.groups[g].state == Phase.BLOCKED:   # behind a DEAD file: waits for an operator
+            self._block(fid)
+        backlog = self.recorded_count - self.final_count - self.blocked - self.leased_files
+        if backlog > self.backlog_max:
+            self.backlog_max = backlog
 
-    def deliver(self, g: int) -> int:
-        """A receive: the group's head message goes in flight. -1 when SQS moved it to the DLQ instead."""
-        fid = self.queues[g][0]
-        self.inflight += 1
-        receives = self.ledger.receives
-        count = receives[fid] = receives[fid] + 1
-        if count > self.ceiling:
-            self.ledger.dead_by_ceiling += 1
-            if self.line.since[fid] >= 0:
-                self.line.stopped(fid, self.env.now)
-            self._dead(g, fid)
-            return -1
-        self.deliveries += 1
-        return fid
+    def started(self, run: Run) -> None:
+        """StartJobRun answered: one row per file of the run; its end event is scheduled (unless lost)."""
+        ok = float(run.state == GLUE_SUCCEEDED)
+        first = self.ledger.first_start
+        for fid in run.fids:
+            self.run_flat.extend((fid, run.lease_at, run.dispatched, run.running_at, run.end, ok))
+            if first[fid] < 0:
+                first[fid] = run.running_at
+        self.env.timeout(run.end - self.env.now, value=run).callbacks.append(self.run_ended)
 
-    def _release(self, g: int, fid: int) -> None:
-        """DeleteMessage (or a move to the DLQ): the group's next file may be delivered."""
-        queue = self.queues[g]
-        queue.popleft()
-        self.queued -= 1
-        self.inflight -= 1
-        self.deleted[fid] = True
-        if fid == self.oldest_ptr:
-            self._advance_oldest(fid)
-        if queue and not self.halted[g]:
-            self.ordered_queue.offer(g)
-        else:
-            self.busy[g] = False
-
-    def _advance_oldest(self, fid: int) -> None:
-        """The oldest message left the queue: its age is a candidate for the maximum; find the next oldest."""
-        age = self.env.now - self.w.enqueue_s[fid]
-        if age > self.oldest_age_max_s:
-            self.oldest_age_max_s = age
-        deleted, ptr = self.deleted, fid
-        n = len(deleted)
-        while ptr < n and deleted[ptr]:
-            ptr += 1
-        self.oldest_ptr = ptr
-
-    def visible_again(self, event: Any) -> None:
-        """A backoff (throttle or retry) ran out: the message is visible and its group deliverable again."""
-        self._visible(event.value)
-
-    def _visible(self, g: int) -> None:
-        self.inflight -= 1
-        if self.queued - self.inflight > self.backlog_max:
-            self.backlog_max = self.queued - self.inflight
-        self.ordered_queue.offer(g)
-
-    def _later(self, delay: float, g: int) -> None:
-        """ChangeMessageVisibility(delay): the message stays invisible, and its group held, until then."""
-        self.env.timeout(delay, value=g).callbacks.append(self.visible_again)
-
-    # --- Glue ------------------------------------------------------------------------------------
-    def try_start(self, g: int, fid: int) -> None:
-        """The dispatcher calls StartJobRun: a run, or ConcurrentRunsExceeded (wait, back off or fail)."""
-        if self.glue.has_free():
-            self._start(g, fid)
-            return
-        self.throttled_starts += 1
-        self.line.throttled(fid, self.env.now)
-        if self.handoff:  # park as a waiter, with the fallback visibility in case no wake-up comes
-            ticket = self.line.park(fid)
-            self.env.timeout(self.fallback_s, (fid, ticket)).callbacks.append(self._fallback)
-        elif self.wait_mode:
-            self.waiting.append((g, fid))
-        elif self.held:
-            self._later(throttle_backoff_s(self.spec, self.ledger.receives[fid], self.jitter), g)
-        else:
-            self._later(self.seed_visibility_s, g)  # the card's Lambda fails; the message reappears later
-
-    def _start(self, g: int, fid: int) -> None:
+    def run_ended(self, event: Any) -> None:
+        """The job's last step, then Glue's end event: a successful run's job claims its lease and commits
+        its files (they are done now, before any handler hears of the end); the event may be lost."""
+        run: Run = event.value
         now = self.env.now
-        if self.line.since[fid] >= 0:
-            self.line.stopped(fid, now)
-        attempts = self.attempts
-        attempt = attempts[fid] = attempts[fid] + 1
-        running_at = now + self.glue_start()
-        if attempt == 1:
-            run_s, ok = self.first_run_s[fid], self.first_ok[fid]
-            self.first_start[fid] = running_at
+        if run.state == GLUE_SUCCEEDED:
+            for f in self.table.job_commit(run.g, run.token, run.run_id, self.table_keys(run), now):
+                fid = int(f.file_id)
+                self.ledger.done_s[fid] = now
+                self._final(fid, SUCCEEDED, now)
+        if self.faults.lost_event():
+            return
+        delay = self.completion_delay()
+        if delay > 0:
+            self.env.timeout(delay, value=run).callbacks.append(self.completion_event)
         else:
-            run_s, ok = self.draws.retry(fid, attempt)
-        end = running_at + run_s
-        self.run_flat.extend((fid, running_at, end, ok))
-        self.run_dispatched.append(now)
-        self.glue.take(g, end)
-        if not self.held:
-            self._release(g, fid)  # the card: the Lambda returns, SQS deletes, the group moves on
-        completion = self.completion_delay()
-        if completion > 0 and self.wait_mode:
-            self.env.timeout(end - now).callbacks.append(self._slot_freed)
-        self.env.timeout(end - now + completion, (g, fid, ok, end)).callbacks.append(self.completed)
+            self.completion_event(event)
 
-    def _slot_freed(self, _event: simpy.Event) -> None:
-        self._start_waiting()
+    def table_keys(self, run: Run) -> tuple[str, ...]:
+        keys = self.sort_keys
+        return tuple(keys[fid] for fid in run.fids)
 
-    def _fallback(self, event: Any) -> None:
-        """A parked waiter's fallback visibility ran out (no wake-up reached it): it is delivered again."""
-        fid, ticket = event.value
-        if self.line.fallback(fid, ticket):
-            self._visible(self.group[fid])
+    def completion_event(self, event: Any) -> None:
+        from landing_pipeline.simulator.processes import completion
 
-    def _wake_one(self) -> None:
-        """The completion handler's ChangeMessageVisibility(0) on the oldest waiter with a valid handle."""
-        fid = self.line.wake_oldest()
-        if fid >= 0:
-            self._visible(self.group[fid])
+        completion(self, event.value)
 
-    def _start_waiting(self) -> None:
-        while self.waiting and self.glue.has_free():
-            g, fid = self.waiting.popleft()
-            self._start(g, fid)
-
-    # --- completion ------------------------------------------------------------------------------
-    def completed(self, event: Any) -> None:
-        """The completion handler: success deletes the held message; failure retries or parks the file.
-
-        With the handoff it first wakes the oldest waiter for the slot the run freed (runtime.outcomes wakes
-        before it deletes, so the group's next file does not get a head start on the waiter)."""
-        g, fid, ok, ended = event.value
+    def committed(self, g: int, before: GroupItem, d: Decision, now: float) -> None:
+        """A decision's transaction went through: what it did to files, for the records."""
         ledger = self.ledger
-        if self.handoff:
-            self._wake_one()
-        if ok:
-            ledger.status[fid] = SUCCEEDED
-            ledger.done_s[fid] = ledger.final_s[fid] = now = self.env.now
+        for change in d.files:
+            fid = int(change.after.file_id)
+            status = change.after.status
+            ledger.attempts[fid] = change.after.attempts
+            if status == FileStatus.SUCCEEDED:
+                ledger.done_s[fid] = now
+                self._final(fid, SUCCEEDED, now)
+            elif status == FileStatus.DEAD:
+                self.dead += 1
+                self._final(fid, DEAD, now)
+            elif status == FileStatus.FAILED:
+                self.retries += 1
+        if d.lease is not None and d.kind == "start":
+            self.leased_files += len(d.lease.sort_keys)
+            self.lease_flat.extend(x for fid in d.lease.file_ids for x in (int(fid), now))
+        if d.release and before.leased:
+            self.leased_files -= len(before.lease_keys)
+        if d.state == Phase.WAITING_FOR_SLOT and before.state != Phase.WAITING_FOR_SLOT:
+            self.waiting_since[g] = now
+            self.waits += 1
+        elif before.state == Phase.WAITING_FOR_SLOT and d.state != Phase.WAITING_FOR_SLOT:
+            self.wait_spans.extend((self.waiting_since[g], now))
+        if d.state == Phase.BLOCKED:
+            for f in self.table.files[g]:
+                fid = int(f.file_id)
+                if f.status != FileStatus.DEAD and ledger.status[fid] == PENDING:
+                    self._block(fid)
+
+    def _final(self, fid: int, status: int, now: float) -> None:
+        ledger = self.ledger
+        if ledger.status[fid] == BLOCKED:
+            self.blocked -= 1
+            self.outstanding += 1
+        if ledger.status[fid] in (PENDING, BLOCKED):
             self.outstanding -= 1
-            if now > self.last_final_s:
-                self.last_final_s = now
-            if self.held:
-                self._release(g, fid)
-        elif not self.held:
-            ledger.status[fid] = LOST  # the card has no retry: the message is long gone
-            ledger.final_s[fid] = self.env.now
-            self._finished()
-        elif ledger.attempts[fid] >= self.max_attempts:
-            self._dead(g, fid)
-        else:
-            self.retries += 1
-            # as runtime.outcomes.retry_delay_s: the backoff counts from when the attempt ended
-            backoff = self.spec.retry_backoff_s(ledger.attempts[fid]) - (self.env.now - ended)
-            self._later(max(0.0, float(backoff)), g)
-        if self.wait_mode and self.completion_is_zero:
-            self._start_waiting()
+            self.final_count += 1
+        ledger.status[fid] = status
+        ledger.final_s[fid] = now
+        if now > self.last_final_s:
+            self.last_final_s = now
 
-    def _dead(self, g: int, fid: int) -> None:
-        """Parked in the FIFO DLQ; with on_failure=block the rest of the group waits for an operator."""
-        self.dead += 1
-        self.ledger.status[fid] = DEAD
-        self.ledger.final_s[fid] = self.env.now
-        self._finished()
-        if self.block:
-            self.halted[g] = True
-            rest = list(self.queues[g])[1:]
-            for other in rest:
-                self.ledger.status[other] = BLOCKED
-            self.blocked += len(rest)
-            self.outstanding -= len(rest)
-        self._release(g, fid)
-
-    def _finished(self) -> None:
+    def _block(self, fid: int) -> None:
+        self.ledger.status[fid] = BLOCKED
+        self.blocked += 1
         self.outstanding -= 1
-        if self.env.now > self.last_final_s:
-            self.last_final_s = self.env.now
 
+    # --- records -------------------------------------------------------------------------------------------
     @property
     def runs(self) -> RunLog:
-        if self._runs is None or 4 * len(self._runs) != len(self.run_flat):
+        if self._runs is None or RUN_COLUMNS * len(self._runs) != len(self.run_flat):
             self._runs = RunLog.from_flat(self.run_flat)
         return self._runs
 
+    @property
+    def glue_runs(self) -> int:
+        return len(self.glue.runs)
+
+    def leases(self) -> tuple[np.ndarray, np.ndarray]:
+        """(file, when) of every lease taken: when each file *started* for the ledger, run or not."""
+        table = np.asarray(self.lease_flat, dtype=float).reshape(-1, 2)
+        return table[:, 0].astype(np.int64), table[:, 1].copy()
+
+    @property
+    def busy(self) -> bool:
+        """Files unfinished, a death not yet announced, or a lease not yet released (a lost end event: the
+        reconciler's next pass finishes either)."""
+        return self.outstanding > 0 or self.dead > len(self.actor.announced) or self.leased_files > 0
+
     def sample(self) -> None:
-        glue = self.glue
-        glue.free_ended()
-        self.series.add(self.env.now, self.queued - self.inflight, self.inflight, glue.runs_alive,
-                        glue.groups_running)
+        slots = self.glue_slots
+        slots.free_ended()
+        waiting = self.recorded_count - self.final_count - self.blocked - self.leased_files
+        self.series.add(self.env.now, waiting, self.leased_files, slots.runs_alive, slots.groups_running)

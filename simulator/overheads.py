@@ -1,25 +1,23 @@
 """The latencies of the deployed flow between a file landing and its Glue run, and after it.
 
-``realistic`` holds this project's defaults for each hop and the deployed
-dispatcher's Glue-slot handoff; ``none`` removes every delay (and replaces the
-handoff with an ideal wait for a free Glue slot), which turns the model into a
-textbook queue that can be checked against theory. AWS publishes no latency guarantees for these hops, so
-the realistic values are modelling assumptions, documented in
-docs/simulator.md; every one can be overridden in a scenario.
+``realistic`` holds this project's defaults for each hop; ``none`` removes every delay, which (with
+``settleSeconds: 0``) turns the model into a textbook queue that can be checked against theory. AWS
+publishes no latency guarantees for these hops, so the realistic values are modelling assumptions,
+documented in docs/simulator.md; every one can be overridden in a scenario.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Literal
+from typing import Any
 
 from landing_pipeline.simulator.distributions import Distribution, read_distribution
 from landing_pipeline.simulator.errors import Problems
 
-ThrottleMode = Literal["handoff", "retry", "wait"]
-THROTTLE_MODES: tuple[ThrottleMode, ...] = ("handoff", "retry", "wait")
 PRESETS = ("realistic", "none")
+REMOVED = {"throttle": "v2 always hands a freed Glue slot to the group that waited longest for one (the "
+                       "pre-handoff backoff and the ideal wait are gone); remove the line"}
 
 
 @dataclass(frozen=True)
@@ -33,16 +31,14 @@ class Overheads:
     router_invoke_s: Distribution
     """Router invocation for one batch: parse, ledger write, SendMessage to the ordered queue."""
     dispatcher_s: Distribution
-    """Message deliverable in the FIFO queue -> dispatcher invoked -> StartJobRun answered (or throttled)."""
+    """Wake-up deliverable in the FIFO queue -> dispatcher invoked and the group loaded."""
+    ledger_s: Distribution
+    """A decision's strongly consistent Query -> its transaction committed: a write by another handler in
+    between fails the decision's guard, and it is taken again."""
     glue_start_s: Distribution
     """StartJobRun -> the run is RUNNING (Glue provisions workers; not billed). Holds a MaxConcurrentRuns slot."""
     completion_s: Distribution
-    """Run ends -> "Glue Job State Change" event -> completion queue -> completion Lambda deletes the message."""
-    throttle: ThrottleMode
-    """handoff: a start refused for lack of a slot parks the message as a waiter, and each freed slot wakes
-    the oldest waiter, as the dispatcher and completion handler do; retry: the pre-handoff dispatcher, which
-    put the message back with a growing backoff; wait: an ideal dispatcher that starts it the moment a Glue
-    slot frees (queueing theory's M/M/c)."""
+    """Run ends -> "Glue Job State Change" event -> completion queue -> completion Lambda loaded the group."""
     preset: str = "realistic"
 
     @property
@@ -59,9 +55,9 @@ REALISTIC = Overheads(
     router_poll_s=Distribution("exponential", 0.5),
     router_invoke_s=Distribution.fixed(0.15),
     dispatcher_s=_lognormal(0.8, 0.5),
+    ledger_s=_lognormal(0.03, 0.5),
     glue_start_s=_lognormal(15.0, 0.5),
     completion_s=_lognormal(4.0, 0.5),
-    throttle="handoff",
     preset="realistic",
 )
 
@@ -70,9 +66,9 @@ NONE = Overheads(
     router_poll_s=Distribution.fixed(0.0),
     router_invoke_s=Distribution.fixed(0.0),
     dispatcher_s=Distribution.fixed(0.0),
+    ledger_s=Distribution.fixed(0.0),
     glue_start_s=Distribution.fixed(0.0),
     completion_s=Distribution.fixed(0.0),
-    throttle="wait",
     preset="none",
 )
 
@@ -88,7 +84,7 @@ def preset(name: str) -> Overheads:
 
 
 def read_overheads(problems: Problems, where: str, value: Any) -> Overheads:
-    """``realistic``, ``none``, or ``{preset: realistic, glue_start_s: 30, throttle: wait, ...}``."""
+    """``realistic``, ``none``, or ``{preset: realistic, glue_start_s: 30, ...}``."""
     if value is None:
         return REALISTIC
     if isinstance(value, str):
@@ -108,25 +104,19 @@ def read_overheads(problems: Problems, where: str, value: Any) -> Overheads:
     for key, raw in value.items():
         if key == "preset":
             continue
-        if key == "throttle":
-            if raw not in THROTTLE_MODES:
-                problems.add(f"{where}.throttle", raw, "not a known throttle mode",
-                             f"use one of: {', '.join(THROTTLE_MODES)}")
-            else:
-                changes["throttle"] = raw
+        if key in REMOVED:
+            problems.add(f"{where}.{key}", raw, "no longer a setting of the model", REMOVED[key])
         elif key in _DELAY_FIELDS:
             dist = read_distribution(problems, f"{where}.{key}", raw, "s")
             if dist is not None:
                 changes[key] = dist
         else:
             problems.add(f"{where}.{key}", raw, "not an overhead of the model",
-                         f"use preset, throttle or one of: {', '.join(_DELAY_FIELDS)}")
+                         f"use preset or one of: {', '.join(_DELAY_FIELDS)}")
     result = replace(preset(base_name), **changes)
     return replace(result, preset=base_name if not changes else f"{base_name}+overrides")
 
 
 def describe(overheads: Overheads) -> dict[str, str]:
     """Human-readable values for the summary and the JSON report."""
-    shown = {name: getattr(overheads, name).describe() for name in _DELAY_FIELDS}
-    shown["throttle"] = overheads.throttle
-    return shown
+    return {name: getattr(overheads, name).describe() for name in _DELAY_FIELDS}

@@ -32,19 +32,11 @@ SOURCES = {
 
 DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
 
-# Ledger traffic per step, from the runtime's design (docs/interfaces.md): router writes RECEIVED;
-# dispatcher reads the file item, writes the STARTING intent, the RUNNING status and the run item;
-# completion reads the run item and writes the file's outcome. With the Glue-slot handoff the dispatcher
-# also records a waiter (one write per start refused for lack of a slot) and the completion handler looks
-# up the oldest waiter (one query per run end).
-LEDGER_WRITES_PER_FILE = 1
-LEDGER_WRITES_PER_START = 3
-LEDGER_WRITES_PER_RUN_END = 1
-LEDGER_WRITES_PER_WAIT = 1
-LEDGER_READS_PER_DELIVERY = 1
-LEDGER_READS_PER_RUN_END = 1
-LEDGER_READS_PER_WAKE_LOOKUP = 1
-
+# Ledger traffic (runtime/ledger.py): every write of the protocol is a transaction, and DynamoDB bills a
+# transactional write two write units per item; the simulator's table counts the items of each write and
+# its strongly consistent reads (a Query of a group's item and open files, about one read unit each).
+TRANSACTION_UNITS_PER_ITEM = 2
+ROUTER_RECORD_ITEMS = 3   # the pointer item, the file item, the group item (seq + 1)
 
 @dataclass(frozen=True)
 class Prices:
@@ -57,6 +49,7 @@ class Prices:
     lambda_router_ms: float = 150.0
     lambda_dispatcher_ms: float = 400.0
     lambda_completion_ms: float = 150.0
+    lambda_reconciler_ms: float = 500.0
     sqs_standard_per_million: float = 0.40
     sqs_fifo_per_million: float = 0.50
     eventbridge_aws_events_per_million: float = 0.0
@@ -77,6 +70,7 @@ class Usage:
     router_invocations: int = 0
     dispatcher_invocations: int = 0
     completion_invocations: int = 0
+    reconciler_invocations: int = 0
     sqs_standard_requests: int = 0
     sqs_fifo_requests: int = 0
     eventbridge_events: int = 0
@@ -113,10 +107,12 @@ def billed_dpu_seconds(run_s: float, dpus: float, prices: Prices) -> float:
 def cost_breakdown(usage: Usage, prices: Prices, lambda_memory_mb: int) -> dict[str, float]:
     """USD per service for the usage of one run; the total is their sum."""
     memory_gb = lambda_memory_mb / 1024.0
-    invocations = usage.router_invocations + usage.dispatcher_invocations + usage.completion_invocations
+    invocations = (usage.router_invocations + usage.dispatcher_invocations + usage.completion_invocations
+                   + usage.reconciler_invocations)
     lambda_seconds = (usage.router_invocations * prices.lambda_router_ms
                       + usage.dispatcher_invocations * prices.lambda_dispatcher_ms
-                      + usage.completion_invocations * prices.lambda_completion_ms) / 1000.0
+                      + usage.completion_invocations * prices.lambda_completion_ms
+                      + usage.reconciler_invocations * prices.lambda_reconciler_ms) / 1000.0
     breakdown = {
         "glue": usage.glue_dpu_hours * prices.glue_dpu_hour,
         "lambda": invocations / 1e6 * prices.lambda_per_million_requests

@@ -2,7 +2,7 @@
 
 Numbers alone do not answer "how many parallel groups do I need"; the summary
 says it in words, with the warnings (groups that can never keep up, files
-parked by the receive ceiling, overlapping runs) printed before the tables.
+never announced, ordering violations, overlapping runs) printed before the tables.
 """
 
 from __future__ import annotations
@@ -76,13 +76,18 @@ def warnings(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario) ->
         notes.append(f"max_parallel_groups={spec.max_parallel_groups} exceeds the account's concurrent Glue runs "
                      f"({scenario.limits.account_concurrent_runs}): at most {capacity} run at once. Request a quota "
                      "increase, or set limits.account_concurrent_runs in the scenario to your real quota.")
-    notes += _receive_notes(metrics, spec, scenario)
+    notes += _protocol_notes(metrics, spec)
     if mean_of(metrics["overlapping_runs"]):
         notes.append(f"{show(metrics['overlapping_runs'])} run(s) started while another run of their group was "
                      "still going: files of one group were processed at the same time.")
     if mean_of(metrics["ordering_violations"]):
-        notes.append(f"{show(metrics['ordering_violations'])} file(s) started before an earlier file of their "
-                     "group had finished: order within the group was not kept.")
+        notes.append(f"{show(metrics['ordering_violations'])} file(s) started while an earlier file of their "
+                     f"group (orderBy={spec.order_by}), already recorded, had not finished: order within the "
+                     "group was not kept.")
+    if mean_of(metrics["late"]):
+        notes.append(f"{show(metrics['late'])} file(s) were recorded late (after a later file of their group had "
+                     f"started; settleSeconds={spec.settle_seconds}): lateFiles={spec.late_files} "
+                     + ("ran each next." if spec.late_files == "run" else "parked each as DEAD for an operator."))
     if mean_of(metrics["ignored"]) or mean_of(metrics["rejected"]):
         notes.append(f"{show(metrics['ignored'])} file(s) do not match keyPrefix/keySuffixes and "
                      f"{show(metrics['rejected'])} fit no group (groupingFallback=reject): the router skips them.")
@@ -95,25 +100,20 @@ def warnings(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario) ->
     return notes
 
 
-def _receive_notes(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario) -> list[str]:
-    """Receives spent waiting for a Glue slot: files parked by the ceiling, or close to it; idle slots."""
+def _protocol_notes(metrics: dict[str, Any], spec: PipelineSpec) -> list[str]:
+    """What the protocol's own records say: dead files never announced, wake-ups parked, idle slots."""
     notes = []
-    why = {"handoff": "each wake-up that lost the slot to another delivery and each fallback redelivery (every "
-                      f"{duration(spec.hold_visibility_s)} without a wake-up) is a receive",
-           "retry": "every throttled start is a receive"}.get(scenario.overheads.throttle, "")
-    ceiling = spec.receive_ceiling
-    if mean_of(metrics["dead_by_receive_ceiling"]):
-        notes.append(f"{show(metrics['dead_by_receive_ceiling'])} file(s) reached the ordered queue's "
-                     f"maxReceiveCount ({ceiling}) while waiting for a Glue slot ({why}) and went to the DLQ: "
-                     "raise max_parallel_groups or max_receives.")
-    elif mean_of(metrics["receives_max"]) >= ceiling / 2:
-        notes.append(f"the most-received file was received {show(metrics['receives_max'])} times, against a "
-                     f"maxReceiveCount of {ceiling} ({why}): a longer backlog parks files in the DLQ. Raise "
-                     "max_parallel_groups or max_receives.")
-    busy = metrics["slot_busy_while_waiting"]
+    if mean_of(metrics.get("dead_not_announced")):
+        notes.append(f"{show(metrics['dead_not_announced'])} DEAD file(s) were never announced on the dead-files "
+                     "queue: the alarm would stay quiet.")
+    if mean_of(metrics.get("wakeups_to_dlq")):
+        notes.append(f"{show(metrics['wakeups_to_dlq'])} wake-up(s) were received more than maxReceiveCount "
+                     f"({spec.receive_ceiling}) times and went to the ordered queue's DLQ; the reconciler woke their "
+                     "groups again.")
+    busy = metrics.get("slot_busy_while_waiting")
     if busy is not None and mean_of(busy) < 0.9:
-        notes.append(f"Glue slots were busy only {show(busy, '%')} of the time while files waited for one: "
-                     "the dispatcher leaves slots idle between runs.")
+        notes.append(f"Glue slots were busy only {show(busy, '%')} of the time while groups waited for one: the "
+                     "handoff (completion, the waiter's wake-up, the dispatcher) leaves slots idle between runs.")
     return notes
 
 
@@ -125,41 +125,45 @@ def cost_title(metrics: dict[str, Any]) -> str:
             else "Cost of this run")
 
 
+OUTCOME_ROWS = (("files landed / accepted", "files"), ("succeeded", "succeeded"), ("dead", "dead"),
+                ("lost (no retry)", "lost"), ("blocked", "blocked"), ("ordering violations", "ordering_violations"),
+                ("late", "late"), ("overlapping runs", "overlapping_runs"),
+                ("max runs per group", "max_runs_per_group"), ("max parallel groups", "max_parallel_groups"),
+                ("Glue slots", "glue_slots"), ("Glue runs (failed)", "glue_runs"),
+                ("dispatcher invocations", "dispatcher_invocations"),
+                ("  of which: decisions lost to another writer", "guard_conflicts"),
+                ("waits for a slot / waiters woken", "waits"),
+                ("slots busy while groups waited", "slot_busy_while_waiting"),
+                ("reconciler passes (repairs)", "reconciler_passes"))
+
+
 def summary_tables(metrics: dict[str, Any]) -> list[Table]:
     outcome = Table(title="Outcome", show_header=False, title_justify="left")
     outcome.add_column("metric", style="bold")
     outcome.add_column("value", justify="right")
-    for label, name in (("files landed / accepted", "files"), ("succeeded", "succeeded"), ("dead (DLQ)", "dead"),
-                        ("  of which by receive ceiling", "dead_by_receive_ceiling"), ("lost (no retry)", "lost"),
-                        ("blocked", "blocked"), ("ordering violations", "ordering_violations"),
-                        ("overlapping runs", "overlapping_runs"), ("max runs per group", "max_runs_per_group"),
-                        ("max parallel groups", "max_parallel_groups"), ("Glue slots", "glue_slots"),
-                        ("Glue runs (failed)", "glue_runs"), ("starts refused: no free slot", "throttled_starts"),
-                        ("  waits for a slot (one per attempt)", "waits"),
-                        ("  wake-ups (lost to another delivery)", "wakeups"),
-                        ("  fallback redeliveries", "fallback_wakeups"),
-                        ("receives per file: mean / max", "receives_mean"),
-                        ("slots busy while files waited", "slot_busy_while_waiting")):
+    for label, name in OUTCOME_ROWS:
+        if name not in metrics:   # the seed design has no protocol metrics
+            continue
         value = show(metrics[name])
         if name == "files":
             value = f"{show(metrics['landed'])} / {value}"
         if name == "glue_runs":
             value = f"{value} ({show(metrics['failed_runs'])})"
-        if name == "wakeups":
-            value = f"{value} ({show(metrics['wakeups_lost'])})"
-        if name == "receives_mean":
-            value = f"{show(metrics[name])} / {show(metrics['receives_max'])}"
+        if name == "waits":
+            value = f"{value} / {show(metrics['waiters_woken'])}"
         if name == "slot_busy_while_waiting":
             value = show(metrics[name], "%")
+        if name == "reconciler_passes":
+            value = f"{value} ({show(metrics['recovered'])})"
         outcome.add_row(label, value)
     timing = Table(title="Timing", show_header=False, title_justify="left")
     timing.add_column("metric", style="bold")
     timing.add_column("value", justify="right")
-    for label, name, kind in (("wait, enqueue to run start: mean", "wait_mean_s", "s"),
+    for label, name, kind in (("wait, recorded to run start: mean", "wait_mean_s", "s"),
                               ("wait: p95", "wait_p95_s", "s"), ("latency, landing to done: p50", "latency_p50_s", "s"),
                               ("latency: p95", "latency_p95_s", "s"), ("latency: p99", "latency_p99_s", "s"),
-                              ("backlog max (visible messages)", "backlog_max", "n"),
-                              ("oldest message age max", "oldest_age_max_s", "s"),
+                              ("backlog max (files waiting in the ledger)", "backlog_max", "n"),
+                              ("oldest file age max (recorded to finished)", "oldest_age_max_s", "s"),
                               ("drain, first landing to last done", "drain_s", "s")):
         timing.add_row(label, show(metrics[name], kind))
     cost = Table(title=cost_title(metrics), caption=f"list prices, {REGION}, as of {PRICES_AS_OF}",

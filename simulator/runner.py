@@ -19,20 +19,22 @@ from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.capacity import dispatcher_concurrency
 from landing_pipeline.simulator.metrics import compute, is_number
 from landing_pipeline.simulator.model import Design, PipelineModel
-from landing_pipeline.simulator.processes import dispatcher, router
+from landing_pipeline.simulator.processes import reconciler, router
 from landing_pipeline.simulator.scenario import Scenario
+from landing_pipeline.simulator.seed_model import SeedModel, seed_dispatcher, seed_router
 from landing_pipeline.simulator.stability import Stability, check
 from landing_pipeline.simulator.theory import mean_ci95
 from landing_pipeline.simulator.workload import Workload, build_workload
 
 Progress = Callable[[int, int], None]
 MAX_SAMPLES = 1200
+Model = PipelineModel | SeedModel
 
 
 @dataclass
 class SimulationResult:
     metrics: dict[str, Any]
-    model: PipelineModel
+    model: Model
     stability: Stability
     design: Design
     seed: int
@@ -66,17 +68,23 @@ def simulate(spec: PipelineSpec, scenario: Scenario, *, design: Design = "held",
     workload = build_workload(scenario, spec, np_rng)
     stability = check(scenario, spec, reference_dpus)
     env = simpy.Environment()
-    model = PipelineModel(env, spec, scenario, workload, design, np_rng, reference_dpus)
-    env.process(router(env, model))
-    for _ in range(dispatcher_concurrency(spec)):
-        env.process(dispatcher(env, model))
+    model: Model
+    if design == "seed":
+        model = SeedModel(env, spec, scenario, workload, np_rng, reference_dpus)
+        env.process(seed_router(env, model))
+        for _ in range(dispatcher_concurrency(spec)):
+            env.process(seed_dispatcher(env, model))
+    else:
+        model = PipelineModel(env, spec, scenario, workload, np_rng, reference_dpus)
+        env.process(router(env, model))
+        env.process(reconciler(env, model))
     end_s = _run(env, model, scenario, progress)
     wall = time.perf_counter() - started
     metrics = compute(model, scenario, stability, wall, _events_scheduled(env), end_s)
     return SimulationResult(metrics, model, stability, design, seed)
 
 
-def _run(env: simpy.Environment, model: PipelineModel, scenario: Scenario, progress: Progress | None) -> float:
+def _run(env: simpy.Environment, model: Model, scenario: Scenario, progress: Progress | None) -> float:
     """Advance until every file is finished (or blocked), or the drain limit passes; returns the end time."""
     total = model.w.files
     last_enqueue = model.w.enqueue_s[-1] if total else 0.0
@@ -84,7 +92,7 @@ def _run(env: simpy.Environment, model: PipelineModel, scenario: Scenario, progr
     step = max(scenario.duration_s / 400.0, 1.0)
     t = 0.0
     model.sample()
-    while model.outstanding > 0:
+    while model.busy:
         upcoming = env.peek()
         if upcoming == math.inf or t >= limit:
             break
@@ -134,17 +142,20 @@ def aggregate(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return {**_merge(samples), "replications": len(samples)}
 
 
-def _merge(samples: list[dict[str, Any]]) -> dict[str, Any]:
+def _merge(samples: list[dict[str, Any]], missing: Any = None) -> dict[str, Any]:
     """Numbers as {"mean", "ci95"}; lists and mappings merged as they are. The count of replications is not
-    added here: inside a mapping such as cost_breakdown it would read as one more item."""
+    added here: inside a mapping such as cost_breakdown it would read as one more item. Inside a mapping, a
+    name some runs lack (a decision kind one run never took) counts 0 there."""
     result: dict[str, Any] = {}
-    for name, first in samples[0].items():
-        values = [sample[name] for sample in samples]
+    names = dict.fromkeys(name for sample in samples for name in sample)
+    for name in names:
+        values = [sample.get(name, missing) for sample in samples]
+        first = next(v for v in values if v is not None) if any(v is not None for v in values) else None
         if all(is_number(v) for v in values):
             mean, half = mean_ci95([float(v) for v in values])
             result[name] = {"mean": mean, "ci95": half}
         elif isinstance(first, dict):
-            result[name] = _merge([v for v in values if isinstance(v, dict)])
+            result[name] = _merge([v for v in values if isinstance(v, dict)], missing=0)
         elif isinstance(first, list):
             result[name] = sorted({item for v in values for item in v})
         else:  # a metric that had no value in some run (no file succeeded, say)

@@ -16,12 +16,13 @@ from typing import Any
 from landing_pipeline.simulator.arrival_specs import ArrivalProcess, FileList, read_arrivals
 from landing_pipeline.simulator.distributions import Distribution, read_distribution, read_int, read_number
 from landing_pipeline.simulator.errors import Problems, ScenarioError, ScenarioProblem, did_you_mean
+from landing_pipeline.simulator.faults import NO_FAULTS, Faults, read_faults
 from landing_pipeline.simulator.overheads import REALISTIC, Overheads, read_overheads
 from landing_pipeline.simulator.prices import DEFAULT_PRICES, Prices, read_prices
 from landing_pipeline.simulator.trace import read_trace
 
 _TOP_LEVEL = {"name", "description", "duration_s", "start_clock", "seed", "arrivals", "trace", "job", "overheads",
-              "limits", "prices"}
+              "limits", "prices", "faults"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Scenario:
     overheads: Overheads = REALISTIC
     limits: Limits = Limits()
     prices: Prices = DEFAULT_PRICES
+    faults: Faults = NO_FAULTS
     description: str = ""
     start_clock_s: float = 0.0
     seed: int | None = None
@@ -124,6 +126,7 @@ def parse_scenario(document: Any, source: str, base_dir: Path) -> Scenario:
         overheads=read_overheads(problems, "overheads", document.get("overheads")),
         limits=_limits(problems, document.get("limits")),
         prices=read_prices(problems, "prices", document.get("prices")),
+        faults=read_faults(problems, "faults", document.get("faults")),
         start_clock_s=_clock(problems, document.get("start_clock", "00:00:00")),
         seed=_seed(problems, document.get("seed")),
         source=source,

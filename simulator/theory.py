@@ -66,11 +66,13 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
     return mean, t_quantile_975(n - 1) * math.sqrt(variance / n)
 
 
-def textbook_case(scenario: Scenario, capacity: int) -> dict[str, Any] | None:
+def textbook_case(scenario: Scenario, capacity: int, settle_s: float = 0.0) -> dict[str, Any] | None:
     """The queueing-theory answer when the scenario is a textbook queue, to print beside the simulation.
 
     M/M/c: overheads none, Poisson arrivals into unique groups, exponential runs without startup or size
-    term, no failures. M/M/1: the same into a single group (files of one group run one at a time).
+    term, no failures. M/M/1: the same into a single group (files of one group run one at a time). A settle
+    window (``settleSeconds``, whole seconds) delays every file by exactly that long before it may start,
+    and a Poisson process shifted by a constant is still Poisson: the wait is the settle plus the queue's.
     """
     job = scenario.job
     if (scenario.overheads.preset != "none" or job.duration.kind != "exponential" or job.startup_s
@@ -82,9 +84,9 @@ def textbook_case(scenario: Scenario, capacity: int) -> dict[str, Any] | None:
     service_rate = 1.0 / job.duration.mean
     if all(p.groups.count is None for p in processes):
         return {"model": f"M/M/{capacity}", "servers": capacity, "arrival_rate_per_s": rate,
-                "utilization": rate / (service_rate * capacity),
-                "wait_mean_s": mmc_wait_mean(rate, service_rate, capacity)}
+                "utilization": rate / (service_rate * capacity), "settle_s": settle_s,
+                "wait_mean_s": settle_s + mmc_wait_mean(rate, service_rate, capacity)}
     if len(processes) == 1 and processes[0].groups.count == 1:
         return {"model": "M/M/1", "servers": 1, "arrival_rate_per_s": rate, "utilization": rate / service_rate,
-                "wait_mean_s": mm1_wait_mean(rate, service_rate)}
+                "settle_s": settle_s, "wait_mean_s": settle_s + mm1_wait_mean(rate, service_rate)}
     return None

@@ -1,9 +1,10 @@
 """Trace files: the landings of a real day (or a hand-made schedule), replayed exactly.
 
 ``time_s,key`` are required; ``size_bytes``, ``duration_s`` (the run's exact
-duration, every attempt) and ``fail_attempts`` (the first N attempts fail) are
-optional, so a trace can pin down every run and make a simulation
-deterministic, for tests and for comparing with the emulator.
+duration, every attempt), ``fail_attempts`` (the first N attempts fail) and
+``event_delay_s`` (the file's S3 event reaches EventBridge that much late, as the
+emulator's ``delay-event`` fault) are optional, so a trace can pin down every run
+and make a simulation deterministic, for tests and for comparing with the emulator.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from landing_pipeline.simulator.errors import Problems, ScenarioError, ScenarioProblem
 
 REQUIRED_COLUMNS = ("time_s", "key")
-OPTIONAL_COLUMNS = ("size_bytes", "duration_s", "fail_attempts")
+OPTIONAL_COLUMNS = ("size_bytes", "duration_s", "fail_attempts", "event_delay_s")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class TraceRow:
     size_bytes: float | None = None
     duration_s: float | None = None
     fail_attempts: int | None = None
+    event_delay_s: float = 0.0
 
     @property
     def size_mb(self) -> float | None:
@@ -90,10 +92,11 @@ def _row(problems: Problems, where: str, record: dict[str, str | None]) -> Trace
     if time_s is None and not (record.get("time_s") or "").strip():
         problems.add(f"{where} time_s", "", "empty time", "give seconds since the scenario's start, e.g. 12.5")
     fail = _number(problems, f"{where} fail_attempts", record.get("fail_attempts") or "", whole=True)
+    delay = _number(problems, f"{where} event_delay_s", record.get("event_delay_s") or "")
     return TraceRow(time_s=time_s or 0.0, key=key,
                     size_bytes=_number(problems, f"{where} size_bytes", record.get("size_bytes") or ""),
                     duration_s=_number(problems, f"{where} duration_s", record.get("duration_s") or ""),
-                    fail_attempts=None if fail is None else int(fail))
+                    fail_attempts=None if fail is None else int(fail), event_delay_s=delay or 0.0)
 
 
 def _missing(path: Path, exc: OSError) -> ScenarioProblem:

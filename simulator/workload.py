@@ -1,7 +1,8 @@
-"""The files the ordered queue receives, numbered in enqueue order: the input of the event loop.
+"""The files the router records, numbered in the order it records them: the input of the event loop.
 
-Numbering files by enqueue order makes "order within a group" a comparison of
-file numbers, which keeps the model's hot path and the ordering checks simple.
+That order is not the order the pipeline keeps: EventBridge and the intake may deliver a group's files out
+of landing order, and the ledger orders them by the stack's ``orderBy`` (``sort_keys``). ``land_index`` is
+each file's place in landing order, which the model passes as the S3 sequencer (it orders events of one key).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Workload:
     rejected: int
     router_invocations: int
     reordered_by_intake: int
+    land_index: list[int]
 
     @property
     def files(self) -> int:
@@ -43,7 +45,8 @@ def build_workload(scenario: Scenario, spec: PipelineSpec, rng: np.random.Genera
     grouped = route_keys(land(scenario, spec, rng), spec)
     landed = grouped.landed
     land_s = np.asarray(landed.land_s, dtype=float)
-    intake = run_intake(land_s, scenario.overheads, scenario.limits.lambda_concurrency, rng)
+    delays = np.asarray(landed.event_delay_s, dtype=float) if any(landed.event_delay_s) else None
+    intake = run_intake(land_s, scenario.overheads, scenario.limits.lambda_concurrency, rng, delays)
     order: list[int] | None = np.argsort(intake.enqueue_s, kind="stable").tolist()
     if order == list(range(len(land_s))):
         order = None  # already in enqueue order: no copies
@@ -62,6 +65,7 @@ def build_workload(scenario: Scenario, spec: PipelineSpec, rng: np.random.Genera
         rejected=grouped.rejected,
         router_invocations=intake.router_invocations,
         reordered_by_intake=0 if order is None else _reordered(group, land_sorted, len(grouped.group_names)),
+        land_index=list(range(len(land_s))) if order is None else order,
     )
 
 

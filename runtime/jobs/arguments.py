@@ -22,12 +22,15 @@ from landing_pipeline.runtime.contract import (
     GLUE_RUN_ID_ARG,
     GROUP_ARG,
     INPUT_URI_ARG,
+    LEDGER_TABLE_ARG,
     MANIFEST_URI_ARG,
     MERGE_KEYS_ARG,
     OUTPUT_URI_ARG,
     QUARANTINE_URI_ARG,
+    RUN_TOKEN_ARG,
     SCHEMA_ARG,
     SNAPSHOT_URI_ARG,
+    SORT_KEYS_ARG,
     SOURCE_KEY_ARG,
     SOURCE_VERSION_ARG,
 )
@@ -51,6 +54,9 @@ OPTIONAL = {
     _dest(SCHEMA_ARG): "[]",
     _dest(GLUE_RUN_ID_ARG): "",
     _dest(GLUE_JOB_NAME_ARG): "",
+    _dest(RUN_TOKEN_ARG): "",
+    _dest(LEDGER_TABLE_ARG): "",
+    _dest(SORT_KEYS_ARG): "[]",
 }
 _HELP = {
     "input_uri": "the file to ingest: s3://bucket/key on Glue, file:///path or a path locally",
@@ -67,6 +73,9 @@ _HELP = {
     "schema": 'JSON list of "name:type"; [] for none',
     "JOB_RUN_ID": "Glue's run id (set by Glue; generated locally when absent)",
     "JOB_NAME": "Glue's job name (set by Glue)",
+    "run_token": "the group lease's run token: the run claims the lease with it before touching data (fencing)",
+    "ledger_table": "the ledger table the lease lives in (with --run_token)",
+    "sort_keys": "JSON list of the ledger sort keys of the files in the lease (committed one by one)",
 }
 
 
@@ -86,6 +95,9 @@ class JobArgs:
     schema: tuple[Column, ...]
     run_id: str
     job_name: str
+    run_token: str = ""
+    ledger_table: str = ""
+    sort_keys: tuple[str, ...] = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -168,7 +180,21 @@ def parse_args(argv: list[str]) -> JobArgs:
         group=values["group"], file_id=values["file_id"], attempt=attempt,
         snapshot_uri=values["snapshot_uri"], merge_keys=merge_keys, schema=schema,
         run_id=values["JOB_RUN_ID"] or local_run_id(), job_name=values["JOB_NAME"],
+        run_token=values["run_token"], ledger_table=values["ledger_table"],
+        sort_keys=_sort_keys(values["sort_keys"]),
     )
+
+
+def _sort_keys(text: str) -> tuple[str, ...]:
+    import json
+
+    try:
+        keys = json.loads(text or "[]")
+    except ValueError:
+        raise JobArgumentError(f"--sort_keys: {text[:80]!r} is not a JSON list of strings") from None
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise JobArgumentError(f"--sort_keys: {text[:80]!r} is not a JSON list of strings")
+    return tuple(keys)
 
 
 def local_run_id() -> str:

@@ -43,6 +43,7 @@ if __package__ in (None, ""):  # run as a script (Glue, the emulator, a shell): 
 
 from landing_pipeline.runtime.jobs.arguments import JobArgs, parse_args
 from landing_pipeline.runtime.jobs.failures import IngestError, spark_failures
+from landing_pipeline.runtime.jobs.fencing import Fence, fence_for
 from landing_pipeline.runtime.jobs.readers import delete_folder, detect_format, literal_reader, read_raw
 from landing_pipeline.runtime.jobs.schema import LINEAGE_COLUMNS, REASON, ROW_ORDER
 from landing_pipeline.runtime.jobs.snapshot import SnapshotError, SnapshotResult, apply_file
@@ -65,15 +66,35 @@ SESSION_SETTINGS = {
 }
 
 
-def main(argv: list[str], spark: SparkSession | None = None, store: JsonStore | None = None) -> dict[str, Any]:
-    """Ingest one file and return its manifest. Pass ``spark`` to reuse a session (it is left running)."""
+def main(argv: list[str], spark: SparkSession | None = None, store: JsonStore | None = None,
+         ledger_client: Any | None = None) -> dict[str, Any]:
+    """Ingest one file and return its manifest. Pass ``spark`` to reuse a session (it is left running).
+
+    A run started with a lease token claims the lease first (runtime/jobs/fencing.py) and, if another run
+    owns it, returns ``{"fenced": True, ...}`` having touched nothing: no session, no read, no write."""
     args = parse_args(argv)
+    fence = fence_for(args, ledger_client)
+    if fence is not None and not fence.claim():
+        print(f"fenced: the lease {args.run_token} of group {args.group!r} is claimed by another run or ended; "
+              "this run touches no data")
+        return {"fenced": True, "run_id": args.run_id, "run_token": args.run_token, "file_id": args.file_id}
     session = spark if spark is not None else _new_session()
     try:
-        return run(session, args, store or JsonStore())
+        manifest = run(session, args, store or JsonStore())
     finally:
         if spark is None and not _on_glue():
             session.stop()
+    return _committed(manifest, fence, args)
+
+
+def _committed(manifest: dict[str, Any], fence: Fence | None, args: JobArgs) -> dict[str, Any]:
+    """The files are done in the ledger only if this run still owns the lease (its claim stands)."""
+    if fence is None:
+        return manifest
+    committed = fence.commit(args.output_uri)
+    if not committed:
+        print(f"fenced at commit: the lease {args.run_token} is no longer this run's; the ledger is left as it is")
+    return {**manifest, "fenced": not committed}
 
 
 def run(spark: SparkSession, args: JobArgs, store: JsonStore) -> dict[str, Any]:

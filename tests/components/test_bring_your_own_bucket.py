@@ -35,9 +35,9 @@ def test_rules_and_roles_point_at_the_existing_bucket() -> None:
     job_reads = [s for s in statements(run.find("aws:iam/rolePolicy:RolePolicy", "ingest-processing-role-policy"))
                  if s["Sid"] == "ReadLandedFiles"]
     assert job_reads[0]["Resource"] == [f"arn:aws:s3:::{EXISTING}/landing/*"]
-    dispatcher = statements(run.find("aws:iam/rolePolicy:RolePolicy", "ingest-functions-dispatcher-role-policy"))
-    assert [s["Resource"] for s in dispatcher if s["Sid"] == "CheckLandedObject"] == [
-        [f"arn:aws:s3:::{EXISTING}/landing/*"]]
+    job_lists = [s for s in statements(run.find("aws:iam/rolePolicy:RolePolicy", "ingest-processing-role-policy"))
+                 if s["Sid"] == "ListLandedPrefix"]
+    assert job_lists[0]["Resource"] == [f"arn:aws:s3:::{EXISTING}"]
 
 
 def test_expiring_landed_objects_of_an_existing_bucket_is_refused_with_the_fix() -> None:

@@ -138,7 +138,7 @@ def test_a_users_own_script_is_not_uploaded_and_only_it_is_readable() -> None:
 
 def test_every_queue_is_encrypted_with_sse_sqs(run: ProgramRun) -> None:
     queues = run.of_type(QUEUE)
-    assert len(queues) == 6 and all(q.inputs["sqsManagedSseEnabled"] is True for q in queues)
+    assert len(queues) == 7 and all(q.inputs["sqsManagedSseEnabled"] is True for q in queues)
 
 
 def test_buckets_are_encrypted_versioned_private_and_tls_only(run: ProgramRun) -> None:
@@ -171,25 +171,28 @@ def test_a_customer_kms_key_switches_buckets_to_sse_kms_and_the_job_may_use_it()
 
 def test_queue_policies_deny_insecure_transport(run: ProgramRun) -> None:
     policies = run.of_type("aws:sqs/queuePolicy:QueuePolicy")
-    assert len(policies) == 6
+    assert len(policies) == 7
     for policy_record in policies:
         assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
                    for s in statements(policy_record))
 
 
-def test_ledger_is_on_demand_recoverable_encrypted_with_the_group_and_waiting_indexes(run: ProgramRun) -> None:
+def test_ledger_is_on_demand_recoverable_encrypted_with_the_v2_key_schema_and_indexes(run: ProgramRun) -> None:
     table = run.find("aws:dynamodb/table:Table").inputs
-    assert table["billingMode"] == "PAY_PER_REQUEST" and table["hashKey"] == "pk"
+    assert table["billingMode"] == "PAY_PER_REQUEST"
+    assert (table["hashKey"], table["rangeKey"]) == ("pk", "sk")  # a group's items in one partition, in order
     assert table["pointInTimeRecovery"] == {"enabled": True}
     assert table["serverSideEncryption"]["enabled"] is True
-    group, waiting = table["globalSecondaryIndexes"]
-    assert (group["name"], group["hashKey"], group["rangeKey"]) == ("by_group", "group", "received_seq")
-    assert group["projectionType"] == "ALL"
-    assert (waiting["name"], waiting["hashKey"], waiting["rangeKey"]) == ("by_waiting", "wait_pool", "waiting_since")
-    # what a wake-up reads, and nothing more (runtime.ledger_items.Waiter)
-    assert waiting["projectionType"] == "INCLUDE" and waiting["nonKeyAttributes"] == ["file_id", "wait_handle"]
+    indexes = {index["name"]: index for index in table["globalSecondaryIndexes"]}
+    assert set(indexes) == {"by_check", "by_group_files"}
+    check = indexes["by_check"]
+    assert (check["hashKey"], check["rangeKey"]) == ("check_pool", "next_check_at")
+    # all the reconciler reads from the hint: which group; the group itself is re-read strongly
+    assert check["projectionType"] == "INCLUDE" and check["nonKeyAttributes"] == ["group"]
+    history = indexes["by_group_files"]
+    assert (history["hashKey"], history["rangeKey"], history["projectionType"]) == ("group", "sort_key", "ALL")
     assert {a["name"]: a["type"] for a in table["attributes"]} == {
-        "pk": "S", "group": "S", "received_seq": "S", "wait_pool": "S", "waiting_since": "S"}
+        "pk": "S", "sk": "S", "check_pool": "S", "next_check_at": "N", "group": "S", "sort_key": "S"}
 
 
 def test_landed_objects_expire_only_when_asked(run: ProgramRun, spec: PipelineSpec) -> None:
@@ -212,13 +215,13 @@ def test_landed_objects_expire_only_when_asked(run: ProgramRun, spec: PipelineSp
 def test_every_log_group_has_the_stack_retention_and_each_function_logs_to_its_own(run: ProgramRun,
                                                                                    spec: PipelineSpec) -> None:
     groups = run.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 5 and all(g.inputs["retentionInDays"] == spec.log_retention_days for g in groups)
+    assert len(groups) == 6 and all(g.inputs["retentionInDays"] == spec.log_retention_days for g in groups)
     used = set()
     for function in run.of_type("aws:lambda/function:Function"):
         group = function.inputs["loggingConfig"]["logGroup"]
         (own,) = [g for g in groups if g.outputs["name"] == group and g.parent == function.parent]
         used.add(own.name)
-    assert len(used) == 3
+    assert len(used) == 4  # router, dispatcher, completion, reconciler
     prefix = run.find("aws:glue/job:Job").inputs["defaultArguments"]["--custom-logGroup-prefix"]
     assert {g.outputs["name"] for g in groups if g.parent == "ingest-processing"} == {f"{prefix}/error",
                                                                                        f"{prefix}/output"}
@@ -236,6 +239,7 @@ def test_functions_pin_runtime_architecture_powertools_layer_and_the_environment
                     "LANDING_LEDGER_TABLE": run.exports["ledger_table_name"],
                     "LANDING_JOB_NAME": run.exports["job_name"],
                     "LANDING_OUTPUT_BUCKET": run.exports["output_bucket_name"],
+                    "LANDING_DEAD_FILES_QUEUE_URL": run.exports["dead_files_queue_url"],
                     "POWERTOOLS_SERVICE_NAME": "landing-pipeline", "POWERTOOLS_METRICS_NAMESPACE": "LandingPipeline"}
     handlers = set()
     for function in run.of_type("aws:lambda/function:Function"):
@@ -248,7 +252,8 @@ def test_functions_pin_runtime_architecture_powertools_layer_and_the_environment
         assert inputs["environment"]["variables"] == {**expected_env, **resource_env}
         handlers.add(inputs["handler"])
         assert inputs["memorySize"] == spec.lambda_memory_mb
-    assert handlers == {f"landing_pipeline.runtime.{name}.handler" for name in ("router", "dispatcher", "completion")}
+    assert handlers == {f"landing_pipeline.runtime.{name}.handler"
+                        for name in ("router", "dispatcher", "completion", "reconciler")}
 
 
 def test_code_archive_is_the_runtime_package_without_the_glue_job_tests_or_caches(run: ProgramRun) -> None:
@@ -259,7 +264,7 @@ def test_code_archive_is_the_runtime_package_without_the_glue_job_tests_or_cache
     assert all(n.startswith("landing_pipeline/") and n.endswith(".py") for n in names)
     assert not any(n.startswith("landing_pipeline/runtime/jobs/") or "__pycache__" in n or "/test_" in n
                    for n in names)
-    for module in ("router", "dispatcher", "completion"):  # the handlers the functions name
+    for module in ("router", "dispatcher", "completion", "reconciler"):  # the handlers the functions name
         assert f"landing_pipeline/runtime/{module}.py" in names
 
 
@@ -311,7 +316,7 @@ def test_alarms_cover_every_dlq_the_oldest_message_each_function_and_glue_failur
         assert alarm["comparisonOperator"] == "GreaterThanThreshold"
     oldest = alarms["ordered-oldest-message"]
     assert (oldest["metricName"], oldest["threshold"]) == ("ApproximateAgeOfOldestMessage", spec.oldest_message_alarm_s)
-    for function in ("router", "dispatcher", "completion"):
+    for function in ("router", "dispatcher", "completion", "reconciler"):
         assert alarms[f"{function}-errors"]["dimensions"] == {
             "FunctionName": run.exports[f"{function}_function_name"]}
     failures = run.find("aws:cloudwatch/eventRule:EventRule", "ingest-monitoring-glue-failures")
@@ -319,10 +324,10 @@ def test_alarms_cover_every_dlq_the_oldest_message_each_function_and_glue_failur
     assert json.loads(failures.inputs["eventPattern"])["detail"]["state"] == ["FAILED", "TIMEOUT", "ERROR"]
 
 
-def test_dashboard_shows_backlog_groups_running_dlq_depth_and_run_durations(run: ProgramRun) -> None:
+def test_dashboard_shows_backlog_wake_ups_dlq_depth_run_durations_and_dead_files(run: ProgramRun) -> None:
     body = json.loads(run.find("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     titles = " | ".join(w["properties"]["title"] for w in body["widgets"])
-    for words in ("Backlog", "Groups running", "DLQ depth", "run duration"):
+    for words in ("Backlog", "Wake-ups", "DLQ depth", "run duration", "Dead files"):
         assert words in titles
     assert all(w["properties"]["region"] == "eu-west-1" for w in body["widgets"])
     metrics = [m for w in body["widgets"] for m in w["properties"]["metrics"]]

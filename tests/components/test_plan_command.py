@@ -24,11 +24,13 @@ def test_tree_shows_the_key_settings_of_the_prod_stack() -> None:
         "maxReceiveCount=100",
         "batch size 1, ReportBatchItemFailures, maximum concurrency 16",
         "Glue 5.0 glueetl, 10 x G.2X, timeout 120 min, MaxConcurrentRuns 16, maxRetries 0",
-        "PAY_PER_REQUEST, key pk, GSI by_group(group, received_seq), by_waiting(wait_pool, waiting_since), "
+        "PAY_PER_REQUEST, key pk + sk, GSI by_check(check_pool, next_check_at), by_group_files(group, sort_key), "
         "PITR yes, SSE yes",
+        "rate(5 minutes), flexible window OFF, ENABLED, invokes function:ingest-functions-reconciler-fn",
+        "InvokeReconciler: Allow lambda:InvokeFunction on function:ingest-functions-reconciler-fn",
         "all public access blocked",
         "DenyInsecureTransport: Deny s3:*",
-        "StartAndWatchJob: Allow glue:GetJobRun, glue:GetJobRuns, glue:StartJobRun on job/",
+        "StartAndFindRuns: Allow glue:GetJobRun, glue:GetJobRuns, glue:StartJobRun on job/",
         "retention 90 d",
         "expire-landed-objects",
     ):

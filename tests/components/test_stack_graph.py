@@ -25,7 +25,8 @@ EXPECTED_CHILDREN = {
     "landing:index:IngestionPipeline": Counter({
         "landing:index:LandingBucket": 1, "landing:index:SecureBucket": 1, "landing:index:Intake": 1,
         "landing:index:OrderedQueue": 1, "landing:index:Ledger": 1, "landing:index:ProcessingJob": 1,
-        "landing:index:CompletionPath": 1, "landing:index:PipelineFunctions": 1, "landing:index:Monitoring": 1}),
+        "landing:index:CompletionPath": 1, "landing:index:PipelineFunctions": 1, "landing:index:Monitoring": 1,
+        "landing:index:DeadFilesQueue": 1}),
     "landing:index:LandingBucket": Counter({"landing:index:SecureBucket": 1,
                                             "aws:s3/bucketNotification:BucketNotification": 1}),
     "landing:index:SecureBucket": SECURE_BUCKET,
@@ -37,10 +38,15 @@ EXPECTED_CHILDREN = {
     "landing:index:ProcessingJob": Counter({"aws:s3/bucketObjectv2:BucketObjectv2": 2,
                                             "aws:cloudwatch/logGroup:LogGroup": 2, "aws:iam/role:Role": 1,
                                             "aws:iam/rolePolicy:RolePolicy": 1, "aws:glue/job:Job": 1}),
-    "landing:index:PipelineFunctions": Counter({"landing:index:QueueFunction": 3}),
+    "landing:index:DeadFilesQueue": Counter({"aws:sqs/queue:Queue": 1, "aws:sqs/queuePolicy:QueuePolicy": 1}),
+    "landing:index:PipelineFunctions": Counter({"landing:index:QueueFunction": 3, "landing:index:Reconciler": 1}),
     "landing:index:QueueFunction": QUEUE_FUNCTION,
+    "landing:index:Reconciler": Counter({
+        "aws:cloudwatch/logGroup:LogGroup": 1, "aws:iam/role:Role": 2, "aws:iam/rolePolicy:RolePolicy": 2,
+        "aws:lambda/function:Function": 1, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 1,
+        "aws:scheduler/schedule:Schedule": 1}),
     "landing:index:Monitoring": Counter({"aws:cloudwatch/eventRule:EventRule": 1,
-                                         "aws:cloudwatch/metricAlarm:MetricAlarm": 8,
+                                         "aws:cloudwatch/metricAlarm:MetricAlarm": 11,
                                          "aws:cloudwatch/dashboard:Dashboard": 1}),
 }
 
@@ -56,8 +62,8 @@ def test_every_component_has_exactly_its_expected_children(run: ProgramRun) -> N
         assert child_types(run, component.urn) == EXPECTED_CHILDREN[component.type], component.name
     custom = [r for r in run.resources if r.custom]
     # 2 buckets x 7, notification, 2 rule-fed queues x 7, ordered 5, table, job 7, 3 functions x 5,
-    # monitoring 10: every custom resource sits in a component, none outside.
-    assert len(custom) == 14 + 1 + 14 + 5 + 1 + 7 + 15 + 10
+    # reconciler 8, dead-files queue 2, monitoring 13: every custom resource sits in a component, none outside.
+    assert len(custom) == 14 + 1 + 14 + 5 + 1 + 7 + 15 + 8 + 2 + 13
 
 
 def test_one_pipeline_at_the_root_and_every_resource_parented_under_it(run: ProgramRun) -> None:
@@ -78,7 +84,8 @@ def test_the_stack_exports_every_name_users_need(run: ProgramRun) -> None:
                 "intake_dlq_url", "ordered_queue_url", "ordered_queue_arn", "ordered_dlq_url",
                 "completion_queue_url", "completion_queue_arn", "completion_dlq_url", "job_name",
                 "ledger_table_name", "dashboard_name", "router_function_name", "dispatcher_function_name",
-                "completion_function_name"):
+                "completion_function_name", "reconciler_function_name", "reconciler_schedule_name",
+                "dead_files_queue_url", "dead_files_queue_arn"):
         assert exports[key], key
     queues = {r.outputs["url"]: r for r in run.of_type("aws:sqs/queue:Queue")}
     assert queues[exports["ordered_queue_url"]].inputs["fifoQueue"] is True

@@ -32,7 +32,8 @@ def test_a_virtual_time_demo_runs_every_file_for_exactly_its_duration() -> None:
         for run in file["runs"]:  # no wall time leaks into pipeline time: a run lasts its duration, to the ms
             assert run["end"] - run["start"] == pytest.approx(durations[name], abs=1e-3)
     first = by_key(result)["orders_20250915_101500.csv"]["runs"][0]
-    assert first["start"] == pytest.approx(0.0, abs=1e-3)  # landed at 0, started at once: handlers take no time
+    # landed at 0, started the moment it was settleSeconds (30) old: handlers take no time
+    assert first["start"] == pytest.approx(30.0, abs=0.01)  # (the ledger keeps times to the ms)
     assert result.moto_s > 0 and result.moto_cpu_s > 0
     assert result.speedup > 60  # far faster than the scaled clock's default for the sleep engine
 

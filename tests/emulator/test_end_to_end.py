@@ -35,11 +35,12 @@ def test_json_is_exactly_the_documented_format(held_result: DemoResult) -> None:
     document = json.loads(json.dumps(to_json(held_result.report)))
     assert set(document) == {"files", "summary"}
     assert set(document["summary"]) == {"files", "succeeded", "dead", "ignored", "taken_in", "duplicates_suppressed",
-                                        "overlapping_runs", "ordering_violations", "max_parallel_groups", "wall_s"}
+                                        "overlapping_runs", "ordering_violations", "late", "max_parallel_groups",
+                                        "max_handoff_s", "reconciler_passes", "wall_s"}
     for file in document["files"]:
         # the sleep engine writes no manifest, so no rows or output locations (see test_demo_data for Spark's)
-        assert set(file) == {"key", "file_id", "group", "status", "reason", "attempts", "enqueue_seq", "runs",
-                             "rows"}
+        assert set(file) == {"key", "file_id", "group", "status", "reason", "attempts", "enqueue_seq", "late",
+                             "runs", "rows"}
         assert file["rows"] is None
         for run in file["runs"]:
             failed = {"error"} if run["state"] != "SUCCEEDED" else set()
@@ -107,7 +108,7 @@ def test_a_failed_file_dead_after_max_attempts_blocks_only_its_group_with_on_fai
     result = demo(faults=("fail-run:orders_20250915_101500*:3",), overrides={"onFailure": "block"})
     files = by_key(result)
     dead = files["orders_20250915_101500.csv"]
-    assert dead["status"] == "DEAD" and dead["attempts"] == 3 and "max_attempts" in dead["_reason"], explain(result)
+    assert dead["status"] == "DEAD" and dead["attempts"] == 3 and "maxAttempts" in dead["_reason"], explain(result)
     # "Behind" means enqueued after it (routers run concurrently, so that is usually, not always, landing order).
     behind = [f for f in files.values() if f["group"] == dead["group"] and f["enqueue_seq"] > dead["enqueue_seq"]]
     assert behind, explain(result)

@@ -66,11 +66,12 @@ def test_lost_answers_of_sends_and_conditional_writes(stack: tuple[InProcessAWS,
                 sqs.delete_message(QueueUrl=intake, ReceiptHandle=message["ReceiptHandle"])
         assert len(bodies) == 2  # a standard queue keeps the retry's copy too
         table = deployment.environment["LANDING_LEDGER_TABLE"]
-        item = {"pk": {"S": "file#a"}, "key": {"S": "landing/a.csv"}, "status": {"S": "RECEIVED"}}
+        item = {"pk": {"S": "id#a"}, "sk": {"S": "#file"}, "key": {"S": "landing/a.csv"}, "status": {"S": "RECEIVED"}}
         with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
             # the first attempt wrote the item; its 500 made botocore retry, and the retry finds it there
             dynamodb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
-        assert dynamodb.get_item(TableName=table, Key={"pk": {"S": "file#a"}}, ConsistentRead=True)["Item"] == item
+        key = {"pk": item["pk"], "sk": item["sk"]}
+        assert dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"] == item
         assert [op for _, op, _ in layer.lost_answers.log] == ["SendMessage", "PutItem"]
     finally:
         layer.uninstall(aws)

@@ -12,6 +12,7 @@ import ast
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,8 @@ CONTRACT = ROOT / "runtime" / "contract.py"
 
 NAMES: frozenset[str] = frozenset({
     *c.RESOURCE_ENV.values(), c.GROUP_INDEX, c.WAIT_INDEX, c.S3_SOURCE, c.OBJECT_CREATED, c.GLUE_SOURCE,
-    c.GLUE_STATE_CHANGE, c.ROUTER_HANDLER, c.DISPATCHER_HANDLER, c.COMPLETION_HANDLER, *c.JOB_ARGUMENTS,
+    c.GLUE_STATE_CHANGE, c.ROUTER_HANDLER, c.DISPATCHER_HANDLER, c.COMPLETION_HANDLER, c.RECONCILER_HANDLER,
+    c.DEAD_FILES_METRIC, c.PIPELINE_DIMENSION, *c.JOB_ARGUMENTS,
     c.GLUE_JOB_NAME_ARG, c.GLUE_RUN_ID_ARG, c.EXTRA_PY_FILES_ARG,
 })
 """The contract's distinctive strings: none of them has a second meaning a package could use it for."""
@@ -79,7 +81,7 @@ def test_the_job_reads_every_argument_the_dispatcher_passes() -> None:
     spec = load_stack("dev")
     passed = job_arguments(spec, JobInput("b", "landing/orders_1.csv", "v1", "orders", "f1"), attempt=1,
                            output_bucket="out")
-    assert tuple(passed) == c.JOB_ARGUMENTS
+    assert tuple(passed) == c.FILE_ARGUMENTS   # the dispatcher adds the lease's (runtime/acting.start_run)
     read = {f"--{name}" for name in (*REQUIRED, *OPTIONAL)}
     assert read == {*c.JOB_ARGUMENTS, c.GLUE_JOB_NAME_ARG, c.GLUE_RUN_ID_ARG}
 
@@ -99,7 +101,8 @@ def run(request: pytest.FixtureRequest) -> ProgramRun:
 def test_functions_get_exactly_the_contracts_variables_and_handlers(run: ProgramRun) -> None:
     spec = load_stack(run.stack)
     functions = run.of_type("aws:lambda/function:Function")
-    assert {f.inputs["handler"] for f in functions} == {c.ROUTER_HANDLER, c.DISPATCHER_HANDLER, c.COMPLETION_HANDLER}
+    assert {f.inputs["handler"] for f in functions} == {c.ROUTER_HANDLER, c.DISPATCHER_HANDLER, c.COMPLETION_HANDLER,
+                                                        c.RECONCILER_HANDLER}
     for function in functions:
         names = set(function.inputs["environment"]["variables"])
         landing = {name for name in names if name.startswith(c.ENV_PREFIX)}
@@ -115,14 +118,16 @@ def test_dispatcher_mapping_uses_the_contracts_concurrency_rule(run: ProgramRun)
 
 def test_ledger_table_has_the_contracts_key_and_indexes(run: ProgramRun) -> None:
     table = run.find("aws:dynamodb/table:Table").inputs
-    assert table["hashKey"] == c.LEDGER_KEY
+    layout: dict[str, Any] = c.LEDGER_TABLE_V2
+    assert (table["hashKey"], table["rangeKey"]) == (layout["hash_key"], layout["range_key"])
+    assert {a["name"]: a["type"] for a in table["attributes"]} == layout["attributes"]
     indexes = {index["name"]: index for index in table["globalSecondaryIndexes"]}
-    assert set(indexes) == {c.GROUP_INDEX, c.WAIT_INDEX}
-    assert (indexes[c.GROUP_INDEX]["hashKey"], indexes[c.GROUP_INDEX]["rangeKey"]) == (c.GROUP_INDEX_HASH,
-                                                                                       c.GROUP_INDEX_RANGE)
-    assert (indexes[c.WAIT_INDEX]["hashKey"], indexes[c.WAIT_INDEX]["rangeKey"]) == (c.WAIT_INDEX_HASH,
-                                                                                     c.WAIT_INDEX_RANGE)
-    assert indexes[c.WAIT_INDEX]["nonKeyAttributes"] == list(c.WAIT_INDEX_PROJECTION)
+    assert set(indexes) == set(layout["indexes"])
+    for name, declared in layout["indexes"].items():
+        index = indexes[name]
+        assert (index["hashKey"], index["rangeKey"], index["projectionType"]) == (
+            declared["hash_key"], declared["range_key"], declared["projection_type"])
+        assert index.get("nonKeyAttributes") == declared.get("non_key_attributes")
 
 
 def test_glue_job_default_arguments_name_the_library_the_contracts_way(run: ProgramRun) -> None:

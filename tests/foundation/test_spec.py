@@ -29,6 +29,8 @@ def test_defaults_are_valid_and_sensible() -> None:
     assert spec.hold_visibility_s == 60 * 60 + 900
     assert spec.receive_ceiling == 100  # far above max_attempts: throttles and recoveries are receives too
     assert spec.ignore_empty_objects and spec.ignore_folder_markers
+    assert (spec.order_by, spec.settle_seconds, spec.late_files, spec.reconcile_minutes) == (
+        "landing_time", 30, "run", 5)
 
 
 @pytest.mark.parametrize(
@@ -48,6 +50,12 @@ def test_defaults_are_valid_and_sensible() -> None:
         ({"grouping_fallback": "drop"}, "groupingFallback", "not a known choice"),
         ({"ordering_scope": "bucket"}, "orderingScope", "not a known choice"),
         ({"on_failure": "stop"}, "onFailure", "not a known choice"),
+        ({"order_by": "arrival"}, "orderBy", "use one of: landing_time, file_name"),
+        ({"settle_seconds": -1}, "settleSeconds", "from 0 to 3600"),
+        ({"settle_seconds": 3601}, "settleSeconds", "(0: no wait"),
+        ({"late_files": "drop"}, "lateFiles", "use one of: run, park"),
+        ({"reconcile_minutes": 0}, "reconcileMinutes", "at least 1"),
+        ({"reconcile_minutes": 721}, "reconcileMinutes", "from 1 to 720"),
         ({"job_timeout_minutes": 720}, "jobTimeoutMinutes", "12 h"),
         ({"job_timeout_minutes": 0}, "jobTimeoutMinutes", "from 1"),
         ({"router_timeout_s": 901}, "routerTimeoutS", "6x"),
@@ -124,6 +132,7 @@ def test_runtime_part_round_trips_through_environment_variables() -> None:
         key_prefix="landing/", key_suffixes=(".csv", ".json"), ignore_empty_objects=False,
         grouping_rule="regex", grouping_pattern=r"^(?P<group>[a-z]+)_\d+", grouping_fallback="reject",
         ordering_scope="folder", max_parallel_groups=17, max_attempts=5, on_failure="block",
+        order_by="file_name", settle_seconds=0, late_files="park", reconcile_minutes=2,
         merge_keys=("order_id",), schema=("order_id:string", "amount:double"), hold_margin_s=1200,
         job_timeout_minutes=90, worker_count=10,  # not runtime: must not travel
     )

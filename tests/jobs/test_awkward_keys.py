@@ -12,11 +12,11 @@ import pytest
 from moto import mock_aws
 
 from landing_pipeline.runtime.contract import INPUT_DELETED
+from landing_pipeline.runtime.decide import missing_object
 from landing_pipeline.runtime.grouping import group_for_key
 from landing_pipeline.runtime.job_args import JobInput, job_arguments
 from landing_pipeline.runtime.jobs import ingest_job
 from landing_pipeline.runtime.jobs.storage import JsonStore
-from landing_pipeline.runtime.outcomes import missing_object
 from landing_pipeline.runtime.paths import is_plain, path_component
 from landing_pipeline.runtime.spec import PipelineSpec
 from tests.jobs.helpers import read_parquet, write_text

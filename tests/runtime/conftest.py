@@ -203,11 +203,21 @@ class Pipeline:
         self.clock.advance(seconds)
         self.sqs_faults.expire_due()
 
-    def expire_hold(self, file_id: str) -> None:
-        """Make a held message visible now, as the end of its visibility timeout would."""
-        handle = self.ctx.ledger.get(file_id).receipt_handle  # type: ignore[union-attr]
-        self.sqs.change_message_visibility(QueueUrl=self.ctx.ordered_queue_url, ReceiptHandle=handle,
-                                           VisibilityTimeout=0)
+    def reconcile(self) -> Any:
+        """One pass of the scheduled reconciler."""
+        from landing_pipeline.runtime.reconciler import reconcile
+
+        return reconcile(self.ctx)
+
+    def dispatch_all(self, limit: int = 20) -> list[str]:
+        """Deliver every visible wake-up; the kinds of decision the dispatcher took (held ones too)."""
+        kinds = []
+        for _ in range(limit):
+            handled = self.dispatch_next()
+            if handled is None:
+                break
+            kinds.append("held" if handled[0]["batchItemFailures"] else "done")
+        return kinds
 
     # --- Glue's state change events -----------------------------------------------------------
     def complete(self, run_id: str, state: str = "SUCCEEDED", message: str | None = None,
@@ -270,26 +280,34 @@ def create_resources(spec: PipelineSpec, *, max_concurrent_runs: int | None = No
         **fifo, "VisibilityTimeout": "360",
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.receive_ceiling})})
     intake_dlq = sqs.create_queue(QueueName="intake-dlq")["QueueUrl"]
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName="ledger", BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in (
-            c.LEDGER_KEY, c.GROUP_INDEX_HASH, c.GROUP_INDEX_RANGE, c.WAIT_INDEX_HASH, c.WAIT_INDEX_RANGE)],
-        KeySchema=[{"AttributeName": c.LEDGER_KEY, "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[{"IndexName": c.GROUP_INDEX, "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": c.GROUP_INDEX_HASH, "KeyType": "HASH"},
-                                               {"AttributeName": c.GROUP_INDEX_RANGE, "KeyType": "RANGE"}]},
-                                {"IndexName": c.WAIT_INDEX,
-                                 "Projection": {"ProjectionType": "INCLUDE",
-                                                "NonKeyAttributes": list(c.WAIT_INDEX_PROJECTION)},
-                                 "KeySchema": [{"AttributeName": c.WAIT_INDEX_HASH, "KeyType": "HASH"},
-                                               {"AttributeName": c.WAIT_INDEX_RANGE, "KeyType": "RANGE"}]}])
+    dead_files = sqs.create_queue(QueueName="dead-files.fifo", Attributes=fifo)["QueueUrl"]
+    create_ledger_table(boto3.client("dynamodb", region_name=REGION), "ledger")
     boto3.client("glue", region_name=REGION).create_job(
         Name=JOB, Role="arn:aws:iam::123456789012:role/job", GlueVersion="5.0",
         Command={"Name": "glueetl", "ScriptLocation": f"s3://{OUTPUT}/scripts/ingest_job.py"},
         ExecutionProperty={"MaxConcurrentRuns": max_concurrent_runs or spec.glue_max_concurrent_runs})
     return {**to_env(spec), c.ORDERED_QUEUE_URL_ENV: ordered["QueueUrl"], c.ORDERED_DLQ_URL_ENV: dlq,
             c.INTAKE_DLQ_URL_ENV: intake_dlq, c.LEDGER_TABLE_ENV: "ledger", c.JOB_NAME_ENV: JOB,
-            c.OUTPUT_BUCKET_ENV: OUTPUT}
+            c.OUTPUT_BUCKET_ENV: OUTPUT, c.DEAD_FILES_QUEUE_URL_ENV: dead_files}
+
+
+def create_ledger_table(dynamodb: Any, name: str) -> None:
+    """The ledger table exactly as runtime/contract.py ``LEDGER_TABLE_V2`` defines it."""
+    table: dict[str, Any] = c.LEDGER_TABLE_V2
+    indexes = []
+    for index_name, index in table["indexes"].items():
+        projection: dict[str, Any] = {"ProjectionType": index["projection_type"]}
+        if index.get("non_key_attributes"):
+            projection["NonKeyAttributes"] = list(index["non_key_attributes"])
+        indexes.append({"IndexName": index_name, "Projection": projection,
+                        "KeySchema": [{"AttributeName": index["hash_key"], "KeyType": "HASH"},
+                                      {"AttributeName": index["range_key"], "KeyType": "RANGE"}]})
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in table["attributes"].items()],
+        KeySchema=[{"AttributeName": table["hash_key"], "KeyType": "HASH"},
+                   {"AttributeName": table["range_key"], "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=indexes)
 
 
 @pytest.fixture

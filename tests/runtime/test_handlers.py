@@ -54,7 +54,7 @@ def test_the_handler_reads_its_environment_once(pipeline: Pipeline, monkeypatch:
     assert response == {"batchItemFailures": []}
     assert len(pipeline.receive()) == 1
     lines = _json_lines(log.getvalue()) + _json_lines(capsys.readouterr().out)
-    [enqueued] = [line for line in lines if line.get("message") == "file enqueued"]
+    [enqueued] = [line for line in lines if line.get("message") == "file recorded"]
     assert enqueued["function_name"] == "ingest-router"
     assert enqueued["key"] == "landing/orders_20250915_101500.csv" and enqueued["group"] == "orders_20250915"
     assert len(enqueued["file_id"]) == 64

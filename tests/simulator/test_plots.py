@@ -59,7 +59,7 @@ def test_the_unit_fits_the_span_drawn_not_when_it_ends(tmp_path: Path, dev_spec:
     # twenty minutes of runs, three days after the start: minutes, not days
     start = 3 * 86400
     rows = [f"{start + 120 * i},landing/a_{i:06d}.csv,100,0" for i in range(10)]
-    figure = gantt_figure(plt, run_trace(tmp_path, dev_spec, rows), "test")
+    figure = gantt_figure(plt, run_trace(tmp_path, dev_spec.replace(settle_seconds=0), rows), "test")
     axis = figure.axes[0]
     assert axis.get_xlabel().startswith("minutes since start")
     low, high = axis.get_xlim()

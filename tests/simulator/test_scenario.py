@@ -39,7 +39,7 @@ def test_all_process_kinds_and_overrides_are_read() -> None:
                      {"type": "diurnal", "peak_rate_per_s": 3, "peak_hour": 14.5, "groups": "unique"},
                      {"burst": {"at_s": 5, "files": 7, "group": "orders"}}],
         "job": {"duration": {"dist": "exponential", "mean_s": 30, "per_mb_s": 2}, "failure_rate": 0.1},
-        "overheads": {"preset": "none", "glue_start_s": {"dist": "fixed", "seconds": 9}, "throttle": "retry"},
+        "overheads": {"preset": "none", "glue_start_s": {"dist": "fixed", "seconds": 9}, "ledger_s": 0.05},
         "limits": {"account_concurrent_runs": 200}, "prices": {"glue_dpu_hour": 0.29},
     }, "<inline>", ROOT)
     poisson, diurnal, burst = scenario.arrivals
@@ -48,7 +48,7 @@ def test_all_process_kinds_and_overrides_are_read() -> None:
     assert isinstance(burst, Burst) and burst.group == "orders"
     assert scenario.job.per_mb_s == 2 and scenario.job.duration.mean == 30
     assert scenario.overheads.glue_start_s.mean == 9 and scenario.overheads.dispatcher_s == NONE.dispatcher_s
-    assert scenario.overheads.throttle == "retry" and scenario.overheads.preset == "none+overrides"
+    assert scenario.overheads.ledger_s.mean == 0.05 and scenario.overheads.preset == "none+overrides"
     assert scenario.limits.account_concurrent_runs == 200 and scenario.prices.glue_dpu_hour == 0.29
 
 
@@ -109,3 +109,23 @@ def test_a_trace_is_sorted_by_time_and_becomes_a_scenario(tmp_path: Path) -> Non
     assert [r.key for r in rows.rows] == ["a_1.csv", "a_2.csv", "b_1.csv"]
     assert rows.rows[2].size_mb == 2.0 and rows.rows[0].size_mb is None
     assert scenario.duration_s == 9.0
+
+
+def test_faults_are_rates_below_one_and_a_removed_setting_says_what_replaced_it() -> None:
+    scenario = parse_scenario({"duration_s": 10, "arrivals": [{"burst": {"at_s": 0, "files": 1}}],
+                               "faults": {"crash": 0.01, "lost_glue_event": 0.2}}, "<inline>", ROOT)
+    assert (scenario.faults.crash, scenario.faults.lost_glue_event, scenario.faults.duplicate_delivery) == (
+        0.01, 0.2, 0.0)
+    text = "\n".join(problems_of({"duration_s": 10, "arrivals": [{"burst": {"at_s": 0, "files": 1}}],
+                                  "faults": {"crash": 1.0, "crashes": 0.1},
+                                  "overheads": {"throttle": "retry"}}))
+    assert "faults.crash = 1.0: not a probability below 1" in text
+    assert "faults.crashes = 0.1: not a fault the model injects" in text and "did you mean 'crash'?" in text
+    assert "overheads.throttle = 'retry': no longer a setting of the model" in text and "longest" in text
+
+
+def test_a_trace_can_delay_a_files_event(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("time_s,key,event_delay_s\n0,a_1.csv,45\n1,a_2.csv,\n")
+    rows = read_trace(path)
+    assert [(r.key, r.event_delay_s) for r in rows] == [("a_1.csv", 45.0), ("a_2.csv", 0.0)]
