@@ -296,10 +296,10 @@ def timeline(records: Records, group: str) -> list[str]:
             line = f"delivered {_name(ids[file_id].key)} to {_role(function)} (receive {count}): {outcome}"
             events.append((at, 5, line))
     for at, queue, dedup in records.dropped_sends:
-        file_id = next((fid for fid in ids if dedup.startswith(fid)), None)
-        if file_id is not None:
-            suffix = dedup[len(file_id):] or "the file id"
-            line = f"dropped   a send of {_name(ids[file_id].key)} to {queue} (dedup id {suffix})"
+        dropped = next((fid for fid in ids if dedup.startswith(fid)), None)
+        if dropped is not None:
+            suffix = dedup[len(dropped):] or "the file id"
+            line = f"dropped   a send of {_name(ids[dropped].key)} to {queue} (dedup id {suffix})"
             events.append((at, 6, line))
     for action in records.operator:
         if action.file_id in ids:
