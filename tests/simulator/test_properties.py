@@ -136,12 +136,12 @@ def test_duplicate_deliveries_crashes_and_lost_events_break_no_guarantee(
     spec, document = case
     result = simulate(spec, parse_scenario(document, "<hypothesis>", Path(".")), seed=3)
     check_safety(result, spec)
-    if not any(stuck_starting(result)):   # test_protocol.py: a known defect of the rules, reported
-        check_liveness(result)
+    assert not stuck_starting(result)   # the defect test_protocol.py found, fixed in runtime/decide.run_ended
+    check_liveness(result)
 
 
 def stuck_starting(result: SimulationResult) -> list[str]:
-    """Groups left STARTING with no lease token: what run_ended decided with Caller.DISPATCHER leaves."""
+    """Groups left STARTING with no lease token: what run_ended decided with Caller.DISPATCHER used to leave."""
     from landing_pipeline.runtime.group_state import Phase
 
     return [g.group for g in result.model.table.groups if g.state == Phase.STARTING and g.token is None]
