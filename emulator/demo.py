@@ -42,7 +42,7 @@ HORIZON_S = 7 * 86400.0
 week is stuck; its files are reported unfinished)."""
 PROGRESS_EVERY_S = 0.1
 """Virtual time: wall seconds between two progress reports (a report per jump would cost more than the run)."""
-OPERATOR_TURNS = 3
+OPERATOR_TURNS = 8
 Operator = Callable[[InProcessAWS, Deployment, int], list[str]]
 """(emulated account, deployment, turn) -> the operator's actions, as text (``DemoOptions.operator``)."""
 

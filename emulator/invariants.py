@@ -202,8 +202,10 @@ def _finished_at(records: Records, landing: Landing, runs: list[Run], at: float)
         return False
     redrive = min((a.at for a in records.operator if a.action == "redrive" and a.file_id == landing.file_id
                    and a.at >= at), default=math.inf)
-    if any(at <= run.start < redrive for run in runs):
+    if any(at <= run.start < redrive and not (run.end is not None and run.end <= at) for run in runs):
         return False  # it runs again on its own: a retry's backoff or a wait for a slot, not a death
+        # (a run that began and ended at this very instant, e.g. one refused at once for a deleted input on
+        # virtual time, is over, not to come)
     if redrive < math.inf or landing.file_id in records.dlq_files:
         return True
     ended = [run for run in runs if run.end is not None and run.end <= at]
