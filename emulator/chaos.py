@@ -12,7 +12,6 @@ the report carries the timeline of any group where an invariant failed.
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable
@@ -323,9 +322,7 @@ def execute(chosen: ChaosPlan, *, engine: str = "sleep", lenient: bool = False, 
     options = DemoOptions(stack=stack, project_dir=project_dir, overrides=dict(chosen.overrides),
                           engine=engine, speedup=CHAOS_SPEEDUP, faults=list(chosen.faults),  # type: ignore[arg-type]
                           arrivals=list(chosen.arrivals), operator=operator, lenient=lenient, timeout_s=timeout_s,
-                          function_log=function_log)
-    if os.environ.get("LANDING_CHAOS_SCALED") is None and "virtual_time" in DemoOptions.__dataclass_fields__:
-        setattr(options, "virtual_time", True)  # noqa: B010  (helper A's virtual clock, once it exists)
+                          function_log=function_log, virtual_time=True)
     wall, cpu = time.monotonic(), time.process_time()
     result = run_demo(options, on_progress=on_progress)
     return result, operator, time.monotonic() - wall, time.process_time() - cpu
