@@ -33,6 +33,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_demo import raw_sqs  # noqa: E402  (the same moto SQS baseline as the demo benchmark)
 
 GOAL_SEEDS, GOAL_WALL_S = 500, 600.0
 """Issue 10: 500 seeds of 50 files in 10 minutes on 2 cores."""
@@ -63,25 +66,6 @@ def one_seed(task: tuple[int, int, int]) -> dict[str, Any]:
             "files": len(result.recorder.uploads) if result.recorder else files, "wall_s": report.wall_s,
             "cpu_s": report.cpu_s, "moto_s": result.moto_s, "moto_cpu_s": result.moto_cpu_s,
             "requests": result.aws_requests, "problems": list(report.problems), "pid": os.getpid()}
-
-
-def raw_sqs(messages: int) -> tuple[float, float]:
-    """(messages per wall second, per CPU second) through moto SQS: send, receive, delete, one thread."""
-    from landing_pipeline.emulator.aws import InProcessAWS
-
-    with InProcessAWS("eu-west-1") as aws:
-        sqs = aws.client("sqs")
-        url = sqs.create_queue(QueueName="baseline")["QueueUrl"]
-        wall, cpu = time.perf_counter(), time.process_time()
-        for index in range(messages):
-            sqs.send_message(QueueUrl=url, MessageBody=f"m{index}")
-        done = 0
-        while done < messages:
-            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages") or []
-            for message in batch:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            done += len(batch)
-        return messages / (time.perf_counter() - wall), messages / (time.process_time() - cpu)
 
 
 def _seeds_text(seeds: list[int], limit: int = 12) -> str:
