@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from landing_pipeline.emulator import invariants
+from landing_pipeline.emulator import chaos_timeline, invariants
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.demo import DemoOptions, DemoResult, Progress, run_demo
 from landing_pipeline.emulator.deploy import Deployment, read_stack
 from landing_pipeline.emulator.faults import KINDS
 from landing_pipeline.emulator.invariants import OperatorAction
+from landing_pipeline.emulator.observe import Recorder
 from landing_pipeline.emulator.workload import Arrival
 from landing_pipeline.runtime.errors import InputError
 from landing_pipeline.runtime.spec import PipelineSpec
@@ -193,6 +194,8 @@ class ChaosOperator:
     the files the DLQ still names (dead again after their redrive), so their groups go on."""
 
     on_failure: str
+    recorder: Recorder | None = None
+    """The run log's recorder: each action is stamped on its sequence (``Recorder.tick``) when it begins."""
     actions: list[OperatorAction] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     """The operator's tool raised: the run cannot be judged as an operator would have left it."""
@@ -218,23 +221,26 @@ class ChaosOperator:
 
         # An action counts from when it began: the redrive sends each message during its scan, and a redriven
         # file may start before the scan returns (the invariants must not take it for a file that ran on its own).
-        began = aws.clock.now()
+        began, seq = aws.clock.now(), self._tick()
         if turn == 1:
             moved, problems = redrive(ctx)
             for item in moved:
-                self.actions.append(OperatorAction(began, "redrive", item.file_id, item.key))
+                self.actions.append(OperatorAction(began, "redrive", item.file_id, item.key, seq))
                 done.append(f"{began:.1f} redrive {item.key}")
             done += [f"{began:.1f} redrive problem: {problem}" for problem in problems]
         elif self.on_failure == "block":
             for file_id, key in _dlq_files(aws, deployment, ctx):
-                began = aws.clock.now()
+                began, seq = aws.clock.now(), self._tick()
                 try:
                     skipped = skip(ctx, key, file_id=file_id, reason="chaos operator: dead again after its redrive")
                 except OpsError as refused:  # `landing skip` says no (the ledger disagrees with the DLQ): noted
                     self.refusals.append(f"{began:.1f} skip {key} refused: {refused}")
                     continue
-                self.actions.append(OperatorAction(began, "skip", file_id, key))
+                self.actions.append(OperatorAction(began, "skip", file_id, key, seq))
                 done.append(f"{began:.1f} skip {key} (woke {skipped.woken})")
+
+    def _tick(self) -> int | None:
+        return self.recorder.tick() if self.recorder is not None else None
 
 
 class ShortPolls:
@@ -318,11 +324,12 @@ def execute(chosen: ChaosPlan, *, engine: str = "sleep", lenient: bool = False, 
             ) -> tuple[DemoResult, ChaosOperator, float, float]:
     """The demo run of a plan: (its result, the operator with its actions, wall seconds, CPU seconds)."""
     on_failure = str(chosen.overrides.get("onFailure", "continue"))
-    operator = ChaosOperator(on_failure)
+    recorder = Recorder()
+    operator = ChaosOperator(on_failure, recorder)
     options = DemoOptions(stack=stack, project_dir=project_dir, overrides=dict(chosen.overrides),
                           engine=engine, speedup=CHAOS_SPEEDUP, faults=list(chosen.faults),  # type: ignore[arg-type]
                           arrivals=list(chosen.arrivals), operator=operator, lenient=lenient, timeout_s=timeout_s,
-                          function_log=function_log, virtual_time=True)
+                          function_log=function_log, virtual_time=True, recorder=recorder)
     wall, cpu = time.monotonic(), time.process_time()
     result = run_demo(options, on_progress=on_progress)
     return result, operator, time.monotonic() - wall, time.process_time() - cpu
@@ -371,5 +378,5 @@ def report_of(chosen: ChaosPlan, result: DemoResult, report: invariants.Invarian
         overrides={k: v for k, v in chosen.overrides.items() if k not in FAST}, quiet=result.quiet,
         wall_s=wall_s, cpu_s=cpu_s, fenced_runs=report.fenced_runs, operator=list(result.operator_actions),
         violations=report.violations,
-        timelines={group: invariants.timeline(records, group) for group in report.groups},
+        timelines={group: chaos_timeline.timeline(records, group) for group in report.groups},
         aws_requests=result.aws_requests)

@@ -77,6 +77,9 @@ class DemoOptions:
     """Called each time the pipeline goes quiet (turn 1, 2, ...), as an operator would act on what is left
     (redrive the DLQ, skip a file); what it did, as text. Nothing done: the demo ends; else it drains again,
     at most OPERATOR_TURNS times."""
+    recorder: Recorder | None = None
+    """Where the emulator logs what it saw (a new one when None): chaos mode passes its own, so its operator
+    stamps its actions on the same sequence as the runs (``Recorder.tick``)."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,8 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
         requests_before = aws.requests
         operator_actions: list[str] = []
         running = pipeline.start(aws, deployment, arrivals, engine=options.engine, design=options.design,
-                                 faults=faults, recorder=Recorder(), strict=not options.lenient)
+                                 faults=faults, recorder=options.recorder or Recorder(),
+                                 strict=not options.lenient)
         try:
             quiet = _wait_until_quiet(running, len(arrivals), options, on_progress)
             for turn in range(1, OPERATOR_TURNS + 1):

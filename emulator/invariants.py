@@ -57,6 +57,9 @@ class OperatorAction:
     """``redrive`` (the file went back to the ordered queue) or ``skip`` (marked SKIPPED)."""
     file_id: str
     key: str
+    seq: int | None = None
+    """The run log's sequence number when the action began (``Recorder.tick``): at one pipeline instant, the
+    runs it let start come after it and the runs before it do not (None: compare times only)."""
 
 
 @dataclass
@@ -123,33 +126,49 @@ def order_key(landing: Landing, order_by: str) -> tuple[Any, ...]:
     return (math.floor(landing.at), landing.key)
 
 
-def _fenced(run: Run) -> bool:
+def is_fenced(run: Run) -> bool:
     return bool(getattr(run, "fenced", False))
 
 
-def _name(key: str) -> str:
+def name_of(key: str) -> str:
     return key.rsplit("/", 1)[-1]
 
 
-def _short(run_id: str) -> str:
+def short_id(run_id: str) -> str:
     """A run id as people read it (``jr_`` and 10 hex digits: Glue's ids are 64); the JSON keeps the whole id."""
     return run_id[:13]
-
-
-def _role(function: str) -> str:
-    """``ingest-functions-dispatcher-fn-2c3c307`` -> ``dispatcher`` (the name is the stack's)."""
-    return next((role for role in ("router", "dispatcher", "completion") if role in function), function)
 
 
 def _end(run: Run, now: float) -> float:
     return run.end if run.end is not None else now
 
 
+Instant = tuple[float, int | None]
+"""A pipeline time and the run log's sequence number then (None when unknown)."""
+
+
+def _started(run: Run) -> Instant:
+    return run.start, getattr(run, "start_seq", None)
+
+
+def _before(a: Instant, b: Instant) -> bool:
+    """``a`` strictly before ``b``: by time, and at one instant by sequence number when both have one (else
+    neither is before the other)."""
+    if a[0] != b[0] or a[1] is None or b[1] is None:
+        return a[0] < b[0]
+    return a[1] < b[1]
+
+
+def _not_after(a: Instant, b: Instant) -> bool:
+    """``a`` at or before ``b``: at one instant with no sequence numbers to tell, ``a`` counts as not after."""
+    return not _before(b, a)
+
+
 def check(records: Records) -> InvariantReport:
     landings = {landing.file_id: landing for landing in records.landings}
-    working = [run for run in records.runs if not _fenced(run)]
+    working = [run for run in records.runs if not is_fenced(run)]
     runs_of: dict[str, list[Run]] = defaultdict(list)
-    for run in sorted(working, key=lambda r: r.start):
+    for run in sorted(working, key=_start_order):
         runs_of[run.file_id].append(run)
     violations: list[dict[str, Any]] = []
     violations += _overlaps(working, landings, records.now)
@@ -160,6 +179,14 @@ def check(records: Records) -> InvariantReport:
     for violation in violations:
         counts[violation["invariant"]] += 1
     return InvariantReport(counts, len(late), len(records.runs) - len(working), violations, late)
+
+
+def _instant_order(instant: Instant) -> tuple[float, int]:
+    return instant[0], -1 if instant[1] is None else instant[1]
+
+
+def _start_order(run: Run) -> tuple[float, int]:
+    return _instant_order(_started(run))
 
 
 def _group_of(run: Run, landings: dict[str, Landing]) -> str:
@@ -174,41 +201,52 @@ def _overlaps(runs: list[Run], landings: dict[str, Landing], now: float) -> list
         by_group[_group_of(run, landings)].append(run)
     found = []
     for group, group_runs in by_group.items():
-        ordered = sorted(group_runs, key=lambda r: r.start)
+        ordered = sorted(group_runs, key=_start_order)
         for i, first in enumerate(ordered):
             for second in ordered[i + 1:]:
                 if second.start >= _end(first, now):
                     break
                 found.append({
-                    "invariant": "overlapping_runs", "group": group, "files": [_name(first.key), _name(second.key)],
+                    "invariant": "overlapping_runs", "group": group, "files": [name_of(first.key), name_of(second.key)],
                     "runs": [first.run_id, second.run_id], "at": second.start,
-                    "why": f"run {_short(second.run_id)} of {_name(second.key)} started at {second.start:.1f} "
-                           f"while run {_short(first.run_id)} of {_name(first.key)} "
+                    "why": f"run {short_id(second.run_id)} of {name_of(second.key)} started at {second.start:.1f} "
+                           f"while run {short_id(first.run_id)} of {name_of(first.key)} "
                            f"({first.start:.1f}-{_end(first, now):.1f}, {first.state}) was going"})
     return found
 
 
-def _finished_at(records: Records, landing: Landing, runs: list[Run], at: float) -> bool:
+def _finished_at(records: Records, landing: Landing, runs: list[Run], at: Instant) -> bool:
     """Whether, at ``at``, the file no longer needed to run before the group's later files: it had
     succeeded or been skipped, or (``onFailure: continue``) it was dead: no run going, none starting again
-    before an operator's redrive, and it ended in a DLQ, was redriven later, or had given up after failing."""
-    if any(run.state == "SUCCEEDED" and run.end is not None and run.end <= at for run in runs):
+    before an operator's redrive, and it ended in a DLQ, was redriven later, or had given up after failing.
+    Things at the same pipeline instant are ordered by the run log's sequence numbers where both have one
+    (a run's start, an operator's action; ends by time alone: an end is logged after Glue shows it)."""
+    now = at[0]
+    if any(run.state == "SUCCEEDED" and run.end is not None and run.end <= now for run in runs):
         return True
-    if any(a.action == "skip" and a.file_id == landing.file_id and a.at <= at for a in records.operator):
+    if any(a.action == "skip" and a.file_id == landing.file_id and _not_after((a.at, a.seq), at)
+           for a in records.operator):
         return True
     if records.on_failure == "block":
         return False
-    if any(run.start <= at < _end(run, records.now) for run in runs):
+    if any(_not_after(_started(run), at) and now < _end(run, records.now) for run in runs):
         return False
-    redrive = min((a.at for a in records.operator if a.action == "redrive" and a.file_id == landing.file_id
-                   and a.at >= at), default=math.inf)
-    if any(at <= run.start < redrive and not (run.end is not None and run.end <= at) for run in runs):
+    redriven = sorted(((a.at, a.seq) for a in records.operator
+                       if a.action == "redrive" and a.file_id == landing.file_id), key=_instant_order)
+    since = [r for r in redriven if _before(r, at)]
+    if since and not any(_not_after(since[-1], _started(run)) and run.end is not None and run.end <= now
+                         for run in runs):
+        return False  # redriven before ``at`` and not run (and dead) again since: it was waiting to run
+    later = [r for r in redriven if _not_after(at, r)]
+    redrive: Instant = later[0] if later else (math.inf, None)
+    if any(_not_after(at, _started(run)) and _before(_started(run), redrive)
+           and not (run.end is not None and run.end <= now) for run in runs):
         return False  # it runs again on its own: a retry's backoff or a wait for a slot, not a death
         # (a run that began and ended at this very instant, e.g. one refused at once for a deleted input on
         # virtual time, is over, not to come)
-    if redrive < math.inf or landing.file_id in records.dlq_files:
+    if redrive[0] < math.inf or landing.file_id in records.dlq_files:
         return True
-    ended = [run for run in runs if run.end is not None and run.end <= at]
+    ended = [run for run in runs if run.end is not None and run.end <= now]
     return bool(ended) and not any(run.state == "SUCCEEDED" for run in runs)
 
 
@@ -232,13 +270,14 @@ def _ordering(records: Records, landings: dict[str, Landing],
                     late.append(earlier.key)
                 for run in starts:
                     if heard < run.start and not _finished_at(records, earlier, runs_of.get(earlier.file_id, []),
-                                                              run.start):
+                                                              _started(run)):
                         found.append({
                             "invariant": "ordering_violations", "group": group,
-                            "files": [_name(earlier.key), _name(later.key)], "runs": [run.run_id],
+                            "files": [name_of(earlier.key), name_of(later.key)], "runs": [run.run_id],
                             "at": run.start,
-                            "why": f"{_name(later.key)} started at {run.start:.1f} (run {_short(run.run_id)}) while "
-                                   f"{_name(earlier.key)}, earlier by {records.order_by} and heard at {heard:.1f}, "
+                            "why": f"{name_of(later.key)} started at {run.start:.1f} "
+                                   f"(run {short_id(run.run_id)}) while "
+                                   f"{name_of(earlier.key)}, earlier by {records.order_by} and heard at {heard:.1f}, "
                                    "had not finished"})
                         break
     return found, late
@@ -253,75 +292,19 @@ def _ends(records: Records, landings: dict[str, Landing], runs_of: dict[str, lis
             continue
         runs = runs_of.get(landing.file_id, [])
         successes = [run for run in runs if run.state == "SUCCEEDED"]
-        base = {"group": landing.group, "files": [_name(landing.key)], "at": landing.at}
+        base = {"group": landing.group, "files": [name_of(landing.key)], "at": landing.at}
         if not successes and landing.file_id not in skipped and landing.file_id not in records.dlq_files:
             states = ", ".join(run.state for run in runs) or "no run"
             found.append({**base, "invariant": "lost", "runs": [run.run_id for run in runs],
-                          "why": f"{_name(landing.key)} ended with no successful run, no skip and no DLQ message "
+                          "why": f"{name_of(landing.key)} ended with no successful run, no skip and no DLQ message "
                                  f"(runs: {states})"})
         if len(successes) > 1:
             found.append({**base, "invariant": "processed_twice", "runs": [run.run_id for run in successes],
-                          "why": f"{_name(landing.key)} succeeded in {len(successes)} runs: "
-                                 + ", ".join(f"{_short(run.run_id)} ({run.start:.1f}-{_end(run, records.now):.1f})"
+                          "why": f"{name_of(landing.key)} succeeded in {len(successes)} runs: "
+                                 + ", ".join(f"{short_id(run.run_id)} ({run.start:.1f}-{_end(run, records.now):.1f})"
                                              for run in successes)})
         if landing.file_id in records.ledger_dead and landing.file_id not in records.dlq_files:
             found.append({**base, "invariant": "dead_not_in_dlq", "runs": [run.run_id for run in runs],
-                          "why": f"the ledger says {_name(landing.key)} is DEAD, but no DLQ message names it: no "
+                          "why": f"the ledger says {name_of(landing.key)} is DEAD, but no DLQ message names it: no "
                                  "alarm, no operator will see it"})
     return found
-
-
-def timeline(records: Records, group: str) -> list[str]:
-    """The group's story in pipeline time: landings, hearings, run starts and ends, operator actions, and how
-    each file ended; what a reader needs to see why an invariant failed there."""
-    members = [landing for landing in records.landings if landing.group == group]
-    ids = {landing.file_id: landing for landing in members}
-    events: list[tuple[float, int, str]] = []  # at one instant: landed, heard, ended, then started
-    for landing in members:
-        events.append((landing.at, 0, f"landed    {_name(landing.key)}"))
-        if landing.file_id in records.heard:
-            events.append((records.heard[landing.file_id], 1, f"heard     {_name(landing.key)}"))
-    for run in records.runs:
-        if run.file_id not in ids:
-            continue
-        fenced = " (fenced)" if _fenced(run) else ""
-        line = f"start     {_name(run.key)} run {_short(run.run_id)} attempt {run.attempt}{fenced}"
-        events.append((run.start, 3, line))
-        if run.end is not None:
-            detail = f": {run.message}" if run.message and run.state != "SUCCEEDED" else ""
-            events.append((run.end, 2, f"end       {_name(run.key)} run {_short(run.run_id)} {run.state}{detail}"))
-        else:
-            events.append((records.now, 3, f"running   {_name(run.key)} run {_short(run.run_id)} had not ended"))
-    for at, function, identity, count, outcome in records.deliveries:
-        file_id = identity[len("file "):] if identity.startswith("file ") else ""
-        if file_id in ids:
-            line = f"delivered {_name(ids[file_id].key)} to {_role(function)} (receive {count}): {outcome}"
-            events.append((at, 5, line))
-    for at, queue, dedup in records.dropped_sends:
-        dropped = next((fid for fid in ids if dedup.startswith(fid)), None)
-        if dropped is not None:
-            suffix = dedup[len(dropped):] or "the file id"
-            line = f"dropped   a send of {_name(ids[dropped].key)} to {queue} (dedup id {suffix})"
-            events.append((at, 6, line))
-    for action in records.operator:
-        if action.file_id in ids:
-            events.append((action.at, 4, f"operator  {action.action} {_name(action.key)}"))
-    lines = [f"{at:9.1f}  {text}" for at, _, text in sorted(events, key=lambda e: (e[0], e[1]))]
-    for landing in sorted(members, key=lambda m: order_key(m, records.order_by)):
-        lines.append(f"{'end':>9}  {_name(landing.key)}: {_fate(records, landing)}")
-    return lines
-
-
-def _fate(records: Records, landing: Landing) -> str:
-    runs = [run for run in records.runs if run.file_id == landing.file_id and not _fenced(run)]
-    successes = sum(1 for run in runs if run.state == "SUCCEEDED")
-    parts = [f"{successes} successful run(s) of {len(runs)}"] if runs else ["never ran"]
-    if landing.file_id in records.dlq_files:
-        parts.append("in a DLQ")
-    if landing.file_id in records.ledger_dead:
-        parts.append("ledger says DEAD")
-    if any(a.action == "skip" and a.file_id == landing.file_id for a in records.operator):
-        parts.append("skipped by the operator")
-    if not landing.taken_in:
-        parts.append("ignored by the stack's rule")
-    return ", ".join(parts)

@@ -8,6 +8,7 @@ hears of (the seed design's) is still visible.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,6 +37,13 @@ class RunObservation:
     fenced: bool = False
     """The run lost its group lease's claim and did no work (a restart of a lease whose first start had
     taken effect): it is not a second processing of its file."""
+    start_seq: int | None = None
+    """The recorder's sequence number at the start (``Recorder.tick``): on virtual time many things happen at
+    one instant, and this says which came first (the start is recorded inside StartJobRun, before it answers,
+    so whatever the start causes comes after it)."""
+    end_seq: int | None = None
+    """The same at the end; recorded once the run's state is visible in Glue, so a start the end let happen
+    may carry a lower number: only for showing a timeline, never judged."""
 
 
 @dataclass
@@ -57,6 +65,12 @@ class Recorder:
     crashes: int = 0
     last_activity: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ticks: itertools.count[int] = field(default_factory=itertools.count)
+
+    def tick(self) -> int:
+        """The next number of one sequence shared by everything stamped with it (run starts and ends, an
+        operator's actions): the order of things that happened at one pipeline instant."""
+        return next(self._ticks)
 
     def touch(self, now: float) -> None:
         self.last_activity = max(self.last_activity, now)
@@ -87,6 +101,7 @@ class Recorder:
 
     def run_started(self, run: RunObservation) -> None:
         with self._lock:
+            run.start_seq = self.tick()
             self.runs[run.run_id] = run
             self.touch(run.start)
 
@@ -94,6 +109,7 @@ class Recorder:
         with self._lock:
             run = self.runs[run_id]
             run.end, run.state, run.message, run.fenced = end, state, message, fenced
+            run.end_seq = self.tick()
             self.touch(end)
 
     def snapshot_runs(self) -> list[RunObservation]:

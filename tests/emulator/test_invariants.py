@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from landing_pipeline.emulator.chaos_timeline import timeline
 from landing_pipeline.emulator.invariants import (
     Landing,
     OperatorAction,
@@ -13,7 +14,6 @@ from landing_pipeline.emulator.invariants import (
     check,
     heard_times,
     order_key,
-    timeline,
 )
 from landing_pipeline.emulator.observe import RunObservation
 
@@ -134,6 +134,53 @@ def test_a_redriven_file_was_dead_until_its_redrive() -> None:
     report = check(records(landings, runs, operator=operator))
     assert report.invariants["ordering_violations"] == 0 and report.invariants["lost"] == 0
 
+
+
+def seq_run(name: str, start: float, end: float | None, state: str, start_seq: int, attempt: int = 1
+            ) -> RunObservation:
+    r = run(name, start, end, state, run_id=f"jr_{name}_{start_seq}", attempt=attempt)
+    r.start_seq = start_seq
+    return r
+
+
+def test_one_instant_is_ordered_by_the_run_logs_sequence() -> None:
+    """Seed 7 on virtual time: A dead (continue) since 20; at t=100 B starts and fails at once (its input was
+    deleted), the pipeline goes quiet, the operator redrives A and B, and A starts, all at t=100. B's start
+    came before A's redrive (sequence numbers 1 < 2 < 3): no violation. The same instant with A redriven and
+    started before B's start is one (B ran while the redriven A waited or ran)."""
+    landings = [landing(A, 0), landing(B, 10)]
+    operator = [OperatorAction(100.0, "redrive", A, f"landing/{A}", seq=2),
+                OperatorAction(100.0, "redrive", B, f"landing/{B}", seq=2)]
+    before = [run(A, 5, 20, "FAILED"), seq_run(B, 100, 100, "FAILED", 1), seq_run(A, 100, 130, "FAILED", 3, 2),
+              seq_run(B, 130, 130, "FAILED", 4, 2)]
+    report = check(records(landings, before, operator=operator, dlq_files={A, B}))
+    assert report.invariants["ordering_violations"] == 0, report.violations
+    after = [run(A, 5, 20, "FAILED"), seq_run(A, 100, 130, "FAILED", 3, 2), seq_run(B, 100, 100, "FAILED", 4),
+             seq_run(B, 130, 130, "FAILED", 5, 2)]
+    report = check(records(landings, after, operator=operator, dlq_files={A, B}))
+    assert report.invariants["ordering_violations"] == 1, report.violations
+    assert report.violations[0]["files"] == [A, B] and report.violations[0]["at"] == 100
+
+
+def test_a_file_redriven_and_not_yet_run_again_is_unfinished() -> None:
+    """A redriven at 150 waits for its run (a backoff, a slot): B starting at 160 runs past it, even though A
+    ends in a DLQ after dying again at 240."""
+    landings = [landing(A, 0), landing(B, 10)]
+    operator = [OperatorAction(150.0, "redrive", A, f"landing/{A}")]
+    runs = [run(A, 5, 20, "FAILED"), run(B, 160, 190), run(A, 200, 240, "FAILED", attempt=2)]
+    report = check(records(landings, runs, operator=operator, dlq_files={A}))
+    assert report.invariants["ordering_violations"] == 1
+    fine = [run(A, 5, 20, "FAILED"), run(A, 200, 240, "FAILED", attempt=2), run(B, 240, 290)]
+    assert check(records(landings, fine, operator=operator, dlq_files={A})).invariants["ordering_violations"] == 0
+
+
+def test_a_timeline_puts_one_instant_in_sequence_order() -> None:
+    landings = [landing(A, 0), landing(B, 10)]
+    operator = [OperatorAction(100.0, "redrive", A, f"landing/{A}", seq=2)]
+    runs = [seq_run(B, 100, None, "RUNNING", 1), seq_run(A, 100, None, "RUNNING", 3)]
+    lines = [line.split()[1:3] for line in timeline(records(landings, runs, operator=operator), GROUP)
+             if line.split()[0] == "100.0"]
+    assert lines == [["start", B], ["operator", "redrive"], ["start", A]]
 
 def test_a_lost_file_is_detected() -> None:
     report = check(records([landing(A, 0), landing(B, 10)], [run(A, 5, 50)]))
