@@ -197,6 +197,7 @@ class InProcessAWS:
         """The strict layer's hooks, outermost first (emulator/strict.py installs them)."""
         self._stack = ExitStack()
         self._session: Any = None
+        self._clients: dict[str, Any] = {}
         self._config = Config(region_name=region, retries={"mode": "standard", "max_attempts": 3},
                               max_pool_connections=64, signature_version=UNSIGNED)
 
@@ -237,6 +238,7 @@ class InProcessAWS:
         state_manager.set_transition("glue::job_run", {"progression": "manual", "times": _FOREVER})
         self._stack.callback(state_manager.unset_transition, "glue::job_run")
         self._session = boto3.session.Session(region_name=self.region, botocore_session=_botocore_session())
+        self._clients = {}
         self._watch_queues()
         self._stack.enter_context(_retries_wait_on(self.clock))
         self.clock.add_deadline_source(self.next_sqs_change, self.touch_sqs_changes)
@@ -341,10 +343,15 @@ class InProcessAWS:
             return len(queue._messages) if queue is not None else 0
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the emulated account and region (clients are thread-safe; share them)."""
+        """A boto3 client for the emulated account and region, one per service: clients are thread-safe, and
+        building one costs more CPU than the emulator's Glue engine spends on a run (it asks per run)."""
         if self._session is None:
             raise RuntimeError("InProcessAWS is not started; use it as a context manager")
-        return _credentialed(self._session.client(service, config=self._config), self.region)
+        client = self._clients.get(service)
+        if client is None:
+            client = _credentialed(self._session.client(service, config=self._config), self.region)
+            self._clients.setdefault(service, client)
+        return self._clients[service]
 
     def handler_client(self, service: str, retries: dict[str, Any] | None = None) -> Any:
         """A client as a Lambda handler has it: the runtime's retry configuration and timeouts (``retries``:
