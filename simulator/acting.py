@@ -64,18 +64,20 @@ class Actor:
             raise Crash(where)
 
     # --- runtime.acting.carry_out -------------------------------------------------------------------------
-    def carry_out(self, g: int, d: Decision) -> Commit:
+    def carry_out(self, g: int, d: Decision, after: GroupItem | None = None) -> Commit:
+        """``after``: the group item the commit writes, when the caller knows it (``LedgerTable.commit``)."""
         self.count(d, g)
-        result = self.table.commit(g, d, self.now())
-        if self.log is not None and result != Commit.OK:
-            self.log.append((self.now(), self.names[g], str(result), ""))
+        now = self.now()
+        result = self.table.commit(g, d, now, after)
         if result != Commit.OK:
+            if self.log is not None:
+                self.log.append((now, self.names[g], str(result), ""))
             return result
         self._maybe_crash(g, f"after the commit of {d.kind}")
         name = self.names[g]
         for dead in d.announce:
             key = (dead.file_id, dead.death)
-            self.announced.setdefault(key, self.now())
+            self.announced.setdefault(key, now)
             self.table.mark_announced(g, dead.sort_key, dead.death)
         if d.release:   # the longest waiter first, as runtime.acting.carry_out
             self.wake_waiters(1)

@@ -18,7 +18,7 @@ import simpy
 
 from landing_pipeline.runtime.contract import GLUE_SUCCEEDED
 from landing_pipeline.runtime.decide import Decision
-from landing_pipeline.runtime.group_state import FileStatus, GroupItem, Phase, Policy
+from landing_pipeline.runtime.group_state import FileStatus, GroupItem, OpenFile, Phase, Policy
 from landing_pipeline.runtime.order import order_key, sort_key
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.acting import Actor
@@ -91,6 +91,8 @@ class PipelineModel:
         self.waiting_since = [-1.0] * groups
         self.wait_spans: list[float] = []   # flat (waiting for a slot since, until) pairs, per group
         self.waits = self.completions = 0
+        self.in_line: list[tuple[GroupItem, list[OpenFile], Decision] | None] = [None] * groups
+        """Per group, the items the reconciler's last stay-in-line commit wrote and its decision."""
         self.last_final_s = 0.0
         self._runs: RunLog | None = None
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from landing_pipeline.runtime.decide import Caller, RunEnd, decide, run_ended
+from landing_pipeline.runtime.decide_deadline import repeat_committed, repeat_wait
 from landing_pipeline.runtime.group_state import OpenFile, evolve, wake_dedup_id
 from landing_pipeline.simulator.acting import Crash
 from landing_pipeline.simulator.glue import Run
@@ -189,7 +190,7 @@ def reconcile(model: PipelineModel) -> None:
     running = table.slots
     active = model.glue.active(now)
     if active != running:   # never below the leases held, as runtime.reconciler._repair_slots
-        in_use = max(active, sum(1 for group in table.groups if group.leased))
+        in_use = max(active, table.leases_held)
         if in_use != running:
             model.slot_repairs += table.set_slot_count(running, in_use)
     free = max(0, model.spec.max_parallel_groups - table.slots)
@@ -198,11 +199,24 @@ def reconcile(model: PipelineModel) -> None:
 
 
 def _reconcile_group(model: PipelineModel, g: int) -> str:
+    """A group the pass's own last commit left in the slot line, and nobody wrote since (the very items that
+    commit wrote are still the table's), gets the decision ``decide`` would take without running the rules
+    again (``runtime.decide_deadline``): same decision, same commit, same sends."""
     actor, table, policy, now = model.actor, model.table, model.policy, model.env.now
     as_of = now - model.ledger_latency()
+    in_line = model.in_line
     for _ in range(RECONCILER_REEVALUATIONS):
         group, files = table.load(g, as_of)
         as_of = now
+        last = in_line[g]
+        d = None
+        if last is not None and last[0] is group and last[1] is files:
+            d = repeat_wait(last[2], group, now, policy)
+        if d is not None:
+            if actor.carry_out(g, d, repeat_committed(group, d)) == Commit.OK:
+                in_line[g] = (table.groups[g], table.files[g], d)
+                return d.kind
+            continue
         d = decide(group, files, now, policy, caller=Caller.RECONCILER)
         if d.check is not None:
             resolved = actor.resolve_check(g, d, group, files, Caller.RECONCILER)
@@ -213,5 +227,6 @@ def _reconcile_group(model: PipelineModel, g: int) -> str:
             actor.count(d, g)
             return d.kind
         if actor.carry_out(g, d) == Commit.OK:
+            in_line[g] = (table.groups[g], table.files[g], d) if d.kind == "wait_for_slot" else None
             return d.kind
     return "conflict"

@@ -29,7 +29,7 @@ from landing_pipeline.runtime.decide_support import (
     record_run,
     wake_waiter,
 )
-from landing_pipeline.runtime.group_state import FileStatus, GroupItem, OpenFile, Phase, evolve
+from landing_pipeline.runtime.group_state import LEASED, FileStatus, GroupItem, OpenFile, Phase, evolve
 from landing_pipeline.simulator.prices import ROUTER_RECORD_ITEMS
 
 State = tuple[GroupItem, list[OpenFile]]
@@ -67,9 +67,11 @@ class LedgerTable:
         self.written_at = [-1.0] * len(names)
         self.max_slots = max_slots
         self.slots = 0
+        self.leases_held = 0   # groups holding a lease: what runtime.ledger.leases_held counts, kept per write
         self.line: list[tuple[float, str, int]] = []   # the waiter items, sorted: (waiting since, group name, g)
         self.in_line: dict[int, tuple[float, str, int]] = {}
         self.checks: list[tuple[float, int]] = []       # (next_check_at, g): by_check, with stale entries
+        self._still_due: list[tuple[float, int]] = []   # the last due() answer, indexed again by the next one
         self.observer = observer
         self.writes = self.conflicts = self.no_slot = self.reads = self.write_items = 0
 
@@ -87,13 +89,15 @@ class LedgerTable:
         found: list[int] = []
         seen: set[int] = set()
         checks, groups = self.checks, self.groups
+        for at, g in self._still_due:   # still in the index: only a write moves next_check_at (and re-indexes it)
+            if groups[g].next_check_at == at:
+                heapq.heappush(checks, (at, g))
         while checks and checks[0][0] <= now and len(found) < limit:
             at, g = heapq.heappop(checks)
             if groups[g].next_check_at == at and g not in seen:
                 seen.add(g)
                 found.append(g)
-        for g in found:   # still in the index until a write moves next_check_at
-            heapq.heappush(checks, (self.groups[g].next_check_at or now, g))
+        self._still_due = [(groups[g].next_check_at or now, g) for g in found]
         return found
 
     def waiters(self, limit: int) -> list[int]:
@@ -102,9 +106,12 @@ class LedgerTable:
 
     # --- writes --------------------------------------------------------------------------------------------
     def _write(self, g: int, group: GroupItem, files: list[OpenFile], now: float) -> None:
-        self.previous[g] = (self.groups[g], self.files[g])
+        old = self.groups[g]
+        self.previous[g] = (old, self.files[g])
         self.written_at[g] = now
-        before = self.groups[g].next_check_at
+        before = old.next_check_at
+        if group.state is not old.state:
+            self.leases_held += (group.state in LEASED) - (old.state in LEASED)
         self.groups[g], self.files[g] = group, files
         if group.next_check_at is not None and group.next_check_at != before:
             heapq.heappush(self.checks, (group.next_check_at, g))
@@ -119,8 +126,10 @@ class LedgerTable:
         self.write_items += ROUTER_RECORD_ITEMS
         return recorded
 
-    def commit(self, g: int, d: Decision, now: float) -> Commit:
-        """Apply ``d``'s writes in one transaction conditional on its guard (and on a free slot for a start)."""
+    def commit(self, g: int, d: Decision, now: float, after: GroupItem | None = None) -> Commit:
+        """Apply ``d``'s writes in one transaction conditional on its guard (and on a free slot for a start).
+        ``after``: the group item ``committed`` would write, already known (``runtime.decide_deadline``, for a
+        decision that changes no open file)."""
         group = self.groups[g]
         guard = d.guard
         if guard.seq != group.seq or guard.version != group.version or guard.epoch != group.epoch:
@@ -129,7 +138,10 @@ class LedgerTable:
         if d.slot_delta > 0 and self.slots >= self.max_slots:
             self.no_slot += 1
             return Commit.NO_SLOT
-        after, files = committed(group, self.files[g], d, now)
+        if after is None:
+            after, files = committed(group, self.files[g], d, now)
+        else:
+            files = self.files[g]
         self.slots += d.slot_delta
         if d.waiter == "remove":
             self.drop_waiter(g)
