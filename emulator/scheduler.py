@@ -21,6 +21,7 @@ from typing import Any
 
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.faults import FunctionCrash
+from landing_pipeline.emulator.function_output import function_scope
 from landing_pipeline.emulator.lambda_runner import DeployedFunction, Handler, LambdaContext, resolve_handler
 from landing_pipeline.emulator.observe import Recorder
 from landing_pipeline.emulator.strict_lambda import HandlerFaults, Invocation, handler_name, invocation
@@ -98,11 +99,12 @@ class Scheduler:
         with self._lock:
             self.running = True
         try:
-            if self.strict is not None:
-                with invocation(inv):
+            with function_scope():  # its log lines go to the function log, as the other handlers' do
+                if self.strict is not None:
+                    with invocation(inv):
+                        result = self.handler(event, context)
+                else:
                     result = self.handler(event, context)
-            else:
-                result = self.handler(event, context)
         except FunctionCrash as exc:
             crashed, error = True, f"crashed: {exc}"
         except Exception as exc:
