@@ -261,28 +261,33 @@ class ShortPolls:
 
 def _dlq_files(aws: InProcessAWS, deployment: Deployment, ctx: Any = None) -> list[tuple[str, str]]:
     """(file id, key) of each message announcing a dead file (the dead-files queue, else the ordered DLQ), left
-    in place (its visibility is given back); an announcement names the file id, the ledger its key."""
-    sqs = aws.client("sqs")
+    in place; an announcement names the file id, the ledger its key. Read from the emulated queue's contents:
+    a FIFO receive returns no message of a group that has one in flight, so receives that leave their batches
+    in place see at most 10 messages of each group, and reading past them would mean deleting the
+    announcements the invariants read at the end."""
     url = deployment.queues.get("dead_files") or deployment.queues.get("ordered_dlq")
     if not url:
         return []
-    found, handles = [], []
-    while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages") or []
-        if not batch:
-            break
-        for message in batch:
-            handles.append(message["ReceiptHandle"])
-            document = _document(message["Body"])
-            file_id, key = document.get("file_id"), document.get("key")
-            if file_id and not key and ctx is not None:
-                record = ctx.ledger.get(str(file_id))
-                key = record.key if record is not None else None
-            if file_id and key and (str(file_id), str(key)) not in found:
-                found.append((str(file_id), str(key)))
-    for handle in handles:
-        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    found: list[tuple[str, str]] = []
+    for body in queued_bodies(aws, url):
+        document = _document(body)
+        file_id, key = document.get("file_id"), document.get("key")
+        if file_id and not key and ctx is not None:
+            record = ctx.ledger.get(str(file_id))
+            key = record.key if record is not None else None
+        if file_id and key and (str(file_id), str(key)) not in found:
+            found.append((str(file_id), str(key)))
     return found
+
+
+def queued_bodies(aws: InProcessAWS, url: str) -> list[str]:
+    """The bodies of every message a queue holds, visible or in flight, in the queue's order (moto's model,
+    as ``InProcessAWS.queue_depth`` reads it)."""
+    from moto.sqs.models import sqs_backends
+
+    with aws.lock:
+        queue = sqs_backends[aws.account_id][aws.region].queues.get(url.rsplit("/", 1)[-1])
+        return [str(message.body) for message in queue._messages] if queue is not None else []
 
 
 def _document(body: str) -> dict[str, Any]:
