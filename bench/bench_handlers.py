@@ -34,14 +34,14 @@ MODULES = [f"landing_pipeline.runtime.{name}" for name in ("router", "dispatcher
 GOAL_RATIO = 1.3
 
 
-def import_seconds(statements: list[str], reps: int) -> dict[str, float]:
+def import_seconds(statements: list[str], reps: int, flags: tuple[str, ...] = ()) -> dict[str, float]:
     """Median wall time of each statement (imports) in fresh interpreters, excluding interpreter start. The
     statements take turns within each repetition, so a busy moment on a shared machine hits all of them."""
     samples: dict[str, list[float]] = {statement: [] for statement in statements}
     for _ in range(reps):
         for statement in statements:
             code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+            out = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True, cwd=ROOT,
                                  check=True)
             samples[statement].append(float(out.stdout.strip()))
     return {statement: statistics.median(values) for statement, values in samples.items()}
@@ -57,6 +57,43 @@ def bench_imports(reps: int) -> list[dict[str, Any]]:
                                  (f"import {module}, boto3", f"import {module} + boto3")):
             rows.append({"what": label, "ms": medians[statement] * 1000, "ratio": medians[statement] / baseline})
     return rows
+
+
+def bench_deployed_imports(reps: int) -> list[dict[str, Any]]:
+    """A cold start as on Lambda: the dispatcher imported from the extracted archive (``python -S -B``: no
+    checkout, nothing written, as on the read-only /var/task), with the archive's bytecode and without it (the
+    archive before it carried bytecode: every module compiled at each cold start). boto3 included, since the
+    first invocation creates its clients. Baseline: ``import boto3`` the same way."""
+    import site
+    import tempfile
+    import zipfile
+
+    from landing_pipeline.components.code_archive import code_archive
+
+    site_packages = site.getsitepackages()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-archive-") as scratch:
+        tasks = {}
+        for label, keep_bytecode in (("bytecode", True), ("source", False)):
+            task = Path(scratch) / label
+            with zipfile.ZipFile(Path(scratch) / "code.zip", "w") as zipped:
+                for name, asset in code_archive().assets.items():
+                    if hasattr(asset, "text"):
+                        zipped.writestr(name, asset.text)
+                    elif keep_bytecode or not name.endswith(".pyc"):
+                        zipped.write(asset.path, name)
+            with zipfile.ZipFile(Path(scratch) / "code.zip") as zipped:
+                zipped.extractall(task)
+            tasks[label] = task
+        prefix = "import sys; sys.path[:0] = [{task!r}, {site!r}]; "
+        statements = {"import boto3 (baseline)": prefix.format(task=str(tasks["source"]), site=site_packages)
+                      + "import boto3"}
+        for label, task in tasks.items():
+            statements[f"dispatcher + boto3, {label}"] = (prefix.format(task=str(task), site=site_packages)
+                                                          + "import landing_pipeline.runtime.dispatcher, boto3")
+        medians = import_seconds(list(statements.values()), reps, flags=("-S", "-B"))
+    baseline = medians[statements["import boto3 (baseline)"]]
+    return [{"what": what, "ms": medians[code] * 1000, "ratio": medians[code] / baseline}
+            for what, code in statements.items()]
 
 
 class CallTimer:
@@ -193,6 +230,10 @@ def main(argv: list[str] | None = None) -> None:
     for row in bench_imports(args.reps):
         flag = "" if row["ratio"] <= GOAL_RATIO or "+ boto3" in row["what"] else "  <-- above goal"
         print(f"  {row['what']:<42} {row['ms']:8.1f} ms {row['ratio']:6.2f}x{flag}")
+
+    print("\ncold start as deployed: from the extracted Lambda archive, nothing written (python -S -B)")
+    for row in bench_deployed_imports(args.reps):
+        print(f"  {row['what']:<42} {row['ms']:8.1f} ms {row['ratio']:6.2f}x")
 
     print(f"\nper-message cost against in-process moto ({args.messages} messages each, same run)")
     rows = bench_throughput(args.messages)

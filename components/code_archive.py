@@ -11,10 +11,22 @@ the archive stays a few dozen kilobytes (fast deploys, code readable in the
 console), AWS builds the layer for the exact runtime and architecture, and the
 version is pinned here, next to the runtime, in one place. boto3 is provided by
 the Lambda runtime itself.
+
+The Lambda archive also carries each module's bytecode (``__pycache__/<module>.cpython-311.pyc``). Lambda's
+``/var/task`` is read-only, so without it every cold start compiles the runtime again: measured here, importing
+the dispatcher's own modules took 130-220 ms from source and 55-95 ms from bytecode, on a full core; a 256 MB
+function has a fraction of one. The bytecode is hash-checked (PEP 552): Python compares it with the source's
+hash, so a file edited in the console is compiled as before rather than ignored, and the archive depends only
+on the sources (no timestamps), so it is the same from every clone. It is written only when the deploying
+Python is the Lambda's (3.11); other versions deploy sources alone, which work the same, a little slower.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import py_compile
+import sys
 from pathlib import Path
 
 import pulumi
@@ -67,19 +79,63 @@ def job_library_files(runtime_dir: Path = RUNTIME_DIR) -> dict[str, Path]:
     return files
 
 
-def _archive(files: dict[str, Path]) -> pulumi.AssetArchive:
+LAMBDA_CACHE_TAG = "cpython-" + LAMBDA_RUNTIME.removeprefix("python").replace(".", "")
+"""The bytecode tag the Lambda runtime's Python looks for in ``__pycache__``."""
+
+
+def bytecode_name(source_name: str) -> str:
+    """Where Python looks for a module's bytecode: ``a/b.py`` -> ``a/__pycache__/b.cpython-311.pyc``."""
+    folder, module = source_name.rsplit("/", 1)
+    return f"{folder}/__pycache__/{module.removesuffix('.py')}.{LAMBDA_CACHE_TAG}.pyc"
+
+
+def _bytecode_cache() -> Path:
+    """Where compiled modules are kept for Pulumi to read: named by content, so one cache serves every stack
+    and project, and a file is never rewritten while a deployment reads it."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "landing-pipeline" / "lambda-bytecode"
+
+
+def bytecode_files(files: dict[str, Path], cache: Path | None = None) -> dict[str, Path]:
+    """Archive path of each module's ``__pycache__`` entry -> its hash-checked bytecode, compiled for the Lambda's
+    Python; empty when this Python is another version (its bytecode would be ignored) or nothing can be written."""
+    if sys.implementation.cache_tag != LAMBDA_CACHE_TAG:
+        return {}
+    cache = cache or _bytecode_cache()
+    compiled: dict[str, Path] = {}
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for name, source in files.items():
+            identity = f"{sys.version}\0{name}\0".encode() + source.read_bytes()
+            target = cache / f"{hashlib.sha256(identity).hexdigest()[:32]}.{LAMBDA_CACHE_TAG}.pyc"
+            if not target.exists():
+                scratch = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+                py_compile.compile(str(source), cfile=str(scratch), dfile=name, doraise=True,
+                                   invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+                os.replace(scratch, target)  # whole or absent, even with two deployments compiling at once
+            compiled[bytecode_name(name)] = target
+    except OSError:
+        return {}  # no writable cache: sources alone, as before
+    return compiled
+
+
+def _archive(files: dict[str, Path], bytecode: bool = False) -> pulumi.AssetArchive:
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {
         NAMESPACE_INIT: pulumi.StringAsset(NAMESPACE_INIT_SOURCE)}
     assets.update({name: pulumi.FileAsset(str(path)) for name, path in files.items()})
+    if bytecode:
+        assets.update({name: pulumi.FileAsset(str(path)) for name, path in bytecode_files(files).items()})
     return pulumi.AssetArchive(assets)
 
 
 def job_library_archive(runtime_dir: Path = RUNTIME_DIR) -> pulumi.AssetArchive:
+    """Sources only: Glue imports the library from the zip itself, and zipimport never reads ``__pycache__``."""
     return _archive(job_library_files(runtime_dir))
 
 
 def code_archive(runtime_dir: Path = RUNTIME_DIR) -> pulumi.AssetArchive:
-    return _archive(archive_files(runtime_dir))
+    """The Lambdas' archive: the runtime's sources and, from a Python 3.11, their bytecode."""
+    return _archive(archive_files(runtime_dir), bytecode=True)
 
 
 def powertools_layer_arn(partition: str, region: str) -> str:

@@ -11,6 +11,7 @@ the CLI) or a file the archive lists wrongly fails here instead of at the first 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -19,7 +20,7 @@ from pathlib import Path
 import boto3
 import pulumi
 
-from landing_pipeline.components.code_archive import code_archive, job_library_archive
+from landing_pipeline.components.code_archive import archive_files, code_archive, job_library_archive
 from landing_pipeline.components.processing_job import SCRIPT_SOURCE
 from landing_pipeline.runtime.contract import COMPLETION_HANDLER, DISPATCHER_HANDLER, ROUTER_HANDLER
 
@@ -103,6 +104,54 @@ def test_the_lambda_archive_fails_without_the_powertools_layer(tmp_path: Path) -
                            json.dumps([str(task), str(only(LAMBDA_RUNTIME_PACKAGES, tmp_path / "runtime"))]),
                            json.dumps([ROUTER_HANDLER])], capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode != 0 and "aws_lambda_powertools" in done.stderr
+
+
+def _import_log(task: Path, tmp_path: Path, module: str) -> str:
+    """What ``python -v`` says while importing ``module`` from the extracted archive, writing no bytecode (as on
+    Lambda's read-only /var/task)."""
+    code = f"import json, sys; sys.path[:0] = json.loads(sys.argv[1]); import {module}; print({module}.__file__)"
+    path = [str(task), str(only(LAMBDA_RUNTIME_PACKAGES, tmp_path / "runtime")),
+            str(only(POWERTOOLS_LAYER, tmp_path / "layer"))]
+    done = subprocess.run([sys.executable, "-I", "-S", "-B", "-v", "-c", code, json.dumps(path)],
+                          capture_output=True, text=True, timeout=180, check=False, cwd="/")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stderr
+
+
+def test_a_cold_start_loads_the_runtime_from_the_archive_bytecode_not_by_compiling(tmp_path: Path) -> None:
+    task = tmp_path / "var-task"
+    with zipfile.ZipFile(write_zip(code_archive(), tmp_path / "code.zip")) as zipped:
+        zipped.extractall(task)
+    log = _import_log(task, tmp_path, "landing_pipeline.runtime.dispatcher")
+    runtime = str(task / "landing_pipeline" / "runtime")
+    from_bytecode = [line for line in log.splitlines() if line.startswith(f"# code object from '{runtime}")]
+    compiled = [line for line in log.splitlines() if line.startswith(f"# code object from {runtime}")]
+    assert len(from_bytecode) >= 10 and not compiled, compiled
+
+
+def test_a_source_edited_after_deployment_is_compiled_not_shadowed_by_its_bytecode(tmp_path: Path) -> None:
+    """Hash-checked bytecode: an edit in the Lambda console takes effect (unchecked bytecode would hide it)."""
+    task = tmp_path / "var-task"
+    with zipfile.ZipFile(write_zip(code_archive(), tmp_path / "code.zip")) as zipped:
+        zipped.extractall(task)
+    errors = task / "landing_pipeline" / "runtime" / "errors.py"
+    errors.write_text(errors.read_text(encoding="utf-8") + "\nEDITED_IN_THE_CONSOLE = True\n", encoding="utf-8")
+    log = _import_log(task, tmp_path, "landing_pipeline.runtime.errors")
+    assert f"# code object from {errors}" in log  # compiled from the edited source
+
+
+def test_the_bytecode_depends_only_on_the_sources(tmp_path: Path) -> None:
+    """Two deployments from two clones (other caches, other hash seeds) upload the same archive."""
+    code = ("import json, sys; from pathlib import Path; "
+            "from landing_pipeline.components.code_archive import archive_files, bytecode_files; "
+            "print(json.dumps({n: p.read_bytes().hex() for n, p in bytecode_files(archive_files(), "
+            "Path(sys.argv[1])).items()}))")
+    builds = []
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", code, str(tmp_path / f"cache-{seed}")], capture_output=True,
+                              text=True, timeout=180, check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        builds.append(json.loads(done.stdout))
+    assert builds[0] == builds[1] and len(builds[0]) == len(archive_files())
 
 
 def test_the_glue_library_zip_serves_the_job_script_from_the_zip(tmp_path: Path) -> None:

@@ -8,7 +8,13 @@ import json
 
 import pytest
 
-from landing_pipeline.components.code_archive import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, archive_files
+from landing_pipeline.components.code_archive import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_CACHE_TAG,
+    LAMBDA_RUNTIME,
+    archive_files,
+    bytecode_name,
+)
 from landing_pipeline.components.program_runner import ProgramRun, ResourceRecord
 from landing_pipeline.runtime.spec import SQS_MAX_VISIBILITY_S, PipelineSpec, to_env
 from tests.components.conftest import as_list, plan, statements
@@ -260,10 +266,10 @@ def test_code_archive_is_the_runtime_package_without_the_glue_job_tests_or_cache
     archive = run.find("aws:lambda/function:Function", "ingest-functions-router-fn").inputs["code"]
     names = set(archive["assets"])
     assert "landing_pipeline/runtime/__init__.py" in names and "landing_pipeline/runtime/spec.py" in names
-    assert names == {"landing_pipeline/__init__.py", *archive_files()}
-    assert all(n.startswith("landing_pipeline/") and n.endswith(".py") for n in names)
-    assert not any(n.startswith("landing_pipeline/runtime/jobs/") or "__pycache__" in n or "/test_" in n
-                   for n in names)
+    sources = {"landing_pipeline/__init__.py", *archive_files()}
+    assert names == sources | {bytecode_name(name) for name in archive_files()}  # each module's bytecode, no more
+    assert all(n.startswith("landing_pipeline/") and n.endswith((".py", f".{LAMBDA_CACHE_TAG}.pyc")) for n in names)
+    assert not any(n.startswith("landing_pipeline/runtime/jobs/") or "/test_" in n for n in names)
     for module in ("router", "dispatcher", "completion", "reconciler"):  # the handlers the functions name
         assert f"landing_pipeline/runtime/{module}.py" in names
 
