@@ -26,6 +26,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import threading
 import time
 import traceback
@@ -115,6 +116,10 @@ class VirtualClock(PipelineClock):
 
     def restart(self) -> None:
         super().restart()
+        # Pipeline time 0 on a whole Unix second: the S3 events' times are on whole seconds of the landing log
+        # (emulator/s3_event_time.py), and with the wall clock's fraction here the handlers' clock would run that
+        # fraction ahead of them, so settle waits, and all that follows, would depend on when the run began.
+        self._wall_start = float(math.floor(self._wall_start))
         with self._lock:
             self._t = 0.0
 
