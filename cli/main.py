@@ -25,12 +25,14 @@ from landing_pipeline.cli import config_cmd  # noqa: E402  (subcommands register
 from landing_pipeline.cli import demo as demo_cmd  # noqa: E402
 from landing_pipeline.cli import ops as ops_cmd  # noqa: E402
 from landing_pipeline.cli import plan as plan_cmd  # noqa: E402
+from landing_pipeline.cli import serve as serve_cmd  # noqa: E402
 from landing_pipeline.cli import simulate as simulate_cmd  # noqa: E402
 from landing_pipeline.cli.errors import install as install_error_handler  # noqa: E402
 
 config_cmd.register(app)
 plan_cmd.register(app)
 demo_cmd.register(app)
+serve_cmd.register(app)
 ops_cmd.register(app)
 simulate_cmd.register(app)
 install_error_handler(app)  # last: one handler around every command registered above

@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -51,6 +51,10 @@ DlqOpt = Annotated[str | None, typer.Option("--dlq-url", help="The ordered queue
 DeadOpt = Annotated[str | None, typer.Option("--dead-files-url", help="Dead-files queue URL (stack output "
                                                                      "dead_files_queue_url).")]
 RegionOpt = Annotated[str | None, typer.Option(help="AWS region. First found wins: " + REGION_ORDER + ".")]
+EndpointOpt = Annotated[str | None, typer.Option(
+    "--endpoint-url", help="Send every AWS call to this URL instead of AWS's own endpoints, e.g. the one "
+                           "`landing serve` prints (AWS_ENDPOINT_URL in the environment does the same, as for the "
+                           "AWS CLI).")]
 
 
 def _spec_or_default(stack: str) -> PipelineSpec:
@@ -61,12 +65,30 @@ def _spec_or_default(stack: str) -> PipelineSpec:
 
 
 def _context(stack: str, outputs: Path | None, table: str | None, queue_url: str | None, dlq_url: str | None,
-             dead_url: str | None, region: str | None, needed: tuple[str, ...]) -> RuntimeContext:
+             dead_url: str | None, region: str | None, needed: tuple[str, ...],
+             endpoint_url: str | None = None) -> RuntimeContext:
     flags = {"ledger_table": table, "ordered_queue_url": queue_url, "ordered_dlq_url": dlq_url,
              "dead_files_queue_url": dead_url}
     names = resolve_names(flags, read_outputs(outputs) if outputs else {}, os.environ, needed, stack,
                           optional=("ordered_queue_url", "ordered_dlq_url", "dead_files_queue_url"))
-    return operator_context(names, _spec_or_default(stack), region=operator_region(region, os.environ, stack))
+    chosen = operator_region(region, os.environ, stack)
+    ctx = operator_context(names, _spec_or_default(stack), region=chosen)
+    if endpoint_url:
+        ctx.client_factory = _endpoint_clients(endpoint_url, chosen)
+    return ctx
+
+
+def _endpoint_clients(url: str, region: str | None) -> Callable[[str], Any]:
+    """Clients that talk to ``url`` (an emulator, a proxy), as the AWS CLI's ``--endpoint-url`` does."""
+    if not url.startswith(("http://", "https://")):
+        raise OpsError(f"--endpoint-url {url!r}: give a URL with its scheme, e.g. http://127.0.0.1:4580")
+
+    def factory(service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=url, **({"region_name": region} if region else {}))
+
+    return factory
 
 
 def _run(action: Callable[[], T]) -> T:
@@ -77,7 +99,10 @@ def _run(action: Callable[[], T]) -> T:
         raise
     except Exception as exc:
         kind = type(exc).__name__
-        if kind == "NoCredentialsError":
+        if kind == "EndpointConnectionError":
+            message = (f"{exc}. Fix: check the endpoint is up (`landing serve` prints its URL) and --endpoint-url "
+                       "/ AWS_ENDPOINT_URL names it")
+        elif kind == "NoCredentialsError":
             message = ("no AWS credentials found. Fix: `aws configure`, `aws sso login --profile P` with "
                        "AWS_PROFILE=P, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
         elif kind == "NoRegionError":
@@ -155,10 +180,15 @@ def register(app: typer.Typer) -> None:
     @app.command("status")
     def status(stack: StackOpt = "dev", outputs: OutputsOpt = None, table: TableOpt = None,
                queue_url: QueueOpt = None, dlq_url: DlqOpt = None, dead_files_url: DeadOpt = None,
-               region: RegionOpt = None,
+               region: RegionOpt = None, endpoint_url: EndpointOpt = None,
                group: Annotated[str | None, typer.Option(help="Only this group.")] = None,
                key: Annotated[str | None, typer.Option(help="Only files with exactly this S3 key.")] = None,
                as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+               watch: Annotated[bool, typer.Option(
+                   "--watch", help="Refresh a live view, one line per group (state, running, waiting for, next "
+                                   "in order, backlog, last error), until Ctrl-C.")] = False,
+               interval: Annotated[float, typer.Option(help="With --watch: seconds between two reads.",
+                                                       min=0.2)] = 2.0,
                ) -> None:
         """Show each group's state and lease, and its files in the group's order (order key, late, attempts).
 
@@ -169,15 +199,23 @@ def register(app: typer.Typer) -> None:
         Examples:
           landing status --stack dev --outputs dev-outputs.json
           landing status --table ingest-ledger-1a2b --group orders_20250915
+          landing status --watch --endpoint-url http://127.0.0.1:4580   # against `landing serve`
         """
+        if watch and as_json:
+            raise OpsError("--watch refreshes a live view; --json prints once: give one of them")
         ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, dead_files_url, region,
-                                    ("ledger_table",)))
+                                    ("ledger_table",), endpoint_url))
+        if watch:
+            from landing_pipeline.cli.ops_watch import watch_status
+
+            _run(lambda: watch_status(ctx, group=group, key=key, interval_s=interval))
+            return
         _run(lambda: _status(ctx, group, key, as_json))
 
     @app.command("redrive")
     def redrive_cmd(stack: StackOpt = "dev", outputs: OutputsOpt = None, table: TableOpt = None,
                     queue_url: QueueOpt = None, dlq_url: DlqOpt = None, dead_files_url: DeadOpt = None,
-                    region: RegionOpt = None,
+                    region: RegionOpt = None, endpoint_url: EndpointOpt = None,
                     group: Annotated[str | None, typer.Option(help="Only DEAD files of this group.")] = None,
                     key: Annotated[str | None, typer.Option(help="Only DEAD files with this S3 key.")] = None,
                     file_id: Annotated[str | None, typer.Option(help="Only this file id.")] = None,
@@ -195,7 +233,7 @@ def register(app: typer.Typer) -> None:
           landing redrive --stack dev --outputs dev-outputs.json --group orders_20250915
         """
         ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, dead_files_url, region,
-                                    ("ledger_table", "ordered_queue_url")))
+                                    ("ledger_table", "ordered_queue_url"), endpoint_url))
         moved, problems = _run(lambda: redrive(ctx, group=group, key=key, file_id=file_id, dry_run=dry_run))
         result = Table(title="would redrive" if dry_run else "redriven", title_justify="left")
         for column in ("group", "key", "file id", "death", "note"):
@@ -212,7 +250,7 @@ def register(app: typer.Typer) -> None:
     def skip_cmd(key: Annotated[str, typer.Argument(help="S3 key of the DEAD file to skip.")],
                  stack: StackOpt = "dev", outputs: OutputsOpt = None, table: TableOpt = None,
                  queue_url: QueueOpt = None, dlq_url: DlqOpt = None, dead_files_url: DeadOpt = None,
-                 region: RegionOpt = None,
+                 region: RegionOpt = None, endpoint_url: EndpointOpt = None,
                  file_id: Annotated[str | None, typer.Option(
                      help="The file id, when several versions of the key are DEAD.")] = None,
                  reason: Annotated[str, typer.Option(help="Why, for your records (printed).")] = "") -> None:
@@ -225,7 +263,7 @@ def register(app: typer.Typer) -> None:
           landing skip --stack dev --outputs dev-outputs.json landing/orders_20250915_101500.csv
         """
         ctx = _run(lambda: _context(stack, outputs, table, queue_url, dlq_url, dead_files_url, region,
-                                    ("ledger_table", "ordered_queue_url")))
+                                    ("ledger_table", "ordered_queue_url"), endpoint_url))
         done = _run(lambda: skip(ctx, key, file_id=file_id, reason=reason))
         typer.echo(f"skipped {done.record.key} (group {done.record.group}"
                    + (f", reason: {done.reason}" if done.reason else "") + "); "

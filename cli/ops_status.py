@@ -132,3 +132,39 @@ def groups_for_status(ledger: Ledger, *, group: str | None = None, key: str | No
     if key:
         statuses = [replace(s, files=[f for f in s.files if f.key == key]) for s in statuses]
     return statuses
+
+
+@dataclass(frozen=True)
+class WatchRow:
+    """One line of ``landing status --watch``: a group at a glance."""
+
+    group: str
+    state: str
+    running: str
+    """The key(s) of the group's lease (being started or running), else ''."""
+    waiting: str
+    """Why nothing runs although files are open: a Glue slot, a backoff or settle time, a dead file blocking."""
+    next_key: str
+    """The first open file in the group's order that is not running: what starts next."""
+    backlog: int
+    """Open files not in the run (RECEIVED, FAILED, DEAD): what is still to do."""
+    done: int
+    last_error: str
+
+
+def watch_row(g: GroupStatus) -> WatchRow:
+    """``g`` as one line: its files are already in the group's order (``group_status``)."""
+    running = [f.key for f in g.files if f.in_run]
+    open_files = [f for f in g.files if f.status in ("RECEIVED", "FAILED", "DEAD") and not f.in_run]
+    waiting = ""
+    if g.waiting_since:
+        waiting = f"a Glue slot since {g.waiting_since}"
+    elif g.not_before and open_files:
+        waiting = f"until {g.not_before}"
+    elif open_files and open_files[0].status == "DEAD":
+        waiting = "a DEAD file (redrive or skip it)"
+    errors = [f.reason for f in g.files if f.reason and f.status in ("FAILED", "DEAD")]
+    return WatchRow(group=g.group, state=g.state, running=", ".join(running), waiting=waiting,
+                    next_key=open_files[0].key if open_files else "", backlog=len(open_files),
+                    done=sum(f.status in ("SUCCEEDED", "SKIPPED") for f in g.files),
+                    last_error=errors[-1] if errors else "")
