@@ -46,7 +46,8 @@ _STAMPS: list[str] = []
 def stamps(times: np.ndarray, start_clock_s: float) -> list[str]:
     """``_HHMMSS`` of each landing time (the file name's time field), from a table built once."""
     if not _STAMPS:
-        _STAMPS.extend(f"_{s // 3600:02d}{s // 60 % 60:02d}{s % 60:02d}" for s in range(DAY_S))
+        sixty = [f"{n:02d}" for n in range(60)]   # one concatenation per second of the day, not three formats
+        _STAMPS.extend(f"_{hh}{mm}{ss}" for hh in sixty[:DAY_S // 3600] for mm in sixty for ss in sixty)
     seconds = (np.floor(times + start_clock_s).astype(np.int64) % DAY_S).tolist()
     table = _STAMPS
     return [table[s] for s in seconds]
