@@ -342,6 +342,15 @@ class InProcessAWS:
             queue = self._sqs_backend().queues.get(queue_url.rsplit("/", 1)[-1])
             return len(queue._messages) if queue is not None else 0
 
+    def receivable(self, queue_url: str) -> bool:
+        """Whether a receive on the queue could return a message now (one is visible and not delayed), read from
+        moto's model. An event source mapping's poller asks before it receives: its empty receives were a tenth
+        of a chaos run's requests. moto's receive looks at exactly these messages (and moves a message past its
+        maxReceiveCount to the DLQ only when it is one of them), so skipping the receive changes nothing."""
+        with self.lock:
+            queue = self._sqs_backend().queues.get(queue_url.rsplit("/", 1)[-1])
+            return queue is None or bool(queue.messages)
+
     def client(self, service: str) -> Any:
         """A boto3 client for the emulated account and region, one per service: clients are thread-safe, and
         building one costs more CPU than the emulator's Glue engine spends on a run (it asks per run)."""

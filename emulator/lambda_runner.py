@@ -213,6 +213,10 @@ class MappingRunner:
             if not self._take_slot():
                 continue
             seen = activity.generation(queue_name)
+            if not self.aws.receivable(self.mapping.queue_url):
+                self._release_slot()
+                activity.wait(queue_name, seen, idle, stop)
+                continue
             try:
                 response = self.sqs.receive_message(
                     QueueUrl=self.mapping.queue_url, MaxNumberOfMessages=per_receive, WaitTimeSeconds=0,
