@@ -254,7 +254,8 @@ class MappingRunner:
     def _invoke_duplicate(self, messages: list[dict[str, Any]], first: Invocation) -> None:
         first.reached.wait()
         try:
-            self._invoke(messages, self._invocation(), release_slot=False)
+            again = self.strict.redelivered(self.mapping.queue_url, messages) if self.strict is not None else messages
+            self._invoke(again, self._invocation(), release_slot=False)
         finally:
             first.duplicate_done.set()
 

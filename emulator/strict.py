@@ -54,6 +54,7 @@ def install(aws: Any, faults: FaultPlan) -> StrictLayer:
     lag = max((f.times for f in faults.faults if f.kind == "gsi-lag"), default=0)
     layer = StrictLayer(sqs, receipts, LostAnswers(aws, faults), HandlerFaults(aws, faults), LateS3Events(aws, faults),
                         GsiLag(aws, lag) if lag else None)
+    layer.handlers.redeliver = receipts.redeliver
     layer.s3_events.install()
     aws.request_hooks[:] = [layer.handlers, layer.lost_answers, *([layer.gsi] if layer.gsi else [])]
     return layer

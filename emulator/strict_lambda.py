@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +76,8 @@ class HandlerFaults:
 
     def __init__(self, aws: Any, faults: FaultPlan):
         self.aws, self.faults = aws, faults
+        self.redeliver: Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+        """How the duplicate of a delivery is received again (``StrictReceipts.redeliver``: a new handle)."""
         self.log: list[tuple[float, str, int, str]] = []
         """(pipeline time, handler, step, what happened): the crashes and kills, for tests and reports."""
 
@@ -105,6 +107,12 @@ class HandlerFaults:
                 clock.sleep(stall)
                 inv.stalled_s += stall
         return response
+
+    def redelivered(self, queue_url: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The duplicate's copy of ``messages``: received again, with its own receipt handles."""
+        if self.redeliver is None:
+            return messages
+        return self.redeliver(queue_url.rsplit("/", 1)[-1], messages)
 
     def duplicate_step(self, messages: list[dict[str, Any]], function: str) -> int | None:
         """The pause point when one of ``messages`` is to be delivered twice (``duplicate-delivery``: once per

@@ -108,6 +108,33 @@ class StrictReceipts:
         backend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]
         backend.change_message_visibility_batch = change_message_visibility_batch  # type: ignore[method-assign]
 
+    def redeliver(self, queue_name: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``messages`` (as a receive answered them) delivered again.
+
+        A standard queue delivers a message at least once: the duplicate is the message received a second
+        time, so it gets a new receipt handle (the first consumer's is superseded: its delete then deletes
+        nothing), a new visibility timeout and a higher ApproximateReceiveCount. A FIFO queue never hands an
+        in-flight message to a second receive; its duplicate is the event source mapping invoking the function
+        twice with one batch, with the same handles, so those are returned as they were. A message deleted
+        meanwhile is handed over as it was, too."""
+        if self._fifo(queue_name):
+            return messages
+        with self.aws.lock:
+            queue = self.backend.queues.get(queue_name)
+            stored = {str(m.id): m for m in queue._messages} if queue is not None else {}
+            again: list[dict[str, Any]] = []
+            for message in messages:
+                original = stored.get(str(message.get("MessageId")))
+                if original is None:
+                    again.append(message)
+                    continue
+                original.mark_received(visibility_timeout=queue.visibility_timeout)
+                self._received(queue_name, [original])
+                attributes = {**message.get("Attributes", {}),
+                              "ApproximateReceiveCount": str(original.approximate_receive_count)}
+                again.append({**message, "ReceiptHandle": original.receipt_handle, "Attributes": attributes})
+        return again
+
     # -- bookkeeping ----------------------------------------------------------------------------------
     def _now_ms(self) -> float:
         return float(self.aws.clock.epoch()) * 1000.0

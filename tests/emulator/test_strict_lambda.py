@@ -90,3 +90,64 @@ def test_a_duplicate_delivery_runs_a_second_invocation_before_the_first_s_nth_ca
     assert [(who == first, step) for who, step, _ in steps] == [
         (True, 1), (False, 1), (False, 2), (False, 3), (True, 2), (True, 3)]
     assert [outcome for *_, outcome in recorder.deliveries] == ["deleted", "deleted"]
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+def test_a_duplicate_delivery_is_a_second_receive_with_its_own_receipt_handle(fifo: bool) -> None:
+    """On a standard queue the duplicate is the message received again: a new handle supersedes the first
+    consumer's, whose delete then deletes nothing; the duplicate's delete removes it. A FIFO queue never hands
+    an in-flight message out twice: its duplicate is one batch invoked twice, with the same handle."""
+    from landing_pipeline.emulator.strict_receipts import StrictReceipts
+
+    clock = ManualClock()
+    with InProcessAWS("eu-west-1", clock) as service:
+        attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if fifo else {}
+        url = service.client("sqs").create_queue(QueueName="work.fifo" if fifo else "work",
+                                                 Attributes=attributes)["QueueUrl"]
+        receipts = StrictReceipts(service)
+        receipts.install()
+        faults = HandlerFaults(service, FaultPlan.parse(["duplicate-delivery:a.csv:2"]))
+        faults.redeliver = receipts.redeliver
+        service.request_hooks.append(faults)
+        arn = service.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"]
+        function = DeployedFunction("dispatcher-fn", "arn:aws:lambda:eu-west-1:123456789012:function:d", HANDLER,
+                                    {}, 60, 128, b"")
+        mapping = MappingConfig("m", function, arn, url, fifo, 1, 2, False, True)
+        seen: list[tuple[str, str]] = []
+        lock = threading.Lock()
+
+        def handler(event: dict[str, Any], context: Any) -> None:
+            record = event["Records"][0]
+            _calls(service, url, 3)
+            with lock:
+                seen.append((record["receiptHandle"], record["attributes"]["ApproximateReceiveCount"]))
+
+        recorder, stop = Recorder(), threading.Event()
+        runner = MappingRunner(service, mapping, handler, recorder, stop, strict=faults)
+        send: dict[str, Any] = {"MessageGroupId": "g"} if fifo else {}
+        service.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps({"key": "landing/a.csv"}), **send)
+        runner.start()
+        try:
+            assert wait_for(lambda: len(seen) == 2 and runner.in_flight == 0)
+        finally:
+            stop.set()
+            runner.join()
+        duplicate, first = seen  # the duplicate ran while the first was paused before its second call
+        if fifo:
+            assert duplicate == first == (first[0], "1")
+        else:
+            assert duplicate[0] != first[0] and (first[1], duplicate[1]) == ("1", "2")
+        assert service.queue_depth(url) == 0  # deleted once; the other delete did nothing
+        if fifo:
+            return
+
+        # before the duplicate deletes, the first consumer's handle is superseded
+        sqs = service.client("sqs")
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"key": "landing/b.csv"}))
+        received = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
+        again = receipts.redeliver(url.rsplit("/", 1)[-1], received)
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])  # succeeds, deletes nothing
+        assert len(receipts.log.ignored_deletes) == 1 and service.queue_depth(url) == 1
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])
+        assert service.queue_depth(url) == 0
