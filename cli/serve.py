@@ -167,7 +167,7 @@ def _follow(console: Console, served: Any, stop: threading.Event, stop_after: fl
     """Print what happens (files landing, runs starting and ending) until stopped."""
     recorder = served.running.recorder
     started = time.monotonic()
-    seen_uploads, seen_runs = 0, {}
+    seen_uploads, seen_runs = 0, dict[str, str]()
     while not stop.wait(0.25):
         for upload in list(recorder.uploads[seen_uploads:]):
             console.print(f"{time.strftime('%H:%M:%S')} landed   {escape(upload.key)} ({upload.size} bytes)")

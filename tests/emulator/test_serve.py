@@ -254,8 +254,49 @@ def test_aws_cli_lands_files_and_reads_the_parquet_back(tmp_path: Path) -> None:
         while not keys <= run_log_succeeded(server) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert keys <= run_log_succeeded(server), server.output()
+        edit_the_script_then_redrive(server, tmp_path, env, drop)
     assert_stopped_clean(server)
     print(f"landing serve (spark) ready after {server.ready_s:.1f} s")
+
+
+REFUSE_ALL = """
+
+def main(argv, spark=None, **kwargs):  # appended by the test: this edit of the job refuses every file
+    raise RuntimeError("edited script refuses every file")
+"""
+
+
+def edit_the_script_then_redrive(server: Server, tmp_path: Path, env: dict[str, str], drop: Path) -> None:
+    """The developer's loop: put an edited job script where the Glue job reads it, land a file (it dies on the
+    edit), put the script back, ``landing redrive`` through the endpoint: the file goes through."""
+    output, landing = outputs(tmp_path)["output_bucket_name"], outputs(tmp_path)["landing_bucket_name"]
+    script = f"s3://{output}/scripts/ingest_job.py"
+    run([_aws(), "s3", "cp", script, str(tmp_path / "ingest_job.py")], env)
+    original = (tmp_path / "ingest_job.py").read_text()
+    (tmp_path / "edited.py").write_text(original + REFUSE_ALL)
+    run([_aws(), "s3", "cp", str(tmp_path / "edited.py"), script], env)
+    name = "orders_20250915_120000.csv"
+    (drop / name).write_text(ORDERS + "o-7,c-7,7.0,2025-09-15 12:00:00\n")
+    run([_aws(), "s3", "cp", name, f"s3://{landing}/landing/"], env, cwd=drop)
+    key = f"landing/{name}"
+    row = wait_until_finished(server, tmp_path, {key})[key]
+    assert row["status"] == "DEAD" and "edited script refuses every file" in (row["reason"] or ""), row
+    run([_aws(), "s3", "cp", str(tmp_path / "ingest_job.py"), script], env)
+    redriven = run([str(BIN / "landing"), "redrive", "--endpoint-url", server.url, "--outputs",
+                    str(tmp_path / "outputs.json"), "--group", row_group(server, tmp_path, key)],
+                   _client_env(tmp_path, {k: v for k, v in env.items() if k != "AWS_ENDPOINT_URL"}))
+    assert "1 file(s) redriven" in redriven, redriven
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        rows = {f["key"]: f for g in landing_status(server, tmp_path)["groups"] for f in g["files"]}
+        if rows[key]["status"] == "SUCCEEDED":
+            break
+        time.sleep(1.0)
+    assert rows[key]["status"] == "SUCCEEDED", f"{rows[key]}\n{server.output()}"
+
+
+def row_group(server: Server, tmp_path: Path, key: str) -> str:
+    return next(g["group"] for g in landing_status(server, tmp_path)["groups"] for f in g["files"] if f["key"] == key)
 
 
 BOTO3_CLIENT = """
