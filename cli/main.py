@@ -28,6 +28,7 @@ from landing_pipeline.cli import plan as plan_cmd  # noqa: E402
 from landing_pipeline.cli import serve as serve_cmd  # noqa: E402
 from landing_pipeline.cli import simulate as simulate_cmd  # noqa: E402
 from landing_pipeline.cli.errors import install as install_error_handler  # noqa: E402
+from landing_pipeline.cli.help_text import reflow_all  # noqa: E402
 
 config_cmd.register(app)
 plan_cmd.register(app)
@@ -35,6 +36,7 @@ demo_cmd.register(app)
 serve_cmd.register(app)
 ops_cmd.register(app)
 simulate_cmd.register(app)
+reflow_all(app)
 install_error_handler(app)  # last: one handler around every command registered above
 
 
