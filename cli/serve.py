@@ -100,12 +100,12 @@ def serve(
     from landing_pipeline.emulator.server import EndpointError
 
     console = Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 160)
+    options = ServeOptions(stack=stack, engine=engine, speedup=speedup, faults=list(fault or []),  # type: ignore[arg-type]
+                           port=port, lenient=lenient, keep_dir=keep)
+    served = ServedStack(options)  # reads the stack: a bad one exits 2 here, before anything starts
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    log_file = logs.open("w", encoding="utf-8") if logs else None
-    options = ServeOptions(stack=stack, engine=engine, speedup=speedup, faults=list(fault or []),  # type: ignore[arg-type]
-                           port=port, lenient=lenient, function_log=log_file, keep_dir=keep)
-    served = ServedStack(options)
+    log_file = options.function_log = logs.open("w", encoding="utf-8") if logs else None
     console.print(f"landing serve: deploying stack {escape(stack)} onto emulated AWS ({engine} engine, "
                   f"{served.speedup:g}x)...")
     sys.stdout.flush()
@@ -116,6 +116,9 @@ def serve(
             raise InputError(str(exc)) from None
         except BridgeError as exc:
             raise BridgeError(f"the stack could not be deployed to emulated AWS: {exc}") from None
+        except KeyboardInterrupt:
+            console.print("interrupted before the endpoint was ready; everything it had started is stopped")
+            raise typer.Exit(130) from None
         try:
             if outputs is not None:
                 outputs.write_text(json.dumps(served.resources(), indent=2) + "\n", encoding="utf-8")
@@ -155,7 +158,7 @@ def _announce(console: Console, served: Any, stack: str, engine: str, outputs: P
         console.print(f"  {label:15} {escape(value)}")
     if outputs is not None:
         console.print(f"  {'stack outputs':15} {escape(str(outputs))}")
-    console.print("\nPaste into another shell to point the AWS CLI, the SDKs and `landing status` at it:")
+    console.print("\nPaste into another shell (for the AWS CLI, the SDKs and `landing status`):")
     for name, value in env.items():
         console.print(f"export {name}={shlex.quote(value)}", soft_wrap=True)
     console.print(f"\nThen: aws s3 cp FILE s3://{escape(names['landing_bucket_name'])}/{escape(prefix)}   and   "

@@ -72,11 +72,13 @@ class Summary:
 
 
 class ServedStack:
-    """``with ServedStack(options) as served:`` deploys, starts the pipeline and opens the endpoint; leaving the
-    block (or ``close``) stops all of it. ``ready_s``: wall seconds from entering until the endpoint answered."""
+    """``ServedStack(options)`` reads the stack (a bad one fails there); ``with ... as served:`` deploys, starts
+    the pipeline and opens the endpoint; leaving the block (or ``close``) stops all of it. ``ready_s``: wall
+    seconds from entering until the endpoint answered."""
 
     def __init__(self, options: ServeOptions):
         self.options = options
+        self.stack = read_stack(options.stack, options.project_dir, options.overrides)  # a bad stack fails here
         self.faults = FaultPlan.parse(options.faults)
         self.speedup = options.speedup or DEFAULT_SPEEDUP[options.engine]
         self.ready_s: float | None = None
@@ -90,7 +92,7 @@ class ServedStack:
     # -- lifecycle ------------------------------------------------------------------------------------
     def __enter__(self) -> ServedStack:
         started = time.monotonic()
-        stack = read_stack(self.options.stack, self.options.project_dir, self.options.overrides)
+        stack = self.stack
         clock = PipelineClock(self.speedup)
         try:
             self._exit.enter_context(routed_stdout(self.options.function_log))
@@ -114,8 +116,13 @@ class ServedStack:
             self._exit.callback(self._summarise)
             self.endpoint = endpoint.serve()
             self._exit.callback(endpoint.stop)  # first out: no request is served into a stopping pipeline
-        except BaseException:
+        except BaseException:  # a deploy that failed or was interrupted: undo what started, the JVM too
             self._exit.close()
+            if self.options.engine == "spark" and self.running is None:
+                from landing_pipeline.emulator.spark_executor import stop_shared_session
+
+                stop_shared_session()
+                stop_jvm()
             raise
         self.ready_s = time.monotonic() - started
         return self
