@@ -127,7 +127,7 @@ def serve(
         except KeyboardInterrupt:
             pass
         finally:
-            console.print("stopping: closing the endpoint, letting a run in progress finish...")
+            console.print("stopping: closing the endpoint, abandoning a run in progress...")
             sys.stdout.flush()
             served.close()
         _farewell(console, served)

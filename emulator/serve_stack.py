@@ -104,6 +104,7 @@ class ServedStack:
 
                 threading.Thread(target=shared_session, name="spark-start", daemon=True).start()
             self.deployment = deploy(aws, stack)
+            self._exit.callback(self._summarise)  # after the pipeline has stopped: where each file ended
             clock.restart()
             self.running = running = pipeline.start(aws, self.deployment, [], engine=self.options.engine,
                                                     design="held", faults=self.faults, recorder=Recorder(),
@@ -113,7 +114,6 @@ class ServedStack:
             uploads = ExternalUploads(running)
             uploads.install()
             self._exit.callback(uploads.uninstall)
-            self._exit.callback(self._summarise)
             self.endpoint = endpoint.serve()
             self._exit.callback(endpoint.stop)  # first out: no request is served into a stopping pipeline
         except BaseException:  # a deploy that failed or was interrupted: undo what started, the JVM too
@@ -138,16 +138,20 @@ class ServedStack:
         running = self.running
         if running is None:
             return
+        stopped = threading.Event()
+        if self.options.engine == "spark":
+            threading.Thread(target=_cancel_spark_jobs, args=(stopped,), name="spark-cancel", daemon=True).start()
         try:
             pipeline.shutdown(running)
         finally:
+            stopped.set()
             close = getattr(running.executor, "close", None)  # the Spark session and its temporary folder
             if close is not None:
                 close()
                 stop_jvm()
 
     def _summarise(self) -> None:
-        """Before the pipeline stops: where every landed file ended, and the output bucket kept if asked."""
+        """Once the pipeline has stopped: where every landed file ended, and the output bucket kept if asked."""
         aws, deployment, running = self.aws, self.deployment, self.running
         if aws is None or deployment is None or running is None:
             return
@@ -204,6 +208,21 @@ class ServedStack:
         if self.deployment is None:
             raise RuntimeError("the stack is not deployed")
         return self.deployment
+
+
+def _cancel_spark_jobs(stopped: threading.Event) -> None:
+    """Abandon a run in progress, as a stop ends a Glue run: every Spark job it starts is cancelled, until the
+    pipeline has stopped, so its script fails within moments (its outcome goes with the account) instead of
+    the stop waiting out a run of any length. (One cancel is not enough: it ends only the jobs active at that
+    instant, and a script runs several, with driver-side work between them.)"""
+    from landing_pipeline.emulator import spark_executor
+
+    while not stopped.is_set():
+        session = getattr(spark_executor, "_session", None)
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.sparkContext.cancelAllJobs()
+        stopped.wait(0.2)
 
 
 def stop_jvm(timeout_s: float = 30.0) -> None:

@@ -32,6 +32,10 @@ HOST = "127.0.0.1"
 """The only address served: a loopback one (``landing serve`` has no option to change it)."""
 
 
+MOTO_API = "/moto-api"
+"""moto's control API (reset, state transitions, the dashboard): not for clients of a running stack."""
+
+
 class EndpointError(OSError):
     """The endpoint cannot be opened (the port is taken, or not a port); the message says what to do."""
 
@@ -64,6 +68,10 @@ class LockedApp:
         """Requests served over HTTP (the handlers' own go through ``aws.requests``)."""
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if str(environ.get("PATH_INFO", "")).startswith(MOTO_API):
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"moto's own API is not served here: its reset would delete the deployed stack under the "
+                    b"running pipeline. Stop landing serve and start it again for a fresh account.\n"]
         _read_body(environ)
         with self.aws.lock:
             self.requests += 1

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -311,7 +313,6 @@ print(json.dumps({"listed": listed, "bodies": bodies}))
 """
 
 
-@pytest.mark.slow
 def test_boto3_in_another_process_with_awkward_keys(tmp_path: Path) -> None:
     keys = {"landing/orders_20250916_090000.csv": ORDERS + "o-1,c-1,1.0,2025-09-16 09:00:00\n",
             "landing/daily report 20250916.csv": ORDERS + "o-2,c-2,2.0,2025-09-16 09:01:00\n",
@@ -319,6 +320,9 @@ def test_boto3_in_another_process_with_awkward_keys(tmp_path: Path) -> None:
     with serving(tmp_path, "--engine", "sleep") as server:
         port = int(server.url.rsplit(":", 1)[1])
         assert listening_addresses(port) == {"0100007F"}, "the endpoint must listen on 127.0.0.1 only"
+        with pytest.raises(urllib.error.HTTPError) as refused:  # a reset would delete the stack under the pipeline
+            urllib.request.urlopen(urllib.request.Request(server.url + "/moto-api/reset", method="POST"), timeout=60)
+        assert refused.value.code == 404
         landing = outputs(tmp_path)["landing_bucket_name"]
         env = _client_env(tmp_path, server.env)
         answer = json.loads(run([sys.executable, "-c", BOTO3_CLIENT, landing, json.dumps(keys)], env))
