@@ -113,7 +113,7 @@ class Actor:
         run = self.glue.start(lease.token, g, fids, numbers, self.now(), group.lease_at or self.now())
         if run is None:
             self.refused_starts += 1
-            return self.refused(g, no_slot=True)
+            return self.refused(g, no_slot=not self.glue.throttled)
         self.on_run(run)
         self._maybe_crash(g, "after StartJobRun")
         self.table.record_run(g, lease.token, run.run_id, self.now())

@@ -25,7 +25,9 @@ def dispatcher_concurrency(spec: PipelineSpec) -> int:
 
 
 def glue_capacity(spec: PipelineSpec, scenario: Scenario) -> int:
-    return min(spec.glue_max_concurrent_runs, scenario.limits.account_concurrent_runs)
+    """Runs Glue lets be alive at once: the job's MaxConcurrentRuns within the account's quotas."""
+    limits = scenario.limits
+    return min(spec.glue_max_concurrent_runs, limits.job_concurrent_runs, limits.account_concurrent_runs)
 
 
 def duration_scale(spec: PipelineSpec, reference_dpus: float, parallel_fraction: float) -> float:

@@ -46,6 +46,9 @@ class Run:
 class Glue:
     """The job's runs: at most ``slots.capacity`` alive at once, whatever the ledger's slot counter says."""
 
+    throttled = False
+    """The last refusal was a ThrottlingException (back off), not a full slot (``simulator.quota_glue``)."""
+
     def __init__(self, slots: GlueSlots, draws: Attempts, glue_start: Callable[[], float]) -> None:
         self.slots, self.draws, self.glue_start = slots, draws, glue_start
         self.runs: list[Run] = []

@@ -170,6 +170,8 @@ def protocol_metrics(model: PipelineModel, slots: int) -> dict[str, Any]:
         "dead_not_announced": len(deaths - announced),
         "faults": {"crashes": faults.crashes, "duplicate_deliveries": faults.duplicates,
                    "lost_glue_events": faults.lost_events},
+        "quotas": model.quota_log.report(),
+        "fifo_in_flight_max": getattr(queue, "in_flight_max", 0),
     }
 
 

@@ -23,15 +23,17 @@ from landing_pipeline.runtime.order import order_key, sort_key
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.acting import Actor
 from landing_pipeline.simulator.attempts import Attempts
-from landing_pipeline.simulator.capacity import dispatcher_concurrency, dpus, duration_scale, glue_capacity
+from landing_pipeline.simulator.capacity import dpus, duration_scale, glue_capacity
 from landing_pipeline.simulator.faults import FaultDraws
-from landing_pipeline.simulator.glue import Glue, Run
+from landing_pipeline.simulator.glue import Run
 from landing_pipeline.simulator.glue_slots import GlueSlots
 from landing_pipeline.simulator.ledger import BLOCKED, DEAD, PENDING, SUCCEEDED, FileLedger, RunLog, Series
 from landing_pipeline.simulator.ordered_queue import uniform_stream
+from landing_pipeline.simulator.quota_glue import QuotaGlue
+from landing_pipeline.simulator.quota_log import QuotaLog
+from landing_pipeline.simulator.quota_queue import QuotaWakeQueue
 from landing_pipeline.simulator.scenario import Scenario
 from landing_pipeline.simulator.table import LedgerTable
-from landing_pipeline.simulator.wake_queue import WakeQueue
 from landing_pipeline.simulator.workload import Workload
 
 Design = Literal["held", "seed"]
@@ -59,16 +61,19 @@ class PipelineModel:
         self.sort_keys = sort_keys(workload, spec.order_by)
         self.landed_at = [float(math.floor(t)) for t in workload.land_s]
         self.table = LedgerTable(workload.group_names, spec.max_parallel_groups, self.committed)
-        from landing_pipeline.simulator.processes import Dispatchers
+        from landing_pipeline.simulator.quota_dispatchers import QuotaDispatchers
 
-        self.dispatchers = Dispatchers(self, dispatcher_concurrency(spec))
-        self.queue = WakeQueue(env, groups, spec.receive_ceiling, self.dispatchers.offer)
+        self.quota_log = QuotaLog()   # the AWS quotas the run hits (simulator.limits)
+        self.dispatchers = QuotaDispatchers(self, self.quota_log)
+        self.queue = QuotaWakeQueue(env, groups, spec.receive_ceiling, self.dispatchers.offer,
+                                    limits=scenario.limits, log=self.quota_log)
         self.glue_slots = GlueSlots(env, groups, glue_capacity(spec, scenario))
         self.random = uniform_stream(rng)
         self.dpus = dpus(spec)
         self.draws = Attempts(workload, job, duration_scale(spec, reference_dpus or self.dpus, job.parallel_fraction),
                               float(spec.job_timeout_s), rng, self.random)
-        self.glue = Glue(self.glue_slots, self.draws, over.glue_start_s.stream(rng))
+        self.glue = QuotaGlue(self.glue_slots, self.draws, over.glue_start_s.stream(rng), limits=scenario.limits,
+                              job_runs=spec.glue_max_concurrent_runs, dpus_per_run=self.dpus, log=self.quota_log)
         self.faults = FaultDraws(scenario.faults, int(rng.integers(2**62)))
         self.actor = Actor(self.table, self.queue, self.glue, self.policy, self.faults, workload.group_names,
                            lambda: env.now, self.started)

@@ -16,6 +16,7 @@ from rich.table import Table
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.overheads import describe as describe_overheads
 from landing_pipeline.simulator.prices import PRICES_AS_OF, REGION
+from landing_pipeline.simulator.quota_report import quota_notes
 from landing_pipeline.simulator.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def warnings(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario) ->
                      f"({scenario.limits.account_concurrent_runs}): at most {capacity} run at once. Request a quota "
                      "increase, or set limits.account_concurrent_runs in the scenario to your real quota.")
     notes += _protocol_notes(metrics, spec)
+    notes += quota_notes(metrics, scenario.limits, duration, show)
     if mean_of(metrics["overlapping_runs"]):
         notes.append(f"{show(metrics['overlapping_runs'])} run(s) started while another run of their group was "
                      "still going: files of one group were processed at the same time.")

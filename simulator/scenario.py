@@ -17,6 +17,7 @@ from landing_pipeline.simulator.arrival_specs import ArrivalProcess, FileList, r
 from landing_pipeline.simulator.distributions import Distribution, read_distribution, read_int, read_number
 from landing_pipeline.simulator.errors import Problems, ScenarioError, ScenarioProblem, did_you_mean
 from landing_pipeline.simulator.faults import NO_FAULTS, Faults, read_faults
+from landing_pipeline.simulator.limits import Limits, read_limits
 from landing_pipeline.simulator.overheads import REALISTIC, Overheads, read_overheads
 from landing_pipeline.simulator.prices import DEFAULT_PRICES, Prices, read_prices
 from landing_pipeline.simulator.trace import read_trace
@@ -38,18 +39,6 @@ class JobModel:
 
     def mean_run_s(self, size_mb: float = 0.0, scale: float = 1.0) -> float:
         return self.startup_s + scale * (self.duration.mean + self.per_mb_s * size_mb)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Account-level limits that cap the stack's own settings."""
-
-    account_concurrent_runs: int = 50
-    """AWS Glue quota "Max concurrent job runs per account" (default 50, adjustable)."""
-    lambda_concurrency: int = 1000
-    """Lambda concurrent executions per Region (default 1000); caps the router's invocations."""
-    drain_limit_s: float = 30 * 24 * 3600.0
-    """Stop the simulation this long after the arrival window if files are still unfinished."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +113,7 @@ def parse_scenario(document: Any, source: str, base_dir: Path) -> Scenario:
         arrivals=arrivals,
         job=_job(problems, document.get("job")),
         overheads=read_overheads(problems, "overheads", document.get("overheads")),
-        limits=_limits(problems, document.get("limits")),
+        limits=read_limits(problems, document.get("limits")),
         prices=read_prices(problems, "prices", document.get("prices")),
         faults=read_faults(problems, "faults", document.get("faults")),
         start_clock_s=_clock(problems, document.get("start_clock", "00:00:00")),
@@ -168,26 +157,6 @@ def _job(problems: Problems, value: Any) -> JobModel:
     return JobModel(startup_s=default.startup_s if startup is None else startup,
                     duration=duration or default.duration, per_mb_s=per_mb,
                     failure_rate=min(failure or 0.0, 0.999), parallel_fraction=min(fraction or 0.0, 1.0))
-
-
-def _limits(problems: Problems, value: Any) -> Limits:
-    if value is None:
-        return Limits()
-    if not isinstance(value, Mapping):
-        problems.add("limits", value, "expected a mapping", "write e.g. limits: {account_concurrent_runs: 50}")
-        return Limits()
-    default = Limits()
-    allowed = {"account_concurrent_runs", "lambda_concurrency", "drain_limit_s"}
-    for extra in sorted(set(value) - allowed):
-        problems.add(f"limits.{extra}", value[extra], "not a limit", f"use only: {', '.join(sorted(allowed))}")
-    runs = read_int(problems, "limits.account_concurrent_runs",
-                    value.get("account_concurrent_runs", default.account_concurrent_runs), minimum=1)
-    lambdas = read_int(problems, "limits.lambda_concurrency",
-                       value.get("lambda_concurrency", default.lambda_concurrency), minimum=1)
-    drain = read_number(problems, "limits.drain_limit_s", value.get("drain_limit_s", default.drain_limit_s),
-                        strictly_positive=True)
-    return Limits(runs or default.account_concurrent_runs, lambdas or default.lambda_concurrency,
-                  drain or default.drain_limit_s)
 
 
 def _clock(problems: Problems, value: Any) -> float:
