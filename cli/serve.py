@@ -196,7 +196,9 @@ def _farewell(console: Console, served: Any) -> None:
         console.print("stopped")
         return
     ended = ", ".join(f"{status} {count}" for status, count in sorted(summary.statuses.items())) or "none"
+    fired = ", ".join(f"{kind} {count}" for kind, count in sorted(served.faults.fired().items()))
     console.print(f"stopped: {summary.landed} file(s) landed, {summary.runs} Glue run(s); ledger: {ended}"
+                  + (f"; faults fired: {fired}" if fired else "")
                   + (f"; kept {summary.kept} file(s) in {served.options.keep_dir}" if summary.kept is not None
                      else ""))
     sys.stdout.flush()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -208,10 +209,19 @@ def wait_until_finished(server: Server, tmp_path: Path, keys: set[str], timeout_
     raise AssertionError(f"not finished in {timeout_s} s: {rows}\n{server.output()}")
 
 
+RUN_LINE = re.compile(r"^\d\d:\d\d:\d\d (\S+) +(.+) attempt \d+")
+
+
+def run_log(server: Server, state: str) -> list[str]:
+    """Keys of the runs that ended in ``state``, one per run, from the Glue engine's run log the server prints
+    (``HH:MM:SS SUCCEEDED <key> attempt N``)."""
+    matches = (RUN_LINE.match(line) for line in list(server.lines))
+    return [m.group(2).split(" (")[0] if state != "SUCCEEDED" else m.group(2)
+            for m in matches if m and m.group(1) == state]
+
+
 def run_log_succeeded(server: Server) -> set[str]:
-    """Keys the Glue engine's run log (printed by the server) shows a SUCCEEDED run of."""
-    return {line.split("SUCCEEDED", 1)[1].strip().rsplit(" attempt ", 1)[0] for line in server.lines
-            if " SUCCEEDED " in line}
+    return set(run_log(server, "SUCCEEDED"))
 
 
 def outputs(tmp_path: Path) -> dict[str, str]:
@@ -377,3 +387,30 @@ def test_bad_input_is_refused_before_the_deploy(tmp_path: Path) -> None:
     done = subprocess.run([*landing, "--fault", "no-such-fault:*"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2 and "KIND" in done.stderr, done.stdout + done.stderr
+
+
+def test_faults_in_a_running_server_and_a_redrive(tmp_path: Path) -> None:
+    """``landing serve --fault``: the demo's faults hit the files clients land; the operator redrives the dead one
+    through the endpoint. Runs are counted from the Glue engine's run log the server prints."""
+    with serving(tmp_path, "--engine", "sleep", "--fault", "fail-run:orders_*:3",
+                 "--fault", "duplicate-event:customers_*") as server:
+        landing = outputs(tmp_path)["landing_bucket_name"]
+        env = _client_env(tmp_path, server.env)
+        keys = {"landing/orders_20250917_080000.csv": ORDERS + "o-1,c-1,1.0,2025-09-17 08:00:00\n",
+                "landing/customers_20250917_080000.csv": ORDERS + "o-2,c-2,2.0,2025-09-17 08:00:00\n"}
+        run([sys.executable, "-c", BOTO3_CLIENT, landing, json.dumps(keys)], env)
+        rows = wait_until_finished(server, tmp_path, set(keys))
+        dead, fine = "landing/orders_20250917_080000.csv", "landing/customers_20250917_080000.csv"
+        assert rows[dead]["status"] == "DEAD" and "injected failure" in (rows[dead]["reason"] or ""), rows[dead]
+        assert rows[fine]["status"] == "SUCCEEDED", rows[fine]
+        redriven = run([str(BIN / "landing"), "redrive", "--outputs", str(tmp_path / "outputs.json")], env)
+        assert "1 file(s) redriven" in redriven, redriven
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and dead not in run_log_succeeded(server):
+            time.sleep(0.5)
+        assert wait_until_finished(server, tmp_path, {dead})[dead]["status"] == "SUCCEEDED"
+    assert_stopped_clean(server)
+    assert "faults fired: duplicate-event 1, fail-run 3" in server.output(), server.output()
+    assert run_log(server, "FAILED") == [dead] * 3, server.output()
+    assert sorted(run_log(server, "SUCCEEDED")) == sorted(keys), \
+        "each file succeeds once, the one whose event came twice too:\n" + server.output()
