@@ -392,8 +392,9 @@ def test_bad_input_is_refused_before_the_deploy(tmp_path: Path) -> None:
 def test_faults_in_a_running_server_and_a_redrive(tmp_path: Path) -> None:
     """``landing serve --fault``: the demo's faults hit the files clients land; the operator redrives the dead one
     through the endpoint. Runs are counted from the Glue engine's run log the server prints."""
+    kept = tmp_path / "kept"
     with serving(tmp_path, "--engine", "sleep", "--fault", "fail-run:orders_*:3",
-                 "--fault", "duplicate-event:customers_*") as server:
+                 "--fault", "duplicate-event:customers_*", "--keep", str(kept)) as server:
         landing = outputs(tmp_path)["landing_bucket_name"]
         env = _client_env(tmp_path, server.env)
         keys = {"landing/orders_20250917_080000.csv": ORDERS + "o-1,c-1,1.0,2025-09-17 08:00:00\n",
@@ -411,6 +412,7 @@ def test_faults_in_a_running_server_and_a_redrive(tmp_path: Path) -> None:
         assert wait_until_finished(server, tmp_path, {dead})[dead]["status"] == "SUCCEEDED"
     assert_stopped_clean(server)
     assert "faults fired: duplicate-event 1, fail-run 3" in server.output(), server.output()
+    assert (kept / "scripts" / "ingest_job.py").is_file(), "--keep copies the output bucket out on stop"
     assert run_log(server, "FAILED") == [dead] * 3, server.output()
     assert sorted(run_log(server, "SUCCEEDED")) == sorted(keys), \
         "each file succeeds once, the one whose event came twice too:\n" + server.output()
