@@ -128,8 +128,24 @@ def _inputs(run: RunOptions) -> tuple[PipelineSpec, Scenario, str]:
         trace if trace is not None else Path())  # a ScenarioError exits 2 with every problem (cli/errors.py)
     if run.overheads is not None:
         scenario = scenario.with_overheads(preset(run.overheads.value))
+    scenario = scenario.for_region(_region(stack, spec_file))   # prices of the stack's aws:region
     label = stack or (str(spec_file) if spec_file else "dev")
     return spec, scenario, label
+
+
+def _region(stack: str | None, spec_file: Path | None) -> str | None:
+    """``aws:region`` of the stack file simulated (None: not set, priced as us-east-1 with a warning)."""
+    from landing_pipeline.cli.ops_actions import stack_region
+    from landing_pipeline.runtime.errors import ConfigurationError
+    from landing_pipeline.runtime.spec_loader import stack_values
+
+    if spec_file is None:
+        return stack_region(stack or "dev")
+    try:
+        region = stack_values(spec_file).get("aws:region")
+    except ConfigurationError:
+        return None
+    return str(region) if region else None
 
 
 def _usage_error(message: str) -> NoReturn:

@@ -18,11 +18,14 @@ from landing_pipeline.simulator.distributions import read_number
 from landing_pipeline.simulator.errors import Problems
 
 PRICES_AS_OF = "2026-11-27"
-REGION = "us-east-1"
+REGION = "us-east-1"   # these defaults; other Regions: simulator.regional_prices
 SOURCES = {
     "glue_dpu_hour": "AWS Glue pricing (ETL jobs: $0.44 per DPU-hour, Glue 2.0+ billed per second, 1-minute "
                      "minimum); AWS Price List AWSGlue offer, effective 2024-11-01",
-    "lambda": "AWS Lambda pricing (x86: $0.20 per 1M requests, $0.0000166667 per GB-second, 1 ms billing)",
+    "lambda": "AWS Lambda pricing, Arm (the functions are arm64: components/code_archive.py LAMBDA_ARCHITECTURE): "
+              "$0.20 per 1M requests, $0.0000133334 per GB-second for the first 7.5 billion GB-seconds a month, "
+              "1 ms billing (https://aws.amazon.com/lambda/pricing/, US East (N. Virginia); the Arm figure as "
+              "quoted by https://cloudchipr.com/blog/aws-lambda-pricing)",
     "sqs": "Amazon SQS pricing (standard $0.40, FIFO $0.50 per 1M requests, each 64 KB chunk a request)",
     "eventbridge": "Amazon EventBridge pricing (events from AWS services, such as S3 Object Created and Glue "
                    "Job State Change, are free on the default bus; custom events $1.00 per 1M)",
@@ -45,7 +48,7 @@ class Prices:
     glue_dpu_hour: float = 0.44
     glue_minimum_billed_s: float = 60.0
     lambda_per_million_requests: float = 0.20
-    lambda_per_gb_s: float = 0.0000166667
+    lambda_per_gb_s: float = 0.0000133334   # Arm (arm64); x86 is 0.0000166667
     lambda_router_ms: float = 150.0
     lambda_dispatcher_ms: float = 400.0
     lambda_completion_ms: float = 150.0
@@ -80,6 +83,11 @@ class Usage:
     @property
     def glue_dpu_hours(self) -> float:
         return self.glue_dpu_seconds / 3600.0
+
+
+def given_prices(value: Any) -> tuple[str, ...]:
+    """The prices a scenario's ``prices:`` sets (kept over the Region's)."""
+    return tuple(key for key in value if key in _PRICE_FIELDS) if isinstance(value, Mapping) else ()
 
 
 def read_prices(problems: Problems, where: str, value: Any) -> Prices:

@@ -1,11 +1,13 @@
-"""The report's lines for the quotas a run hit: the quota by name, its value, when it was first hit, how often,
-the latency it cost, and how to raise it."""
+"""The report's lines for the quotas a run hit (the quota by name, its value, when it was first hit, how often,
+the latency it cost, and how to raise it) and the date of the Region's prices."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from landing_pipeline.simulator.limits import QUOTAS, Limits
+from landing_pipeline.simulator.prices import PRICES_AS_OF
+from landing_pipeline.simulator.scenario import Scenario
 
 
 def quota_notes(metrics: dict[str, Any], limits: Limits, describe: Any, show: Any) -> list[str]:
@@ -30,3 +32,12 @@ def _mean(value: Any) -> float:
     if isinstance(value, dict):
         value = value.get("mean")
     return float(value) if isinstance(value, int | float) else 0.0
+
+
+def regional_as_of(scenario: Scenario) -> str:
+    """The date of the figures the cost is priced with: the regional table's, unless every figure is the
+    scenario's own or us-east-1's defaults (``simulator.prices``)."""
+    from landing_pipeline.simulator.regional_prices import FALLBACK_REGION
+    from landing_pipeline.simulator.regional_prices import PRICES_AS_OF as REGIONAL_AS_OF
+
+    return PRICES_AS_OF if scenario.region == FALLBACK_REGION else REGIONAL_AS_OF

@@ -16,7 +16,7 @@ from rich.table import Table
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.overheads import describe as describe_overheads
 from landing_pipeline.simulator.prices import PRICES_AS_OF, REGION
-from landing_pipeline.simulator.quota_report import quota_notes
+from landing_pipeline.simulator.quota_report import quota_notes, regional_as_of
 from landing_pipeline.simulator.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ def warnings(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario) ->
                      "increase, or set limits.account_concurrent_runs in the scenario to your real quota.")
     notes += _protocol_notes(metrics, spec)
     notes += quota_notes(metrics, scenario.limits, duration, show)
+    notes += list(scenario.price_notes)
     if mean_of(metrics["overlapping_runs"]):
         notes.append(f"{show(metrics['overlapping_runs'])} run(s) started while another run of their group was "
                      "still going: files of one group were processed at the same time.")
@@ -139,7 +140,7 @@ OUTCOME_ROWS = (("files landed / accepted", "files"), ("succeeded", "succeeded")
                 ("reconciler passes (repairs)", "reconciler_passes"))
 
 
-def summary_tables(metrics: dict[str, Any]) -> list[Table]:
+def summary_tables(metrics: dict[str, Any], region: str = REGION, as_of: str = PRICES_AS_OF) -> list[Table]:
     outcome = Table(title="Outcome", show_header=False, title_justify="left")
     outcome.add_column("metric", style="bold")
     outcome.add_column("value", justify="right")
@@ -168,7 +169,7 @@ def summary_tables(metrics: dict[str, Any]) -> list[Table]:
                               ("oldest file age max (recorded to finished)", "oldest_age_max_s", "s"),
                               ("drain, first landing to last done", "drain_s", "s")):
         timing.add_row(label, show(metrics[name], kind))
-    cost = Table(title=cost_title(metrics), caption=f"list prices, {REGION}, as of {PRICES_AS_OF}",
+    cost = Table(title=cost_title(metrics), caption=f"list prices, {region}, as of {as_of}",
                  show_header=False, title_justify="left", caption_justify="left")
     cost.add_column("item", style="bold")
     cost.add_column("value", justify="right")
@@ -189,7 +190,7 @@ def render(console: Console, metrics: dict[str, Any], spec: PipelineSpec, scenar
                   highlight=False)
     for note in warnings(metrics, spec, scenario):
         console.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
-    for table in summary_tables(metrics):
+    for table in summary_tables(metrics, scenario.region, regional_as_of(scenario)):
         console.print(table)
     needed = int(mean_of(metrics["parallel_groups_needed"]))
     console.print(f"Capacity: the work of this scenario keeps about {mean_of(metrics['offered_load']):.1f} Glue "

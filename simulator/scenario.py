@@ -19,7 +19,7 @@ from landing_pipeline.simulator.errors import Problems, ScenarioError, ScenarioP
 from landing_pipeline.simulator.faults import NO_FAULTS, Faults, read_faults
 from landing_pipeline.simulator.limits import Limits, read_limits
 from landing_pipeline.simulator.overheads import REALISTIC, Overheads, read_overheads
-from landing_pipeline.simulator.prices import DEFAULT_PRICES, Prices, read_prices
+from landing_pipeline.simulator.prices import DEFAULT_PRICES, Prices, given_prices, read_prices
 from landing_pipeline.simulator.trace import read_trace
 
 _TOP_LEVEL = {"name", "description", "duration_s", "start_clock", "seed", "arrivals", "trace", "job", "overheads",
@@ -55,9 +55,20 @@ class Scenario:
     start_clock_s: float = 0.0
     seed: int | None = None
     source: str = "<scenario>"
+    prices_given: tuple[str, ...] = ()
+    """The prices the scenario sets itself; the Region's table gives the rest (``for_region``)."""
+    region: str = "us-east-1"
+    price_notes: tuple[str, ...] = ()
 
     def with_overheads(self, overheads: Overheads) -> Scenario:
         return replace(self, overheads=overheads)
+
+    def for_region(self, region: str | None) -> Scenario:
+        """Priced for the stack's ``aws:region`` (``simulator.regional_prices``), the scenario's prices kept."""
+        from landing_pipeline.simulator.regional_prices import prices_for
+
+        regional = prices_for(region, self.prices, self.prices_given)
+        return replace(self, prices=regional.prices, region=regional.region, price_notes=tuple(regional.notes))
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -115,6 +126,7 @@ def parse_scenario(document: Any, source: str, base_dir: Path) -> Scenario:
         overheads=read_overheads(problems, "overheads", document.get("overheads")),
         limits=read_limits(problems, document.get("limits")),
         prices=read_prices(problems, "prices", document.get("prices")),
+        prices_given=given_prices(document.get("prices")),
         faults=read_faults(problems, "faults", document.get("faults")),
         start_clock_s=_clock(problems, document.get("start_clock", "00:00:00")),
         seed=_seed(problems, document.get("seed")),

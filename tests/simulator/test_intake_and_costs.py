@@ -53,7 +53,7 @@ def test_request_prices_add_up() -> None:
     usage = Usage(router_invocations=1_000_000, sqs_standard_requests=2_000_000, sqs_fifo_requests=1_000_000,
                   ledger_writes=1_000_000, ledger_reads=2_000_000, eventbridge_events=5_000_000)
     costs = cost_breakdown(usage, DEFAULT_PRICES, lambda_memory_mb=1024)
-    assert costs["lambda"] == pytest.approx(0.20 + 1_000_000 * 0.150 * 0.0000166667)
+    assert costs["lambda"] == pytest.approx(0.20 + 1_000_000 * 0.150 * 0.0000133334)   # Arm: the functions are arm64
     assert costs["sqs"] == pytest.approx(0.80 + 0.50)
     assert costs["dynamodb"] == pytest.approx(0.625 + 0.25)
     assert costs["eventbridge"] == 0.0  # S3 and Glue events are AWS service events: free
