@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from landing_pipeline.cli.ops_status import group_status
 from landing_pipeline.runtime.contract import (
     BATCH_ARG,
     BATCH_URI_ARG,
@@ -74,6 +75,10 @@ def test_a_failure_mid_batch_charges_the_file_it_stopped_on_and_the_rest_run_nex
     fence = fence_of(p, arguments, run_id)
     keys = json.loads(arguments[SORT_KEYS_ARG])
     assert fence.claim() and fence.commit_one(keys[0], p.file_id_of(KEYS[0]), None, 1, 3)
+    group = p.ctx.ledger.get(p.file_id_of(KEYS[0]))
+    assert group is not None
+    shown = {row.key: (row.run_id, row.batch_position) for row in group_status(p.ctx.ledger, group.group).files}
+    assert shown == {KEYS[0]: (run_id, "1/3"), KEYS[1]: (run_id, "2/3"), KEYS[2]: (run_id, "3/3")}  # landing status
     p.complete(run_id, "FAILED", f"cannot read s3://landing-zone/{KEYS[1]} as csv")
     records = {key: p.ctx.ledger.get(p.file_id_of(key)) for key in KEYS[:3]}
     assert [(r.status, r.attempts) for r in records.values() if r] == [("SUCCEEDED", 0), ("FAILED", 1),
