@@ -351,7 +351,7 @@ def records_of(result: DemoResult, spec: PipelineSpec, operator: list[OperatorAc
     runs = per_file(recorder.snapshot_runs())   # a batch run is judged file by file
     heard = invariants.heard_times(recorder.deliveries, recorder.intake_messages)
     for run_ in sorted(runs, key=lambda r: r.start):
-        heard.setdefault(run_.file_id, run_.start)  # a file that ran was heard of, at the latest by then
+        heard.setdefault(run_.file_id, run_.start if run_.ordered_at is None else run_.ordered_at)  # by then
     dlq_files = {str(doc["file_id"]) for messages in result.dead_letters.values() for message in messages
                  if (doc := _document(message["body"])).get("file_id")}
     ledger_dead = {file_id for file_id, view in result.ledger.items() if view.status == "DEAD"}

@@ -51,6 +51,9 @@ class RunObservation:
     taken effect): it is not a second processing of its file."""
     files: list[FileInRun] = field(default_factory=list)
     """A batch run's files, in the order the job went through them (empty: a run of one file)."""
+    ordered_at: float | None = None
+    """For one file of a batch (``per_file``): when its batch run started, which is when the file was started in
+    its group's order (the lease covered it from then on); None: ``start``."""
 
 
 @dataclass
@@ -164,5 +167,5 @@ def per_file(runs: list[RunObservation]) -> list[RunObservation]:
                 end, state, message = run.end, run.state, run.message
             out.append(RunObservation(run_id=f"{run.run_id}/{f.position}", key=f.key, file_id=f.file_id,
                                       group=run.group, attempt=run.attempt, start=f.start, end=end, state=state,
-                                      message=message, fenced=run.fenced))
+                                      message=message, fenced=run.fenced, ordered_at=run.start))
     return out
