@@ -100,10 +100,14 @@ class BatchObject:
     document: dict[str, Any]
 
 
+RUNS_PREFIX = "runs/"
+"""The output bucket's prefix for batch lists (written by the dispatcher) and run manifests (by the job): a prefix
+of its own, so the functions may write there and nowhere else in the bucket."""
+
+
 def run_folder(output_bucket: str, group: str) -> str:
-    """Where a group's batch lists and run manifests go: beside its files' manifests, in a folder no file id
-    takes (file ids never start with ``_``)."""
-    return f"s3://{output_bucket}/manifests/{path_component(group)}/_runs/"
+    """Where a group's batch lists and run manifests go."""
+    return f"s3://{output_bucket}/{RUNS_PREFIX}{path_component(group)}/"
 
 
 def run_arguments(spec: PipelineSpec, files: Sequence[BatchFile], *, output_bucket: str,

@@ -81,7 +81,7 @@ def test_the_real_job_on_local_spark_runs_a_batch_and_merges_each_file_in_order(
         for row in csv.DictReader(io.StringIO(a.body.decode())):
             reference[row["order_id"]] = float(row["amount"])
     assert _snapshot(result, pointer) == reference
-    run_manifests = [json.loads(body) for key, body in result.s3_objects.items() if "/_runs/" in key
+    run_manifests = [json.loads(body) for key, body in result.s3_objects.items() if key.startswith("runs/")
                      and not key.endswith(".batch.json")]
     assert [[f["status"] for f in m["files"]] for m in run_manifests] == [["SUCCEEDED"] * 5]
 

@@ -57,7 +57,7 @@ def test_one_run_names_the_groups_earliest_files_in_order_and_the_next_run_takes
     arguments = p.glue.starts[0]
     assert arguments[SOURCE_KEY_ARG] == KEYS[0]                      # the head names the run
     assert [entry["source_key"] for entry in batch_of(arguments, p)] == KEYS[:3]
-    assert arguments[RUN_MANIFEST_URI_ARG].startswith(f"s3://{OUTPUT}/manifests/")
+    assert arguments[RUN_MANIFEST_URI_ARG].startswith(f"s3://{OUTPUT}/runs/")
     run_id = run_of(p, KEYS[0])
     fence = fence_of(p, arguments, run_id)
     assert fence.claim() and fence.commit(None)                      # the job: every file done
@@ -111,6 +111,6 @@ def test_a_long_batch_list_goes_to_an_object_in_the_output_bucket(make_pipeline:
         p.route(land_at(p, key, f"2025-09-15T10:15:{n:02d}Z"))
     p.dispatch_all()
     arguments = p.glue.starts[0]
-    assert BATCH_ARG not in arguments and arguments[BATCH_URI_ARG].startswith(f"s3://{OUTPUT}/manifests/")
+    assert BATCH_ARG not in arguments and arguments[BATCH_URI_ARG].startswith(f"s3://{OUTPUT}/runs/")
     assert [entry["source_key"] for entry in batch_of(arguments, p)] == long
     assert sum(len(v) for v in arguments.values()) < 20_000
