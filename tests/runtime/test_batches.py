@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from landing_pipeline.runtime.decide import RunEnd, committed, decide, run_ended
 from landing_pipeline.runtime.errors import SpecError
 from landing_pipeline.runtime.group_state import FileStatus, GroupItem, OpenFile, Phase, Policy, run_token
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.runtime.spec_validation import readable_bytes, spec_warnings
+from tests.runtime.test_decide_properties import History, event
 
 POLICY = Policy(settle_s=30, retry_backoff_base_s=60, max_attempts=3, start_grace_s=180, check_interval_s=300,
                 batch_max_files=5)
@@ -170,3 +173,20 @@ def test_a_timeout_too_short_for_a_full_batch_is_a_warning_naming_both_settings(
     notes = spec_warnings(PipelineSpec(batch_max_files=10, job_timeout_minutes=10))
     assert len(notes) == 1 and "jobTimeoutMinutes" in notes[0] and "batchMaxFiles" in notes[0]
     assert spec_warnings(PipelineSpec(batch_window_seconds=60))   # a window with one file per run does nothing
+
+
+# --- the properties of test_decide_properties.py, with batches on ---------------------------------------------
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(event, max_size=60), st.sampled_from(["continue", "block"]), st.integers(1, 3),
+       st.sampled_from([0, 30]), st.sampled_from([2, 5]), st.sampled_from([0.0, 60.0]))
+def test_no_history_with_batches_starts_out_of_order_or_twice(events: list[tuple[str, object]], on_failure: str,
+                                                              max_attempts: int, settle: int, batch: int,
+                                                              window: float) -> None:
+    """Random histories with batches of up to ``batch`` files (a batch's end charges its first open file, as the
+    job's per-file commits leave it): never two leases, no start past an unfinished earlier file, no DEAD file or
+    used-up attempts in a start (``lateFiles: run``: the harness's check of a park is the other test's)."""
+    history = History(Policy(on_failure=on_failure, late_files="run", max_attempts=max_attempts, settle_s=settle,
+                             retry_backoff_base_s=60, batch_max_files=batch, batch_window_s=window))
+    for kind, arg in events:
+        history.step(kind, arg)
