@@ -8,6 +8,7 @@ from landing_pipeline.cli.errors import EXIT_CODES, err_console, warn
 from landing_pipeline.runtime.errors import ConfigurationError
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.runtime.spec_loader import find_project_dir, load_stack, load_stack_file, stack_file_warnings
+from landing_pipeline.runtime.spec_validation import spec_warnings
 
 __all__ = ["CONFIG_ERROR_EXIT", "err_console", "load_spec_or_exit", "stack_path"]
 
@@ -28,6 +29,6 @@ def load_spec_or_exit(stack: str | None, spec_file: Path | None = None,
     """
     spec = load_stack_file(spec_file, project_dir) if spec_file is not None else load_stack(stack or "dev",
                                                                                              project_dir)
-    for message in stack_file_warnings(stack_path(stack, spec_file, project_dir)):
+    for message in [*stack_file_warnings(stack_path(stack, spec_file, project_dir)), *spec_warnings(spec)]:
         warn(message)
     return spec

@@ -157,14 +157,17 @@ def _status(ctx: RuntimeContext, group: str | None, key: str | None, as_json: bo
     late = 0
     for g in groups:
         table = Table(title=escape(_group_title(g)), title_justify="left")
-        for column in ("#", "key", "status", "order key", "late", "attempts", "deaths", "last error"):
+        for column in ("#", "key", "status", "order key", "late", "attempts", "deaths", "run (place in batch)",
+                       "last error"):
             table.add_column(column, overflow="fold")
         for number, f in enumerate(g.files, start=1):
             status = f.status + (" (in run)" if f.in_run else "")
             attempts = f"{f.attempts_since_redrive}/{ctx.spec.max_attempts}" + (
                 f" (+{f.attempts - f.attempts_since_redrive})" if f.attempts != f.attempts_since_redrive else "")
             table.add_row(str(number), escape(f.key), status, escape(f.order), "late" if f.late else "",
-                          attempts, str(f.deaths) if f.deaths else "", escape((f.reason or "")[:160]),
+                          attempts, str(f.deaths) if f.deaths else "",
+                          escape(f"{f.run_id or ''} ({f.batch_position})" if f.batch_position else (f.run_id or "")),
+                          escape((f.reason or "")[:160]),
                           style=STYLE.get(f.status))
             counts[f.status] += 1
             late += f.late

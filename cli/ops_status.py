@@ -41,6 +41,10 @@ class FileRow:
     finished_at: str | None
     reason: str | None
     output_location: str | None = None
+    run_id: str | None = None
+    """The run that processed it (a finished file), or the run its lease's run is (a file in a run)."""
+    batch_position: str | None = None
+    """Its place in that run's batch, ``2/5`` (``1/1``: a run of that file alone)."""
 
 
 @dataclass(frozen=True)
@@ -85,27 +89,31 @@ def order_text(sort_key: str, key: str = "") -> str:
     return " | ".join(shown)
 
 
-def _open_row(f: OpenFile, lineage: Lineage | None, lease_keys: tuple[str, ...]) -> FileRow:
+def _open_row(f: OpenFile, lineage: Lineage | None, group: GroupItem) -> FileRow:
     key = lineage.key if lineage else ""
+    lease_keys = group.lease_keys
+    in_run = f.sort_key in lease_keys
     return FileRow(file_id=f.file_id, key=key, status=str(f.status), order=order_text(f.sort_key, key), late=f.late,
-                   in_run=f.sort_key in lease_keys, attempts=f.attempts,
+                   in_run=in_run, attempts=f.attempts,
                    attempts_since_redrive=f.attempts_since_redrive, deaths=f.deaths, announced=f.announced,
                    redrives=f.redrives, landed_at=_when(f.landed_at), finished_at=_when(f.finished_at),
-                   reason=f.reason)
+                   reason=f.reason, run_id=(group.claimed_by or group.run_id) if in_run else None,
+                   batch_position=f"{lease_keys.index(f.sort_key) + 1}/{len(lease_keys)}" if in_run else None)
 
 
 def _history_row(r: FileRecord) -> FileRow:
     return FileRow(file_id=r.file_id, key=r.key, status=str(r.status), order=order_text(r.sort_key, r.key), late=r.late,
                    in_run=False, attempts=r.attempts, attempts_since_redrive=r.attempts_since_redrive,
                    deaths=r.deaths, announced=r.announced, redrives=r.redrives, landed_at=_when(r.landed_at),
-                   finished_at=_when(r.finished_at), reason=r.reason, output_location=r.output_location)
+                   finished_at=_when(r.finished_at), reason=r.reason, output_location=r.output_location,
+                   run_id=r.processed_by, batch_position=r.batch_position)
 
 
 def group_status(ledger: Ledger, group: str, *, history: bool = True) -> GroupStatus:
     """One group, read as a decision reads it, plus (``history``) its finished files."""
     view: GroupView = ledger.load_group(group)
     g: GroupItem = view.group
-    rows = {f.file_id: _open_row(f, view.lineage.get(f.sort_key), g.lease_keys) for f in view.files}
+    rows = {f.file_id: _open_row(f, view.lineage.get(f.sort_key), g) for f in view.files}
     sort_keys = {f.file_id: f.sort_key for f in view.files}
     if history:
         for record in ledger.group_history(group):

@@ -74,6 +74,12 @@ class IngestionPipelineArgs(TypedDict, total=False):
     """Not read by the v2 runtime (a start refused for Glue's request rate waits min(30 s, retryBackoffBaseS); one refused for want of a slot waits for the slot handoff); accepted so stack files that set it stay valid. Default: 30."""  # noqa: E501
     on_failure: str
     """When a file is DEAD: the group goes on with its next file (continue) or waits for an operator to redrive or skip it (block). Default: "continue"."""  # noqa: E501
+    batch_max_files: int
+    """Most files one Glue run takes from its group, earliest first (1: one run per file; at most 25, so the ledger writes of a batch fit one DynamoDB transaction). A run pays Spark's start and Glue's 1-minute minimum once for the whole batch. Default: 1."""  # noqa: E501
+    batch_max_bytes: int
+    """Most bytes of landed files one Glue run takes (the head file always runs, however big); must be readable within jobTimeoutMinutes. Default: 1073741824."""  # noqa: E501
+    batch_window_seconds: int
+    """How long an idle group's head file may wait for more files of its group to fill a batch (0: no wait; only with batchMaxFiles above 1). Default: 0."""  # noqa: E501
     reconcile_minutes: int
     """Minutes between the reconciler's passes (EventBridge Scheduler, at least 1): it finishes runs whose end event was lost, resolves starts with no answer, wakes groups with work and announces dead files, so a lost Glue event costs at most this long. Default: 5."""  # noqa: E501
     job_type: str

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 
 from landing_pipeline.components.code_archive import code_archive, powertools_layer_arn
-from landing_pipeline.components.common import Statement, allow, partition, region
+from landing_pipeline.components.common import Statement, allow, partition, region, s3_arn
 from landing_pipeline.components.lambda_function import QueueFunction
 from landing_pipeline.components.reconciler import Reconciler
 from landing_pipeline.runtime.contract import (
@@ -38,6 +38,7 @@ from landing_pipeline.runtime.contract import (
     ROUTER_HANDLER,
     dispatcher_concurrency,
 )
+from landing_pipeline.runtime.job_args import RUNS_PREFIX
 from landing_pipeline.runtime.spec import PipelineSpec, to_env
 
 STANDARD_BATCH_SIZE = 10
@@ -102,6 +103,11 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
     deciding = allow("DecideOnGroups", LEDGER_DECIDE, [table])
     wake = allow("WakeGroups", ["sqs:SendMessage"], [res.ordered_queue_arn])
     announce = allow("AnnounceDeadFiles", ["sqs:SendMessage"], [res.dead_files_queue_arn])
+    # a batch whose list is too long for the run's arguments: the list goes to an object the run reads
+    # (runtime/job_args.run_arguments), written by whoever starts the run (the dispatcher, or the reconciler's restart)
+    batch_lists = [allow("WriteBatchLists", ["s3:PutObject"], [s3_arn(res.output_bucket_name, f"{RUNS_PREFIX}*")])]
+    if spec.bucket_kms_key_arn:
+        batch_lists.append(allow("EncryptBatchLists", ["kms:GenerateDataKey"], [spec.bucket_kms_key_arn]))
     return {
         "router": [
             # records the file, its pointer and the group's seq in one transaction (Put, Put, Update)
@@ -117,6 +123,7 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
             allow("ParkMalformedWakeUps", ["sqs:SendMessage"], [res.ordered_dlq_arn]),
             # starts through a client without SDK retries; an unanswered start is found by its run token
             allow("StartAndFindRuns", ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns"], [res.job_arn]),
+            *batch_lists,
         ],
         "completion": [
             deciding, wake, announce,
@@ -130,6 +137,7 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
             # a run whose end was never announced is looked up; an unanswered start is found by its token, or
             # started again with the same token past its grace (fencing makes a second run do nothing)
             allow("FinishOrResolveRuns", ["glue:GetJobRun", "glue:GetJobRuns", "glue:StartJobRun"], [res.job_arn]),
+            *batch_lists,
             # PutMetricData has no resource-level permissions: "*" with the namespace condition is the narrowest
             allow("PublishDeadFileCount", ["cloudwatch:PutMetricData"], ["*"],
                   Condition={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}}),

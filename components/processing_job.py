@@ -27,6 +27,7 @@ import landing_pipeline.runtime.jobs
 from landing_pipeline.components.code_archive import job_library_archive
 from landing_pipeline.components.common import Statement, allow, assume_role_policy, child, policy_document, s3_arn
 from landing_pipeline.runtime.contract import EXTRA_PY_FILES_ARG
+from landing_pipeline.runtime.job_args import RUNS_PREFIX
 from landing_pipeline.runtime.spec import PipelineSpec
 
 SCRIPT_SOURCE = Path(landing_pipeline.runtime.jobs.__file__).resolve().parent / "ingest_job.py"
@@ -42,8 +43,9 @@ SNAPSHOT_PREFIX = "snapshots/"
 
 
 def output_prefixes(spec: PipelineSpec) -> list[str]:
-    """The prefixes of the output bucket the job writes (and nothing else)."""
-    return [spec.output_prefix, spec.quarantine_prefix, MANIFEST_PREFIX, SNAPSHOT_PREFIX]
+    """The prefixes of the output bucket the job writes (and nothing else); ``runs/``: a batch run's list and its
+    per-file results (runtime/job_args.py)."""
+    return [spec.output_prefix, spec.quarantine_prefix, MANIFEST_PREFIX, SNAPSHOT_PREFIX, RUNS_PREFIX]
 
 
 class ProcessingJob(pulumi.ComponentResource):

@@ -25,7 +25,7 @@ from landing_pipeline.emulator.demo import DemoOptions, DemoResult, Progress, ru
 from landing_pipeline.emulator.deploy import Deployment, read_stack
 from landing_pipeline.emulator.faults import KINDS
 from landing_pipeline.emulator.invariants import OperatorAction
-from landing_pipeline.emulator.observe import Recorder
+from landing_pipeline.emulator.observe import Recorder, per_file
 from landing_pipeline.emulator.workload import Arrival
 from landing_pipeline.runtime.errors import InputError
 from landing_pipeline.runtime.spec import PipelineSpec
@@ -359,10 +359,10 @@ def records_of(result: DemoResult, spec: PipelineSpec, operator: list[OperatorAc
             group = f"(ungroupable: {exc})"
         landings.append(invariants.Landing(file_id_of(result.landing_bucket, upload), upload.key, group, upload.at,
                                            taken_in=ignore_reason(spec, obj) is None))
-    runs = recorder.snapshot_runs()
+    runs = per_file(recorder.snapshot_runs())   # a batch run is judged file by file
     heard = invariants.heard_times(recorder.deliveries, recorder.intake_messages)
     for run_ in sorted(runs, key=lambda r: r.start):
-        heard.setdefault(run_.file_id, run_.start)  # a file that ran was heard of, at the latest by then
+        heard.setdefault(run_.file_id, run_.start if run_.ordered_at is None else run_.ordered_at)  # by then
     dlq_files = {str(doc["file_id"]) for messages in result.dead_letters.values() for message in messages
                  if (doc := _document(message["body"])).get("file_id")}
     ledger_dead = {file_id for file_id, view in result.ledger.items() if view.status == "DEAD"}

@@ -28,7 +28,7 @@ from landing_pipeline.emulator.clock import PipelineClock
 from landing_pipeline.emulator.deploy import Deployment, deploy, read_stack
 from landing_pipeline.emulator.faults import FaultPlan
 from landing_pipeline.emulator.function_output import routed_stdout
-from landing_pipeline.emulator.observe import Recorder
+from landing_pipeline.emulator.observe import Recorder, per_file
 from landing_pipeline.emulator.report import LedgerView
 from landing_pipeline.emulator.virtual_clock import VirtualClock
 
@@ -251,7 +251,8 @@ def _report(running: pipeline.RunningPipeline, deployment: Deployment, ledger: d
 
     recorder, clock = running.recorder, running.aws.clock
     uploads = [(pipeline.file_id_of(deployment.landing_bucket, u), u) for u in recorder.uploads]
-    return report.build(uploads, ledger, recorder.snapshot_runs(), dict(recorder.intake_messages),
+    runs = per_file(recorder.snapshot_runs())   # a batch run reported file by file (its run id + "/<place>")
+    return report.build(uploads, ledger, runs, dict(recorder.intake_messages),
                         dict(recorder.enqueued), design=design,
                         group_of=lambda key: group_for_key(key, deployment.spec), now=clock.now(),
                         wall_s=clock.wall_elapsed(),

@@ -37,3 +37,10 @@ def claim(aws: Any, run_id: str, arguments: dict[str, str]) -> bool:
 def commit(aws: Any, run_id: str, arguments: dict[str, str], output: str | None) -> bool:
     fence = fence_of(aws, run_id, arguments)
     return fence is None or fence.commit(output)
+
+
+def commit_one(aws: Any, run_id: str, arguments: dict[str, str], entry: dict[str, str], position: int,
+               of: int) -> bool:
+    """One file of a batch, committed as the job commits it when it is done (``Fence.commit_one``)."""
+    fence = fence_of(aws, run_id, arguments)
+    return fence is None or fence.commit_one(entry["sort_key"], entry["file_id"], None, position, of)

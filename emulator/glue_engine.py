@@ -52,6 +52,10 @@ class RunRequest:
     timeout_s: float  # pipeline seconds
     cancelled: threading.Event = field(default_factory=threading.Event, compare=False)
     """Set when Glue has given up on the run (timeout): the executor must not write its results."""
+    verdict: Callable[[str], str | None] = field(default=lambda key: None, compare=False)
+    """A fault's verdict on a later file of a batch (``forced`` is the head's), by key: FAILED, TIMEOUT or None."""
+    progress: BatchProgress | None = field(default=None, compare=False)
+    """The recorder's ``file_started`` / ``file_finished`` for this run (a batch run reports each file)."""
 
     @property
     def key(self) -> str:
@@ -72,6 +76,35 @@ FENCED = RunOutcome("SUCCEEDED", "fenced: the lease is claimed by another run or
 STOPPED = RunOutcome("STOPPED", "the emulator stopped before the run ended")
 
 
+@dataclass(frozen=True)
+class BatchProgress:
+    """What an executor tells the run log about each file of a batch, stamped with the pipeline clock."""
+
+    recorder: Recorder
+    run_id: str
+    now: Callable[[], float]
+
+    def started(self, position: int, file_id: str, key: str) -> None:
+        self.recorder.file_started(self.run_id, position, file_id, key, self.now())
+
+    def finished(self, position: int, state: str, message: str = "") -> None:
+        self.recorder.file_finished(self.run_id, position, self.now(), state, message)
+
+
+def batch_entries(aws: InProcessAWS, arguments: dict[str, str]) -> list[dict[str, str]]:
+    """A batch run's files as its arguments name them (``--batch``, or the object ``--batch_uri`` names); empty
+    for a run of one file."""
+    from landing_pipeline.runtime.contract import BATCH_ARG, BATCH_URI_ARG
+
+    if arguments.get(BATCH_ARG):
+        return list(json.loads(arguments[BATCH_ARG]))
+    uri = arguments.get(BATCH_URI_ARG, "")
+    if not uri:
+        return []
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return list(json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())["files"])
+
+
 class RunExecutor(Protocol):
     def execute(self, request: RunRequest, forced: str | None) -> RunOutcome:
         """Run one request; ``forced`` is a fault's verdict (FAILED or TIMEOUT) the executor must honour."""
@@ -89,6 +122,9 @@ class SleepExecutor:
 
         if not fencing.claim(self.aws, request.run_id, request.arguments):
             return FENCED
+        files = batch_entries(self.aws, request.arguments)
+        if files:
+            return self._batch(request, forced, files)
         gone = input_gone(self.aws, request.arguments)
         if gone is not None:   # the job reads its input version first and says so when it is gone
             return RunOutcome("FAILED", gone)
@@ -105,6 +141,41 @@ class SleepExecutor:
             return RunOutcome("TIMEOUT", "cancelled at the job timeout")
         if not fencing.commit(self.aws, request.run_id, request.arguments, None):
             return RunOutcome("SUCCEEDED", "fenced at commit: the lease is no longer this run's", True)
+        return RunOutcome("SUCCEEDED")
+
+    def _batch(self, request: RunRequest, forced: str | None, files: list[dict[str, str]]) -> RunOutcome:
+        """The job's batch loop without data: each file in order takes its given duration and is committed when
+        done; the first failing file ends the run, and the job timeout counts for the whole run."""
+        from landing_pipeline.emulator import fencing
+        from landing_pipeline.runtime.contract import INPUT_URI_ARG, SOURCE_VERSION_ARG
+
+        elapsed, progress = 0.0, request.progress or BatchProgress(Recorder(), request.run_id, self.aws.clock.now)
+        for position, entry in enumerate(files, 1):
+            key = entry["source_key"]
+            verdict = forced if position == 1 else request.verdict(key)
+            progress.started(position, entry["file_id"], key)
+            gone = input_gone(self.aws, {INPUT_URI_ARG: entry["input_uri"],
+                                         SOURCE_VERSION_ARG: entry["source_version"]})
+            if gone is not None:
+                progress.finished(position, "FAILED", gone)
+                return RunOutcome("FAILED", gone)
+            duration = self.durations(key)
+            if verdict == "TIMEOUT" or elapsed + duration > request.timeout_s:
+                if self.aws.clock.sleep(max(0.0, request.timeout_s - elapsed), self.stop):
+                    return STOPPED
+                return RunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_s / 60:g} minutes")
+            if self.aws.clock.sleep(duration, self.stop):
+                return STOPPED
+            elapsed += duration
+            if verdict == "FAILED":
+                progress.finished(position, "FAILED", "injected failure (fault fail-run)")
+                return RunOutcome("FAILED", f"injected failure (fault fail-run) on {key}")
+            if request.cancelled.is_set():
+                return RunOutcome("TIMEOUT", "cancelled at the job timeout")
+            if not fencing.commit_one(self.aws, request.run_id, request.arguments, entry, position, len(files)):
+                progress.finished(position, "FENCED", "fenced at commit")
+                return RunOutcome("SUCCEEDED", "fenced at commit: the lease is no longer this run's", True)
+            progress.finished(position, "SUCCEEDED")
         return RunOutcome("SUCCEEDED")
 
 
@@ -195,7 +266,8 @@ class GlueEngine:
         run = self._moto_run(run_id)
         run.status = "RUNNING"
         arguments = dict(run.arguments or {})
-        request = RunRequest(run_id, self.job_name, arguments, self.timeout_s)
+        request = RunRequest(run_id, self.job_name, arguments, self.timeout_s, verdict=self._file_verdict,
+                             progress=BatchProgress(self.recorder, run_id, self.aws.clock.now))
         attempt = arguments.get(ATTEMPT_ARG, "0")
         self.recorder.run_started(RunObservation(
             run_id=run_id, key=request.key, file_id=arguments.get(FILE_ID_ARG, ""),
@@ -233,6 +305,11 @@ class GlueEngine:
             request.cancelled.set()
             outcome = RunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_s / 60:g} minutes")
         self._finish(request, outcome)
+
+    def _file_verdict(self, key: str) -> str | None:
+        """A later file of a batch: only the job's own outcomes apply (capacity and expiry are the run's start)."""
+        forced = self._forced_outcome(key)
+        return forced if forced in ("FAILED", "TIMEOUT") else None
 
     def _forced_outcome(self, key: str) -> str | None:
         with self._lock:

@@ -130,6 +130,13 @@ def is_fenced(run: Run) -> bool:
     return bool(getattr(run, "fenced", False))
 
 
+def _ordered_at(run: Run) -> float:
+    """When the run started its file in the group's order: a batch's files all at the batch run's start (read
+    with getattr: ``observe.per_file`` sets it), the job then going through them in order."""
+    at = getattr(run, "ordered_at", None)
+    return run.start if at is None else float(at)
+
+
 def name_of(key: str) -> str:
     return key.rsplit("/", 1)[-1]
 
@@ -266,11 +273,11 @@ def _ordering(records: Records, landings: dict[str, Landing],
             for earlier in ordered[:index]:
                 heard = records.heard.get(earlier.file_id, math.inf)
                 starts = runs_of.get(later.file_id, [])
-                if starts and starts[0].start < heard < math.inf and earlier.key not in late:
+                if starts and _ordered_at(starts[0]) < heard < math.inf and earlier.key not in late:
                     late.append(earlier.key)
                 for run in starts:
-                    if heard < run.start and not _finished_at(records, earlier, runs_of.get(earlier.file_id, []),
-                                                              _started(run)):
+                    if heard < _ordered_at(run) and not _finished_at(records, earlier,
+                                                                     runs_of.get(earlier.file_id, []), _started(run)):
                         found.append({
                             "invariant": "ordering_violations", "group": group,
                             "files": [name_of(earlier.key), name_of(later.key)], "runs": [run.run_id],

@@ -24,6 +24,19 @@ class Upload:
 
 
 @dataclass
+class FileInRun:
+    """One file of a batch run, as the run's executor saw the job go through it (pipeline time)."""
+
+    position: int
+    file_id: str
+    key: str
+    start: float
+    end: float | None = None
+    state: str = "RUNNING"
+    message: str = ""
+
+
+@dataclass
 class RunObservation:
     run_id: str
     key: str
@@ -44,6 +57,11 @@ class RunObservation:
     end_seq: int | None = None
     """The same at the end; recorded once the run's state is visible in Glue, so a start the end let happen
     may carry a lower number: only for showing a timeline, never judged."""
+    files: list[FileInRun] = field(default_factory=list)
+    """A batch run's files, in the order the job went through them (empty: a run of one file)."""
+    ordered_at: float | None = None
+    """For one file of a batch (``per_file``): when its batch run started, which is when the file was started in
+    its group's order (the lease covered it from then on); None: ``start``."""
 
 
 @dataclass
@@ -112,9 +130,25 @@ class Recorder:
             run.end_seq = self.tick()
             self.touch(end)
 
+    def file_started(self, run_id: str, position: int, file_id: str, key: str, at: float) -> None:
+        with self._lock:
+            run = self.runs.get(run_id)
+            if run is not None:   # a run the engine logged (a test's executor may run one it did not)
+                run.files.append(FileInRun(position, file_id, key, at))
+            self.touch(at)
+
+    def file_finished(self, run_id: str, position: int, at: float, state: str, message: str = "") -> None:
+        with self._lock:
+            run = self.runs.get(run_id)
+            for f in run.files if run is not None else []:
+                if f.position == position and f.end is None:
+                    f.end, f.state, f.message = at, state, message
+            self.touch(at)
+
     def snapshot_runs(self) -> list[RunObservation]:
         with self._lock:
-            return [RunObservation(**vars(run)) for run in self.runs.values()]
+            return [RunObservation(**{**vars(run), "files": [FileInRun(**vars(f)) for f in run.files]})
+                    for run in self.runs.values()]
 
     def succeeded_files(self) -> int:
         with self._lock:
@@ -127,3 +161,28 @@ class Recorder:
     def active_runs(self) -> int:
         with self._lock:
             return sum(1 for run in self.runs.values() if run.end is None)
+
+
+def per_file(runs: list[RunObservation]) -> list[RunObservation]:
+    """The run log with each batch run as one run per file it went through, from when the job began the file to
+    when it finished it (the run's end and state for the file it was on when the run ended): what the invariants
+    judge a file by. A run of one file, or a batch that ended before its first file (fenced, no capacity), stays
+    as it is; files of a batch the run never reached did not run."""
+    out: list[RunObservation] = []
+    for run in runs:
+        if not run.files:
+            out.append(run)
+            continue
+        for f in sorted(run.files, key=lambda x: x.position):
+            if run.end is not None and f.start > run.end:
+                continue   # begun by local Spark after Glue had ended the run: not run, as far as Glue goes
+            end, state, message = f.end, f.state, f.message
+            if end is None or (run.end is not None and end > run.end):
+                # the file it was on when the run ended (local Spark cannot be stopped at a timeout: what the job
+                # still did after Glue's end is thrown away, as Glue kills the run)
+                end, state, message = run.end, run.state, run.message
+            out.append(RunObservation(run_id=f"{run.run_id}/{f.position}", key=f.key, file_id=f.file_id,
+                                      group=run.group, attempt=run.attempt, start=f.start, end=end, state=state,
+                                      message=message, fenced=run.fenced, ordered_at=run.start,
+                                      start_seq=run.start_seq))
+    return out

@@ -23,7 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from landing_pipeline.emulator.aws import InProcessAWS
-from landing_pipeline.emulator.glue_engine import RunOutcome, RunRequest
+from landing_pipeline.emulator.glue_engine import RunOutcome, RunRequest, batch_entries
 from landing_pipeline.emulator.staging import Cancelled, StagedRun, split_s3
 from landing_pipeline.runtime.contract import EXTRA_PY_FILES_ARG
 
@@ -165,7 +165,7 @@ class SparkExecutor:
             return RunOutcome("TIMEOUT", f"Job run timed out after {request.timeout_s / 60:g} minutes")
         root = self._workdir / request.run_id
         try:
-            staged = StagedRun(self.s3, root, request)
+            staged = StagedRun(self.s3, root, request, batch_entries(self.aws, request.arguments))
             argv = staged.stage()
             if forced == "FAILED":
                 return RunOutcome("FAILED", "injected failure (fault fail-run)")

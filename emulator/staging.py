@@ -18,6 +18,8 @@ from typing import Any
 
 from landing_pipeline.emulator.glue_engine import RunRequest
 from landing_pipeline.runtime.contract import (
+    BATCH_ARG,
+    BATCH_URI_ARG,
     GLUE_JOB_NAME_ARG,
     GLUE_RUN_ID_ARG,
     INPUT_DELETED,
@@ -53,8 +55,13 @@ class StagedRun:
     during its merge reads the live pointer, shared with every other run, as on Glue.
     """
 
-    def __init__(self, s3: Any, root: Path, request: RunRequest):
+    def __init__(self, s3: Any, root: Path, request: RunRequest, entries: list[dict[str, str]] | None = None):
         self.s3, self.root, self.request = s3, root, request
+        self.entries = list(entries or [])
+        """A batch run's files (``--batch`` or the object ``--batch_uri`` names); empty for a run of one file."""
+        self.inputs: dict[str, str] = {}
+        """Local input URI -> the S3 URI it mirrors, for every file of the run."""
+        self.reported: dict[int, str] = {}
         self.local_prefix = f"file://{root.as_posix()}/"
         self.staged: dict[Path, str] = {}
         self.uploaded: dict[Path, str] = {}
@@ -75,6 +82,8 @@ class StagedRun:
     def to_s3_text(self, data: bytes) -> bytes:
         if self.local_input:  # the input's local name back to its key (JSON-escaped, as in the document)
             data = data.replace(json.dumps(self.local_input)[1:-1].encode(), json.dumps(self.input_uri)[1:-1].encode())
+        for local, remote in self.inputs.items():   # the other files of a batch
+            data = data.replace(json.dumps(local)[1:-1].encode(), json.dumps(remote)[1:-1].encode())
         for local in (self.local_prefix, f"file:{self.root.as_posix()}/"):
             data = data.replace(local.encode(), b"s3://")
         return data
@@ -107,9 +116,14 @@ class StagedRun:
                     continue  # pointers are read live from S3 through the store
                 data = self.s3.get_object(Bucket=bucket, Key=item)["Body"].read()
                 self._write_staged(self.root / bucket / item, data, digest=hashlib.sha256(data).hexdigest())
+        if self.entries:   # a batch: every file's input, the list inline with local URIs
+            args.pop(BATCH_URI_ARG, None)
+            args[BATCH_ARG] = json.dumps([self._stage_entry(entry) for entry in self.entries])
         argv = [GLUE_JOB_NAME_ARG, self.request.job_name, GLUE_RUN_ID_ARG, self.request.run_id]
         for name, value in args.items():
-            if name in (GLUE_JOB_NAME_ARG, GLUE_RUN_ID_ARG):
+            if name in (GLUE_JOB_NAME_ARG, GLUE_RUN_ID_ARG, BATCH_ARG):
+                if name == BATCH_ARG:
+                    argv += [name, value]
                 continue
             if name == INPUT_URI_ARG and self.local_input:
                 value = self.local_input
@@ -117,6 +131,54 @@ class StagedRun:
                 value = self.local_prefix + value[len("s3://"):]
             argv += [name, value]
         return argv
+
+    def _stage_entry(self, entry: dict[str, str]) -> dict[str, str]:
+        """One file of a batch, staged: its input downloaded (a version that is gone is left missing, so the job
+        fails on that file, with ``input deleted:``, when it reaches it) and its URIs made local."""
+        local = dict(entry)
+        uri = entry["input_uri"]
+        if uri.startswith("s3://"):
+            name = f"{self.local_prefix}{INPUT_FOLDER}/{local_input_name(uri)}"
+            self.inputs[name] = uri
+            bucket, key = split_s3(uri)
+            get: dict[str, Any] = {"Bucket": bucket, "Key": key}
+            if entry.get("source_version") and entry["source_version"] != "null":
+                get["VersionId"] = entry["source_version"]
+            try:
+                body = self.s3.get_object(**get)["Body"].read()
+            except Exception as exc:
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+                if code not in MISSING_CODES:
+                    raise
+            else:
+                self._write_staged(self.root / INPUT_FOLDER / local_input_name(uri), body, digest="")
+            local["input_uri"] = name
+        for field_name in ("output_uri", "quarantine_uri", "manifest_uri"):
+            if local[field_name].startswith("s3://"):
+                local[field_name] = self.local_prefix + local[field_name][len("s3://"):]
+        return local
+
+    def replaced_prefixes(self) -> list[str]:
+        """The output folders the job replaces: the run's, and each file's of a batch."""
+        uris = [self.request.arguments.get(name, "") for name in REPLACED_PREFIXES]
+        uris += [entry[field_name] for entry in self.entries for field_name in ("output_uri", "quarantine_uri")]
+        return list(dict.fromkeys(uri for uri in uris if uri))
+
+    def progress(self, document: dict[str, Any]) -> None:
+        """A batch's run manifest as the job rewrites it (before and after each file): each file's start and end
+        go to the run log, stamped with the pipeline clock."""
+        report = self.request.progress
+        if report is None:
+            return
+        for f in document.get("files") or []:
+            position, status = int(f.get("position", 0)), str(f.get("status", ""))
+            seen = self.reported.get(position)
+            if seen is None:
+                report.started(position, str(f.get("file_id", "")), str(f.get("source_key", "")))
+                self.reported[position] = seen = "RUNNING"
+            if status != "RUNNING" and seen == "RUNNING":
+                report.finished(position, status, str(f.get("error", "")))
+                self.reported[position] = status
 
     def _write_staged(self, path: Path, data: bytes, *, digest: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,6 +203,8 @@ class StagedRun:
                 return document if isinstance(document, dict) else None
 
             def write(self, uri: str, document: dict[str, Any]) -> None:
+                if document.get("kind") == "batch":
+                    run.progress(document)
                 if not uri.startswith(run.local_prefix):
                     super().write(uri, document)
                     return
@@ -167,8 +231,7 @@ class StagedRun:
             bucket, _, key = path.relative_to(self.root).as_posix().partition("/")
             produced[(bucket, key)] = path
             self.uploaded[path] = digest
-        for name in REPLACED_PREFIXES:
-            uri = self.request.arguments.get(name, "")
+        for uri in self.replaced_prefixes():
             if uri.startswith("s3://") and uri not in self.replaced:
                 bucket, prefix = split_s3(uri)
                 fresh = {key for (b, key) in produced if b == bucket}

@@ -16,7 +16,7 @@ from landing_pipeline.runtime.context import RuntimeContext, aws_error_code, is_
 from landing_pipeline.runtime.contract import LEDGER_TABLE_ARG, RUN_TOKEN_ARG, SORT_KEYS_ARG
 from landing_pipeline.runtime.decide import Caller, Decision, Outcome, RunEnd, restart, run_ended, start_refused
 from landing_pipeline.runtime.group_state import Phase, Policy
-from landing_pipeline.runtime.job_args import JobInput, job_arguments
+from landing_pipeline.runtime.job_args import BatchFile, JobInput, run_arguments
 from landing_pipeline.runtime.ledger import Commit, GroupView
 from landing_pipeline.runtime.wakeups import announce, send_wake_for
 
@@ -85,17 +85,15 @@ def start_run(ctx: RuntimeContext, view: GroupView, d: Decision) -> str:
     lease = d.lease
     assert lease is not None
     group = view.group.group
-    first = lease.sort_keys[0]
-    lineage = view.lineage.get(first)
-    file_id = lease.file_ids[0] if lease.file_ids else first.rsplit("\x1f", 1)[-1]
-    if lineage is None:
-        raise RuntimeError(f"lease of {group!r} names {first!r}, which is no longer open")
-    attempt = lease.run_numbers[0] if lease.run_numbers else 1
-    arguments = job_arguments(ctx.spec, JobInput(bucket=lineage.bucket, key=lineage.key,
-                                                 version_id=lineage.version_id, group=group, file_id=file_id),
-                              attempt=attempt, output_bucket=ctx.output_bucket)
+    files = _run_files(view, lease.sort_keys, lease.run_numbers)
+    attempt = files[0].attempt
+    arguments, batch_object = run_arguments(ctx.spec, files, output_bucket=ctx.output_bucket, token=lease.token)
     arguments.update({RUN_TOKEN_ARG: lease.token, LEDGER_TABLE_ARG: ctx.ledger_table,
                       SORT_KEYS_ARG: json.dumps(list(lease.sort_keys), ensure_ascii=False)})
+    if batch_object is not None:   # before the start: a run must find its list (a failed put leaves it STARTING)
+        bucket, _, key = batch_object.uri.removeprefix("s3://").partition("/")
+        ctx.s3.put_object(Bucket=bucket, Key=key, ContentType="application/json",
+                          Body=json.dumps(batch_object.document, ensure_ascii=False).encode("utf-8"))
     try:
         run_id = str(ctx.glue_starts.start_job_run(JobName=ctx.job_name, Arguments=arguments)["JobRunId"])
     except Exception as exc:
@@ -115,6 +113,21 @@ def start_run(ctx: RuntimeContext, view: GroupView, d: Decision) -> str:
     obs.logger.info("run started", extra={"token": lease.token, "files": len(lease.sort_keys),
                                           "late": len(lease.late)})
     return "started"
+
+
+def _run_files(view: GroupView, sort_keys: tuple[str, ...], run_numbers: tuple[int, ...]) -> list[BatchFile]:
+    """The lease's files as the job's arguments name them, in the lease's order (a restart's lease carries no
+    run numbers: each file's attempts + 1, as its first start passed)."""
+    open_files = {f.sort_key: f for f in view.files}
+    files: list[BatchFile] = []
+    for index, key in enumerate(sort_keys):
+        lineage, f = view.lineage.get(key), open_files.get(key)
+        if lineage is None or f is None:
+            raise RuntimeError(f"lease of {view.group.group!r} names {key!r}, which is no longer open")
+        number = run_numbers[index] if index < len(run_numbers) else f.attempts + 1
+        files.append(BatchFile(JobInput(bucket=lineage.bucket, key=lineage.key, version_id=lineage.version_id,
+                                        group=view.group.group, file_id=f.file_id), number, key))
+    return files
 
 
 def _ambiguous(exc: BaseException) -> bool:

@@ -159,14 +159,26 @@ RUN_TOKEN_ARG = "--run_token"
 LEDGER_TABLE_ARG = "--ledger_table"
 """The ledger table the job claims its lease and commits its files in."""
 SORT_KEYS_ARG = "--sort_keys"
-"""JSON list of the sort keys of the run's files, in order (the job commits each one; today one file)."""
+"""JSON list of the sort keys of the run's files, in order (the job commits each one as it finishes it)."""
+BATCH_ARG = "--batch"
+"""A batch run's files, head first: a JSON list of per-file objects (``BATCH_FIELDS``). Absent
+for a run of one file, which the file arguments above name alone."""
+BATCH_FIELDS = ("file_id", "sort_key", "input_uri", "source_key", "source_version", "attempt", "output_uri",
+                "quarantine_uri", "manifest_uri")
+"""The fields of each file in a batch list (the rest, group, snapshot, schema, lease, is the run's)."""
+BATCH_URI_ARG = "--batch_uri"
+"""Where the batch list is, as ``{"files": [...]}`` in the output bucket, when ``--batch`` would be too long."""
+RUN_MANIFEST_URI_ARG = "--run_manifest_uri"
+"""Where a batch run writes its per-file results (rewritten after every file, so a killed run leaves them)."""
 
 FILE_ARGUMENTS = (INPUT_URI_ARG, SOURCE_KEY_ARG, SOURCE_VERSION_ARG, GROUP_ARG, FILE_ID_ARG, ATTEMPT_ARG,
                   OUTPUT_URI_ARG, QUARANTINE_URI_ARG, MANIFEST_URI_ARG, SNAPSHOT_URI_ARG, MERGE_KEYS_ARG, SCHEMA_ARG)
 """The arguments that say which file a run processes and where (``job_arguments``)."""
 FENCING_ARGUMENTS = (RUN_TOKEN_ARG, LEDGER_TABLE_ARG, SORT_KEYS_ARG)
 """The arguments of the lease the run belongs to (the job's fencing claims it and commits its files)."""
-JOB_ARGUMENTS = FILE_ARGUMENTS + FENCING_ARGUMENTS
+BATCH_ARGUMENTS = (BATCH_ARG, BATCH_URI_ARG, RUN_MANIFEST_URI_ARG)
+"""The arguments of a run of more than one file (``job_args.run_arguments``)."""
+JOB_ARGUMENTS = FILE_ARGUMENTS + FENCING_ARGUMENTS + BATCH_ARGUMENTS
 """Every argument the dispatcher starts a run with, and so every one the job reads."""
 
 GLUE_JOB_NAME_ARG = "--JOB_NAME"
@@ -181,7 +193,9 @@ the stack uploaded what it names)."""
 
 GLUE_SUCCEEDED = "SUCCEEDED"
 """The one final state that releases a group with the file done."""
-GLUE_FAILURE_STATES = ("FAILED", "TIMEOUT", "STOPPED", "ERROR")
+GLUE_TIMEOUT = "TIMEOUT"
+"""Glue stopped the run at the job timeout: in a batch, the file it was on runs alone before it is charged."""
+GLUE_FAILURE_STATES = ("FAILED", GLUE_TIMEOUT, "STOPPED", "ERROR")
 """Final states of a run that did not succeed: the file is retried or dead."""
 GLUE_FINAL_STATES = (GLUE_SUCCEEDED, *GLUE_FAILURE_STATES)
 """Every state a run ends in: the completion rule matches exactly these."""

@@ -44,6 +44,7 @@ from landing_pipeline.runtime.contract import (
     GLUE_ACTIVE_STATES,
     GLUE_FAILURE_STATES,
     GLUE_SUCCEEDED,
+    GLUE_TIMEOUT,
     INPUT_DELETED,
     PIPELINE_STOP,
 )
@@ -121,7 +122,7 @@ class Guard:
 class FileChange:
     before: OpenFile
     after: OpenFile
-    event: str   # succeeded | failed | dead | parked_late | announced
+    event: str   # succeeded | failed | dead | parked_late | announced | alone
 
 
 @dataclass(frozen=True)
@@ -236,8 +237,14 @@ def run_ended(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], en
         changes = [FileChange(f, evolve(f, status=FileStatus.SUCCEEDED, reason=None), "succeeded")
                    for f in in_lease if f.startable]
     elif outcome in (Outcome.FAILED, Outcome.INPUT_GONE) and in_lease:
-        head = in_lease[0]   # a batch stops at its first failure; the files after it wait again, no attempt
-        changes = [_charge(head, outcome, end, now, policy)]
+        # a batch stops at its first failure: the files before it were committed by the job, one by one (so they
+        # are no longer open), the first open one is the file it was on, the files after it wait again, no attempt
+        head = in_lease[0]
+        if end.state == GLUE_TIMEOUT and len(group.lease_keys) > 1 and not head.alone:
+            # killed at the job timeout in a batch: perhaps only the batch was too long. It runs alone first
+            changes = [FileChange(head, evolve(head, alone=True), "alone")]
+        else:
+            changes = [_charge(head, outcome, end, now, policy)]
     elif outcome in (Outcome.CAPACITY, Outcome.STOPPED, Outcome.UNKNOWN):
         hold_until = now + policy.retry_backoff_base_s   # no attempt; do not hammer Glue either
     released = evolve(group, state=Phase.IDLE, token=None, run_id=None, claimed_by=None, lease_keys=(),
@@ -343,6 +350,11 @@ def _plan(group: GroupItem, files: list[OpenFile], now: float, policy: Policy, c
     if head is None:
         return out("idle", "no work", Phase.IDLE)
     wait_until, state, why = _wait(head, now, policy, hold_until)
+    batch = _batch(files, head, now, policy)
+    if wait_until is None:
+        wait_until = _window(group, head, batch, now, policy)
+        if wait_until is not None:
+            state, why = Phase.SETTLING, "batch_window"
     if wait_until is not None:
         if caller == Caller.DISPATCHER:   # keep the wake-up this invocation holds until then
             return out(why, f"{why} until {wait_until:.0f}", state, not_before=wait_until,
@@ -351,7 +363,6 @@ def _plan(group: GroupItem, files: list[OpenFile], now: float, policy: Policy, c
         return out(why, f"{why} until {wait_until:.0f}", state, not_before=wait_until,
                    next_check_at=wait_until + policy.start_grace_s, wake_pending=True,
                    send_wake=_should_send(group, now, caller))
-    batch = _batch(files, head, now, policy)
     if caller != Caller.DISPATCHER and group.state == Phase.WAITING_FOR_SLOT:
         # it keeps its place in the slot line: a release (or the reconciler's free slots) wakes the longest
         # waiter; only a wake-up already pending and due is sent again (its sender may have died before it)
@@ -390,15 +401,34 @@ def _wait(head: OpenFile, now: float, policy: Policy, hold_until: float | None
 
 
 def _batch(files: list[OpenFile], head: OpenFile, now: float, policy: Policy) -> list[OpenFile]:
-    """The head, then the settled never-run files right after it, up to ``batch_max_files``."""
+    """The head, then the settled never-run files right after it, in order, up to ``batch_max_files`` and
+    ``batch_max_bytes`` (the head runs whatever its size). A file a killed batch was on runs alone."""
     batch = [head]
+    if head.alone:
+        return batch
+    size = head.size
     for f in files[files.index(head) + 1:]:
         if len(batch) >= max(1, policy.batch_max_files):
             break
-        if f.status != FileStatus.RECEIVED or f.attempts or f.late or now < f.landed_at + policy.settle_s:
+        if f.status != FileStatus.RECEIVED or f.attempts or f.late or f.alone or now < f.landed_at + policy.settle_s:
             break
+        if policy.batch_max_bytes and size + f.size > policy.batch_max_bytes:
+            break
+        size += f.size
         batch.append(f)
     return batch
+
+
+def _window(group: GroupItem, head: OpenFile, batch: list[OpenFile], now: float, policy: Policy) -> float | None:
+    """When an idle group's fresh head file stops waiting for more files to fill its batch (None: start now).
+    Only a head that never ran waits (a retry or a redrive does not), only while the batch is short of
+    ``batch_max_files``, and never past ``batch_window_s`` after it landed."""
+    if policy.batch_window_s <= 0 or policy.batch_max_files <= 1 or len(batch) >= policy.batch_max_files:
+        return None
+    if head.attempts or head.redrives or head.alone or head.late or group.state == Phase.WAITING_FOR_SLOT:
+        return None
+    until = head.landed_at + policy.batch_window_s
+    return until if now < until else None
 
 
 def _charge(head: OpenFile, outcome: Outcome, end: RunEnd, now: float, policy: Policy) -> FileChange:
@@ -411,9 +441,9 @@ def _charge(head: OpenFile, outcome: Outcome, end: RunEnd, now: float, policy: P
         why = f"attempt {attempts} failed, maxAttempts={policy.max_attempts} used up: {error}"
     else:
         return FileChange(head, evolve(head, status=FileStatus.FAILED, attempts=attempts, finished_at=now,
-                                        reason=error[:2000]), "failed")
+                                        reason=error[:2000], alone=False), "failed")
     dead = evolve(head, status=FileStatus.DEAD, attempts=attempts, finished_at=now, deaths=head.deaths + 1,
-                   reason=why[:2000])
+                   reason=why[:2000], alone=False)
     return FileChange(head, dead, "dead")
 
 

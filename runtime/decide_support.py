@@ -33,7 +33,7 @@ def record_file(group: GroupItem, file: OpenFile, now: float, *, wake_check_s: f
     before sending). ``version`` is left alone: only decisions bump it."""
     late = bool(group.last_started_key) and file.sort_key < group.last_started_key
     wake = group.state == Phase.IDLE and not group.wake_pending
-    stored = OpenFile(file.sort_key, file.file_id, file.landed_at, late=late)
+    stored = OpenFile(file.sort_key, file.file_id, file.landed_at, late=late, size=file.size)
     after = evolve(group, seq=group.seq + 1, wake_pending=group.wake_pending or wake,
                     next_check_at=now + wake_check_s if wake else group.next_check_at)
     return RecordedFile(after, stored, late, wake)

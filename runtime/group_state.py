@@ -73,6 +73,8 @@ class OpenFile:
     late: bool = False         # recorded after a later file of the group had started
     redrives: int = 0
     reason: str | None = None  # why it failed or died, for the operator
+    size: int = 0              # bytes (the landed object's size): what ``batch_max_bytes`` counts
+    alone: bool = False        # a run killed at its timeout was on it in a batch: its next run takes it alone
 
     @property
     def attempts_since_redrive(self) -> int:
@@ -119,6 +121,8 @@ class Policy:
     retry_backoff_base_s: int = 60
     retry_backoff_cap_s: int = 900
     batch_max_files: int = 1
+    batch_max_bytes: int = 0          # 0: no limit
+    batch_window_s: float = 0.0       # an idle group's fresh head file waits this long for more files
     start_grace_s: float = 180.0      # a STARTING lease older than this is resolved from Glue
     check_interval_s: float = 300.0   # how often a running or waiting group is looked at (reconcileMinutes)
     extra: dict[str, str] = field(default_factory=dict, compare=False)
@@ -132,6 +136,8 @@ class Policy:
                    settle_s=float(getattr(spec, "settle_seconds", 30)),
                    retry_backoff_base_s=spec.retry_backoff_base_s, retry_backoff_cap_s=spec.retry_backoff_cap_s,
                    batch_max_files=int(getattr(spec, "batch_max_files", 1)),
+                   batch_max_bytes=int(getattr(spec, "batch_max_bytes", 0)),
+                   batch_window_s=float(getattr(spec, "batch_window_seconds", 0)),
                    start_grace_s=float(spec.dispatcher_timeout_s + 30 + 60),
                    check_interval_s=60.0 * float(getattr(spec, "reconcile_minutes", 5)))
 

@@ -9,11 +9,14 @@ with the table in docs/interfaces.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from landing_pipeline.runtime.contract import (
     ATTEMPT_ARG,
+    BATCH_ARG,
+    BATCH_URI_ARG,
     FILE_ID_ARG,
     GROUP_ARG,
     INPUT_URI_ARG,
@@ -21,6 +24,7 @@ from landing_pipeline.runtime.contract import (
     MERGE_KEYS_ARG,
     OUTPUT_URI_ARG,
     QUARANTINE_URI_ARG,
+    RUN_MANIFEST_URI_ARG,
     SCHEMA_ARG,
     SNAPSHOT_URI_ARG,
     SOURCE_KEY_ARG,
@@ -71,3 +75,78 @@ def run_matches(arguments: Mapping[str, str] | None, file_id: str, attempt: int)
     if not arguments:
         return False
     return arguments.get(FILE_ID_ARG) == file_id and arguments.get(ATTEMPT_ARG) == str(attempt)
+
+
+BATCH_ARG_MAX_CHARS = 4096
+"""Longest ``--batch`` value passed inline. Glue documents no limit on one argument's length that we could find;
+a batch of 25 files with long keys runs to 15,000 characters, so past this the list goes to an object in the
+output bucket (``--batch_uri``) and the arguments stay small (they are logged, and listed by GetJobRuns)."""
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    """One file of a run: what it is, its run number (attempts + 1) and its ledger sort key."""
+
+    file: JobInput
+    attempt: int
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class BatchObject:
+    """The batch list to write before StartJobRun when it is too long for ``--batch``."""
+
+    uri: str
+    document: dict[str, Any]
+
+
+RUNS_PREFIX = "runs/"
+"""The output bucket's prefix for batch lists (written by the dispatcher) and run manifests (by the job): a prefix
+of its own, so the functions may write there and nowhere else in the bucket."""
+
+
+def run_folder(output_bucket: str, group: str) -> str:
+    """Where a group's batch lists and run manifests go."""
+    return f"s3://{output_bucket}/{RUNS_PREFIX}{path_component(group)}/"
+
+
+def run_arguments(spec: PipelineSpec, files: Sequence[BatchFile], *, output_bucket: str,
+                  token: str) -> tuple[dict[str, str], BatchObject | None]:
+    """The arguments of a run of ``files`` (head first). One file: exactly ``job_arguments`` of it. More: the
+    head's file arguments too (so a run is still found and shown by its first file), then the batch list, inline
+    or as an object to write first (returned), and where the job writes its per-file results."""
+    head = files[0]
+    arguments = job_arguments(spec, head.file, attempt=head.attempt, output_bucket=output_bucket)
+    if len(files) == 1:
+        return arguments, None
+    entries = [batch_entry(spec, f, output_bucket) for f in files]
+    folder = run_folder(output_bucket, head.file.group)
+    arguments[RUN_MANIFEST_URI_ARG] = f"{folder}{token}.json"
+    text = json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
+    if len(text) <= BATCH_ARG_MAX_CHARS:
+        arguments[BATCH_ARG] = text
+        return arguments, None
+    uri = f"{folder}{token}.batch.json"
+    arguments[BATCH_URI_ARG] = uri
+    return arguments, BatchObject(uri, {"files": entries})
+
+
+def batch_entry(spec: PipelineSpec, f: BatchFile, output_bucket: str) -> dict[str, str]:
+    one = job_arguments(spec, f.file, attempt=f.attempt, output_bucket=output_bucket)
+    return {"file_id": f.file.file_id, "sort_key": f.sort_key, "input_uri": one[INPUT_URI_ARG],
+            "source_key": one[SOURCE_KEY_ARG], "source_version": one[SOURCE_VERSION_ARG], "attempt": str(f.attempt),
+            "output_uri": one[OUTPUT_URI_ARG], "quarantine_uri": one[QUARANTINE_URI_ARG],
+            "manifest_uri": one[MANIFEST_URI_ARG]}
+
+
+def batch_file_ids(arguments: Mapping[str, str] | None) -> list[str]:
+    """The file ids an inline ``--batch`` names, head first (the head alone for a one-file run)."""
+    if not arguments:
+        return []
+    text = arguments.get(BATCH_ARG)
+    if text:
+        try:
+            return [str(entry["file_id"]) for entry in json.loads(text)]
+        except (ValueError, KeyError, TypeError):
+            return []
+    return [arguments[FILE_ID_ARG]] if arguments.get(FILE_ID_ARG) else []

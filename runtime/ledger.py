@@ -349,9 +349,9 @@ class Ledger:
                            "ExpressionAttributeValues": values, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
 
     def _file_writes(self, group: str, f: OpenFile, now: float, lineage: Mapping[str, Lineage],
-                     output: str | None = None) -> list[dict[str, Any]]:
+                     output: str | None = None, processed: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         pointer_values: dict[str, Any] = {"status": str(f.status), "attempts": f.attempts, "deaths": f.deaths,
-                                          "reason": (f.reason or "")[:2000] or None}
+                                          "reason": (f.reason or "")[:2000] or None, **(processed or {})}
         if f.status in (FileStatus.SUCCEEDED, FileStatus.SKIPPED):
             pointer_values["finished_at"] = now
             if output:
@@ -472,11 +472,13 @@ class Ledger:
         return True
 
     def commit_file(self, group: str, token: str, run_id: str, sort_key: str, file_id: str,
-                    output: str | None) -> bool:
-        """The job's per-file commit, conditional on its claim: the file moves to history as SUCCEEDED."""
+                    output: str | None, *, position: int = 1, of: int = 1) -> bool:
+        """The job's per-file commit, conditional on its claim: the file moves to history as SUCCEEDED, with the
+        run that processed it and its place in the run's batch (``landing status`` shows both)."""
         now = self.clock()
         done = OpenFile(sort_key, file_id, 0.0, status=FileStatus.SUCCEEDED)
-        items = self._file_writes(group, done, now, {}, output)
+        items = self._file_writes(group, done, now, {}, output,
+                                  processed={"processed_by": run_id, "batch_position": f"{position}/{of}"})
         items.append({"ConditionCheck": {"TableName": self.table, "Key": group_key(group),
                                          "ConditionExpression": "#token = :t AND #c = :r",
                                          "ExpressionAttributeNames": {"#token": "token", "#c": "claimed_by"},

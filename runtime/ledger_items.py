@@ -112,6 +112,8 @@ class FileRecord:
     finished_at: float | None = None
     output_location: str | None = None
     reason: str | None = None
+    processed_by: str | None = None      # the run that committed it
+    batch_position: str | None = None    # its place in that run's batch, "2/5"
 
     @property
     def last_error(self) -> str | None:
@@ -204,13 +206,14 @@ def open_file_from_item(item: Mapping[str, Any]) -> OpenFile:
         attempts=int(_get(item, "attempts", 0)), attempt_base=int(_get(item, "attempt_base", 0)),
         finished_at=None if finished is None else float(finished), deaths=int(_get(item, "deaths", 0)),
         announced=int(_get(item, "announced", 0)), late=bool(_get(item, "late", False)),
-        redrives=int(_get(item, "redrives", 0)), reason=_get(item, "reason"))
+        redrives=int(_get(item, "redrives", 0)), reason=_get(item, "reason"), size=int(_get(item, "size", 0) or 0),
+        alone=bool(_get(item, "alone", False)))
 
 
 def open_file_values(f: OpenFile) -> dict[str, Any]:
     return {"status": str(f.status), "attempts": f.attempts, "attempt_base": f.attempt_base,
             "finished_at": f.finished_at, "deaths": f.deaths, "announced": f.announced, "late": f.late,
-            "redrives": f.redrives, "reason": (f.reason or "")[:2000] or None}
+            "redrives": f.redrives, "reason": (f.reason or "")[:2000] or None, "alone": f.alone or None}
 
 
 def lineage_values(lineage: Lineage) -> dict[str, Any]:

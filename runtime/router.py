@@ -105,8 +105,8 @@ def _route_object(ctx: RuntimeContext, body: str, obj: ObjectCreated, routed: Ro
     key = sort_key(order_key(ctx.spec.order_by, landed_s=landed, key=obj.key, sequencer=obj.sequencer), file_id)
     lineage = Lineage(bucket=obj.bucket, key=obj.key, etag=obj.etag, version_id=obj.version_id, size=obj.size,
                       recorded_at=now)
-    recorded = ctx.ledger.record_file(group, OpenFile(key, file_id, landed_at=float(landed)), lineage,
-                                      wake_check_s=Policy.from_spec(ctx.spec).check_interval_s)
+    stored = OpenFile(key, file_id, landed_at=float(landed), size=int(obj.size or 0))
+    recorded = ctx.ledger.record_file(group, stored, lineage, wake_check_s=Policy.from_spec(ctx.spec).check_interval_s)
     if not recorded.created:
         # a repeated S3 / EventBridge delivery, caught beyond any dedup window by the pointer item
         obs.logger.info("duplicate event for a file already recorded")

@@ -114,6 +114,16 @@ class PipelineSpec:
     on_failure: OnFailure = _setting(
         "continue", "When a file is DEAD: the group goes on with its next file (continue) or waits for an "
         "operator to redrive or skip it (block).", runtime=True)
+    batch_max_files: int = _setting(
+        1, "Most files one Glue run takes from its group, earliest first (1: one run per file; at most 25, so the "
+        "ledger writes of a batch fit one DynamoDB transaction). A run pays Spark's start and Glue's 1-minute "
+        "minimum once for the whole batch.", runtime=True)
+    batch_max_bytes: int = _setting(
+        1_073_741_824, "Most bytes of landed files one Glue run takes (the head file always runs, however big); "
+        "must be readable within jobTimeoutMinutes.", runtime=True)
+    batch_window_seconds: int = _setting(
+        0, "How long an idle group's head file may wait for more files of its group to fill a batch (0: no wait; "
+        "only with batchMaxFiles above 1).", runtime=True)
     reconcile_minutes: int = _setting(
         5, "Minutes between the reconciler's passes (EventBridge Scheduler, at least 1): it finishes runs "
         "whose end event was lost, resolves starts with no answer, wakes groups with work and announces dead "

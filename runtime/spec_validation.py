@@ -33,6 +33,18 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SETTLE_MAX_S = 3600
 """Longest settle wait: past an hour a file is no longer 'a little' delayed, and its group waits that long."""
+BATCH_MAX_FILES = 25
+"""Most files in one batch: each file the run finishes is one transaction of its own, but a release applies the
+files left in the lease in one transaction (two items a file, plus the group item, its slot and its line entry),
+which DynamoDB caps at 100 items; 25 leaves room (docs/design: "about 25 with per-file commits")."""
+RUN_START_S = 35.0
+"""The simulator's run-time model of one Glue run's fixed part (scenario ``JobModel.startup_s`` 20 s, plus the
+``realistic`` overhead's ``glue_start_s`` 15 s): paid once per run, whatever the batch size."""
+FILE_RUN_S = 90.0
+"""The simulator's run-time model of one file's own work (``JobModel.duration``: lognormal, mean 90 s)."""
+READ_MB_PER_S_PER_WORKER = 10.0
+"""What one Glue worker reads, validates and writes per second, conservatively (CSV parsing, validation and a
+Parquet write; a merge reads the file again): the bound ``batchMaxBytes`` is checked against."""
 RECONCILE_MAX_MINUTES = 720
 """Longest reconciler interval (12 h): a lost Glue event waits this long, and the dead-files alarm looks at two
 intervals at once, which CloudWatch caps at a day."""
@@ -182,6 +194,18 @@ def _processing(check: _Checker) -> None:
                   "raise the cap or lower the base")
     check.int_range("throttle_backoff_s", 1, 900, "use seconds, e.g. 30")
     check.choice("on_failure", ("continue", "block"))
+    check.int_range("batch_max_files", 1, BATCH_MAX_FILES,
+                    f"use how many files one Glue run may take, 1-{BATCH_MAX_FILES} (1: one run per file)")
+    check.int_range("batch_max_bytes", 1, 10**15, "use bytes, e.g. 1073741824 (1 GiB)")
+    check.int_range("batch_window_seconds", 0, SETTLE_MAX_S,
+                    f"use seconds an idle group's head file waits for more files, e.g. 60 (0: no wait; at most "
+                    f"{SETTLE_MAX_S})")
+    readable = readable_bytes(spec)
+    if readable is not None and isinstance(spec.batch_max_bytes, int) and spec.batch_max_bytes > readable:
+        check.add("batch_max_bytes",
+                  f"is above what one run can read within jobTimeoutMinutes ({spec.job_timeout_minutes}): about "
+                  f"{readable} bytes at {READ_MB_PER_S_PER_WORKER:g} MB/s per worker x workerCount "
+                  f"({spec.worker_count})", f"lower batchMaxBytes to at most {readable}, or raise jobTimeoutMinutes")
     check.int_range("reconcile_minutes", 1, RECONCILE_MAX_MINUTES,
                     "use minutes between reconciler passes, e.g. 5 (at least 1: EventBridge Scheduler's "
                     "finest rate; a lost Glue event waits up to this long)")
@@ -278,3 +302,33 @@ def _monitoring(check: _Checker) -> None:
         seen.add(key)
     if len(spec.tags) > 45:
         check.add("tags", "more than 45 tags (AWS allows 50, the pipeline adds its own)", "use fewer tags")
+
+
+def readable_bytes(spec: PipelineSpec) -> int | None:
+    """Bytes one run can read within the job timeout (None while the settings it needs are themselves invalid)."""
+    timeout, workers = spec.job_timeout_minutes, spec.worker_count
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (timeout, workers)):
+        return None
+    return int(max(0.0, timeout * 60 - RUN_START_S) * workers * READ_MB_PER_S_PER_WORKER * 1_000_000)
+
+
+def full_batch_s(spec: PipelineSpec) -> float:
+    """A full batch's run time at the simulator's run-time model: one start, then ``batchMaxFiles`` files."""
+    return RUN_START_S + spec.batch_max_files * FILE_RUN_S
+
+
+def spec_warnings(spec: PipelineSpec) -> list[str]:
+    """What is legal but probably not meant: a job timeout too short for a full batch at the simulator's
+    run-time model (the run is killed mid-batch; the file it was on retries alone, so nothing is lost, but every
+    full batch pays a timeout)."""
+    notes: list[str] = []
+    if spec.batch_max_files > 1 and full_batch_s(spec) > spec.job_timeout_s:
+        notes.append(
+            f"{PROJECT}:jobTimeoutMinutes ({spec.job_timeout_minutes}) is shorter than a full batch of "
+            f"{PROJECT}:batchMaxFiles ({spec.batch_max_files}) files at the simulator's run-time model "
+            f"({RUN_START_S:g} s start + {FILE_RUN_S:g} s a file = {full_batch_s(spec):.0f} s): raise "
+            "jobTimeoutMinutes or lower batchMaxFiles")
+    if spec.batch_window_seconds and spec.batch_max_files == 1:
+        notes.append(f"{PROJECT}:batchWindowSeconds ({spec.batch_window_seconds}) has no effect with "
+                     f"{PROJECT}:batchMaxFiles 1 (a run takes one file: there is no batch to wait for)")
+    return notes

@@ -31,6 +31,7 @@ class Run:
     end: float
     state: str            # the final state: SUCCEEDED, FAILED or TIMEOUT
     lease_at: float       # when the lease it runs for was taken (a restart keeps it)
+    done: int = 0         # files the job finished (and committed) before the end: all of them if SUCCEEDED
 
     def state_at(self, now: float) -> str:
         if now < self.running_at:
@@ -63,14 +64,20 @@ class Glue:
             self.refused += 1
             return None
         running_at = now + self.glue_start()
-        end, state = running_at, GLUE_SUCCEEDED
-        for fid, number in zip(fids, run_numbers, strict=True):
+        end, state, done, timeout = running_at, GLUE_SUCCEEDED, 0, self.draws.timeout_s
+        for index, (fid, number) in enumerate(zip(fids, run_numbers, strict=True)):
             run_s, ok = self.draws.attempt(fid, number)
+            if index and self.draws.exact_s[fid] < 0:   # one Spark session a run: a batch pays the start-up once
+                run_s = max(0.0, run_s - self.draws.job.startup_s)
+            if end + run_s - running_at > timeout:   # Glue kills the run at the timeout, on whichever file
+                end, state = running_at + timeout, TIMEOUT
+                break
             end += run_s
             if not ok:
-                state = TIMEOUT if run_s >= self.draws.timeout_s else FAILED
+                state = TIMEOUT if run_s >= timeout else FAILED
                 break
-        run = Run(f"jr_{len(self.runs) + 1}", token, g, fids, now, running_at, end, state, lease_at)
+            done += 1
+        run = Run(f"jr_{len(self.runs) + 1}", token, g, fids, now, running_at, end, state, lease_at, done)
         self.runs.append(run)
         self.by_token[token] = run   # GetJobRuns lists the newest run first
         self.by_id[run.run_id] = run

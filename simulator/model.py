@@ -16,7 +16,6 @@ from typing import Any, Literal
 import numpy as np
 import simpy
 
-from landing_pipeline.runtime.contract import GLUE_SUCCEEDED
 from landing_pipeline.runtime.decide import Decision
 from landing_pipeline.runtime.group_state import FileStatus, GroupItem, OpenFile, Phase, Policy
 from landing_pipeline.runtime.order import order_key, sort_key
@@ -113,9 +112,9 @@ class PipelineModel:
 
     def started(self, run: Run) -> None:
         """StartJobRun answered: one row per file of the run; its end event is scheduled (unless lost)."""
-        ok = float(run.state == GLUE_SUCCEEDED)
         first = self.ledger.first_start
-        for fid in run.fids:
+        for index, fid in enumerate(run.fids):
+            ok = float(index < run.done)
             self.run_flat.extend((fid, run.lease_at, run.dispatched, run.running_at, run.end, ok))
             if first[fid] < 0:
                 first[fid] = run.running_at
@@ -126,8 +125,8 @@ class PipelineModel:
         its files (they are done now, before any handler hears of the end); the event may be lost."""
         run: Run = event.value
         now = self.env.now
-        if run.state == GLUE_SUCCEEDED:
-            for f in self.table.job_commit(run.g, run.token, run.run_id, self.table_keys(run), now):
+        if run.done:   # a batch commits each file as it finishes: those before a failure are done too
+            for f in self.table.job_commit(run.g, run.token, run.run_id, self.table_keys(run)[:run.done], now):
                 fid = int(f.file_id)
                 self.ledger.done_s[fid] = now
                 self._final(fid, SUCCEEDED, now)

@@ -87,9 +87,12 @@ def ordering_violations(group: np.ndarray, rank: np.ndarray, recorded: np.ndarra
     starts_of_group = np.flatnonzero(new_group)
     group_start = starts_of_group[np.searchsorted(starts_of_group, at[candidates], side="right") - 1]
     rec = recorded[order]
+    # a batch: the files of one lease (one run) are processed in order by the job, so an earlier file of the same
+    # lease is not one the later file started past
+    same_lease = set(zip(run_file.tolist(), run_lease.tolist(), strict=True))
     bad: set[int] = set()
     for c, first in zip(candidates.tolist(), group_start.tolist(), strict=True):
         p, lease = int(at[c]), float(run_lease[c])
-        if any(rec[q] < lease < done[q] - 1e-9 for q in range(first, p)):
+        if any(rec[q] < lease < done[q] - 1e-9 and (int(order[q]), lease) not in same_lease for q in range(first, p)):
             bad.add(int(run_file[c]))
     return len(bad)

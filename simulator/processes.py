@@ -43,12 +43,13 @@ def router(env: simpy.Environment, model: PipelineModel) -> Generator[simpy.Even
     w, table, queue, faults = model.w, model.table, model.queue, model.faults
     enqueue_s, group, names, keys = w.enqueue_s, w.group, w.group_names, model.sort_keys
     landed, check_s, timeout = model.landed_at, model.policy.check_interval_s, env.timeout
+    sizes = [int(max(0.0, mb) * 1_000_000) for mb in w.size_mb]   # batchMaxBytes counts bytes
     for fid in range(len(enqueue_s)):
         delay = enqueue_s[fid] - env.now
         if delay > 0:
             yield timeout(delay)
         g = group[fid]
-        recorded = table.record(g, OpenFile(keys[fid], str(fid), landed[fid]), env.now, check_s)
+        recorded = table.record(g, OpenFile(keys[fid], str(fid), landed[fid], size=sizes[fid]), env.now, check_s)
         model.recorded(fid, g, recorded.late)
         if recorded.wake and not faults.crash():
             queue.send(g, wake_dedup_id(names[g], recorded.group.version, recorded.group.seq))

@@ -10,13 +10,17 @@ the optional ones (empty merge keys, no schema) are read leniently by the same p
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from landing_pipeline.runtime.contract import (
     ATTEMPT_ARG,
+    BATCH_ARG,
+    BATCH_FIELDS,
+    BATCH_URI_ARG,
     FILE_ID_ARG,
     GLUE_JOB_NAME_ARG,
     GLUE_RUN_ID_ARG,
@@ -27,6 +31,7 @@ from landing_pipeline.runtime.contract import (
     MERGE_KEYS_ARG,
     OUTPUT_URI_ARG,
     QUARANTINE_URI_ARG,
+    RUN_MANIFEST_URI_ARG,
     RUN_TOKEN_ARG,
     SCHEMA_ARG,
     SNAPSHOT_URI_ARG,
@@ -57,6 +62,9 @@ OPTIONAL = {
     _dest(RUN_TOKEN_ARG): "",
     _dest(LEDGER_TABLE_ARG): "",
     _dest(SORT_KEYS_ARG): "[]",
+    _dest(BATCH_ARG): "",
+    _dest(BATCH_URI_ARG): "",
+    _dest(RUN_MANIFEST_URI_ARG): "",
 }
 _HELP = {
     "input_uri": "the file to ingest: s3://bucket/key on Glue, file:///path or a path locally",
@@ -76,6 +84,10 @@ _HELP = {
     "run_token": "the group lease's run token: the run claims the lease with it before touching data (fencing)",
     "ledger_table": "the ledger table the lease lives in (with --run_token)",
     "sort_keys": "JSON list of the ledger sort keys of the files in the lease (committed one by one)",
+    "batch": "a batch run's files, head first: JSON list of objects with file_id, sort_key, input_uri, source_key, "
+             "source_version, attempt, output_uri, quarantine_uri, manifest_uri (absent: one file, named above)",
+    "batch_uri": "a JSON object {\"files\": [...]} holding the batch list, when --batch would be too long",
+    "run_manifest_uri": "where a batch run writes its per-file results (after every file)",
 }
 
 
@@ -98,6 +110,9 @@ class JobArgs:
     run_token: str = ""
     ledger_table: str = ""
     sort_keys: tuple[str, ...] = ()
+    batch: str = ""
+    batch_uri: str = ""
+    run_manifest_uri: str = ""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -182,7 +197,39 @@ def parse_args(argv: list[str]) -> JobArgs:
         run_id=values["JOB_RUN_ID"] or local_run_id(), job_name=values["JOB_NAME"],
         run_token=values["run_token"], ledger_table=values["ledger_table"],
         sort_keys=_sort_keys(values["sort_keys"]),
+        batch=values["batch"], batch_uri=values["batch_uri"], run_manifest_uri=values["run_manifest_uri"],
     )
+
+
+def batch_files(args: JobArgs, document: dict[str, Any] | None = None) -> list[JobArgs]:
+    """The run's files as one ``JobArgs`` each, head first: the batch list (``--batch``, or ``document``, the
+    object ``--batch_uri`` names), else the one file the arguments name. Each file keeps the run's group,
+    snapshot, schema, merge keys, run id and lease, and has its own input, lineage and output folders."""
+    import json
+
+    if not args.batch and document is None:
+        return [args]
+    try:
+        entries = json.loads(args.batch) if args.batch else (document or {}).get("files")
+    except ValueError:
+        raise JobArgumentError(f"--batch: {args.batch[:80]!r} is not a JSON list of files") from None
+    if not isinstance(entries, list) or not entries:
+        raise JobArgumentError("--batch/--batch_uri: expected a non-empty JSON list of files")
+    files: list[JobArgs] = []
+    for position, entry in enumerate(entries, 1):
+        missing = [name for name in BATCH_FIELDS if not isinstance(entry, dict) or name not in entry]
+        if missing:
+            raise JobArgumentError(f"--batch: file {position} lacks {', '.join(missing)}")
+        try:
+            attempt = int(entry["attempt"])
+        except (TypeError, ValueError):
+            raise JobArgumentError(f"--batch: file {position} has attempt {entry['attempt']!r}") from None
+        files.append(dataclasses.replace(
+            args, input_uri=str(entry["input_uri"]), source_key=str(entry["source_key"] or entry["input_uri"]),
+            source_version=str(entry["source_version"]), file_id=str(entry["file_id"]), attempt=attempt,
+            output_uri=str(entry["output_uri"]), quarantine_uri=str(entry["quarantine_uri"]),
+            manifest_uri=str(entry["manifest_uri"]), sort_keys=(str(entry["sort_key"]),)))
+    return files
 
 
 def _sort_keys(text: str) -> tuple[str, ...]:

@@ -41,8 +41,14 @@ class Fence:
         """Each file of the lease moves to history as SUCCEEDED, conditional on this run's claim."""
         from landing_pipeline.runtime.order import file_id_of
 
-        return all(self.ledger.commit_file(self.group, self.token, self.run_id, key, file_id_of(key), output)
-                   for key in self.sort_keys)
+        return all(self.commit_one(key, file_id_of(key), output, position, len(self.sort_keys))
+                   for position, key in enumerate(self.sort_keys, 1))
+
+    def commit_one(self, sort_key: str, file_id: str, output: str | None, position: int = 1, of: int = 1) -> bool:
+        """One file of a batch, as soon as it is done: a later failure or a kill cannot undo it, and a rerun of
+        the lease's files skips it (it is no longer open)."""
+        return self.ledger.commit_file(self.group, self.token, self.run_id, sort_key, file_id, output,
+                                       position=position, of=of)
 
 
 def fence_for(args: JobArgs, client: Any | None = None) -> Fence | None:

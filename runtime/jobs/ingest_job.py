@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script (Glue, the emulator, a shell): 
         sys.path.insert(0, str(_checkout))  # a checkout: landing_pipeline/__init__.py maps runtime/ beneath it
 
 from landing_pipeline.runtime.jobs.arguments import JobArgs, parse_args
+from landing_pipeline.runtime.jobs.batch_run import is_batch, run_batch
 from landing_pipeline.runtime.jobs.failures import IngestError, spark_failures
 from landing_pipeline.runtime.jobs.fencing import Fence, fence_for
 from landing_pipeline.runtime.jobs.readers import delete_folder, detect_format, literal_reader, read_raw
@@ -68,7 +69,8 @@ SESSION_SETTINGS = {
 
 def main(argv: list[str], spark: SparkSession | None = None, store: JsonStore | None = None,
          ledger_client: Any | None = None) -> dict[str, Any]:
-    """Ingest one file and return its manifest. Pass ``spark`` to reuse a session (it is left running).
+    """Ingest one file and return its manifest, or a batch of files and return the run manifest (per-file
+    results). Pass ``spark`` to reuse a session (it is left running).
 
     A run started with a lease token claims the lease first (runtime/jobs/fencing.py) and, if another run
     owns it, returns ``{"fenced": True, ...}`` having touched nothing: no session, no read, no write."""
@@ -80,6 +82,8 @@ def main(argv: list[str], spark: SparkSession | None = None, store: JsonStore | 
         return {"fenced": True, "run_id": args.run_id, "run_token": args.run_token, "file_id": args.file_id}
     session = spark if spark is not None else _new_session()
     try:
+        if is_batch(args):   # several files, one session: each committed as it is done (runtime/jobs/batch_run.py)
+            return run_batch(session, args, store or JsonStore(), fence, run)
         manifest = run(session, args, store or JsonStore())
     finally:
         if spark is None and not _on_glue():

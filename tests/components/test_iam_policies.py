@@ -83,9 +83,14 @@ def test_dispatcher_role_exactly(run: ProgramRun) -> None:
         # wake-ups, announcements, and a malformed body parked in the ordered DLQ (runtime/dispatcher.py)
         "sqs:ChangeMessageVisibility": {ordered}, "sqs:SendMessage": {ordered, dead, ordered_dlq},
         "glue:StartJobRun": {job}, "glue:GetJobRun": {job}, "glue:GetJobRuns": {job},
+        "s3:PutObject": {batch_lists(run)},   # a batch list too long for the run's arguments
         **decide(table),
         "logs:CreateLogStream": {logs}, "logs:PutLogEvents": {logs},
     }
+
+
+def batch_lists(run: ProgramRun) -> str:
+    return f"arn:aws:s3:::{run.exports['output_bucket_name']}/runs/*"
 
 
 def test_completion_role_exactly(run: ProgramRun) -> None:
@@ -117,6 +122,7 @@ def test_reconciler_role_exactly(run: ProgramRun) -> None:
     assert grants(run, "ingest-functions-reconciler-role-policy") == {
         **decide(table), "dynamodb:Query": {table, f"{table}/index/by_check"},
         "glue:GetJobRun": {job}, "glue:GetJobRuns": {job}, "glue:StartJobRun": {job},
+        "s3:PutObject": {batch_lists(run)},   # a restart of a batch writes its list again
         "sqs:SendMessage": {run.exports["ordered_queue_arn"], run.exports["dead_files_queue_arn"]},
         "cloudwatch:PutMetricData": {"*"},
         "logs:CreateLogStream": {logs}, "logs:PutLogEvents": {logs},
@@ -130,7 +136,7 @@ def test_job_role_reads_only_the_landing_prefix_and_writes_only_the_output_prefi
                                                                                  spec: PipelineSpec) -> None:
     landing, output = run.exports["landing_bucket_name"], run.exports["output_bucket_name"]
     table = arn(run, "aws:dynamodb/table:Table", "ingest-ledger-table")
-    prefixes = [spec.output_prefix, spec.quarantine_prefix, "manifests/", "snapshots/"]
+    prefixes = [spec.output_prefix, spec.quarantine_prefix, "manifests/", "snapshots/", "runs/"]
     writable = {f"arn:aws:s3:::{output}/{p}*" for p in prefixes}
     logs = {arn(run, "aws:cloudwatch/logGroup:LogGroup", f"ingest-processing-{k}-logs") + ":*"
             for k in ("error", "output")}
