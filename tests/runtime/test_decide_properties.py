@@ -62,7 +62,8 @@ class History:
             f = by_key[key]
             assert f.status != FileStatus.DEAD
             assert f.attempts_since_redrive < self.policy.max_attempts
-        for f in self.files:
+        after = {change.before.sort_key: change.after for change in d.files}  # what the decision writes with it
+        for f in (after.get(f.sort_key, f) for f in self.files):  # (a late file it parks is no longer open)
             if f.sort_key >= first or f.sort_key in d.lease.sort_keys:
                 continue
             unfinished = f.startable or (f.status == FileStatus.DEAD and self.policy.on_failure == "block"
