@@ -74,7 +74,7 @@ class Summary:
 class ServedStack:
     """``ServedStack(options)`` reads the stack (a bad one fails there); ``with ... as served:`` deploys, starts
     the pipeline and opens the endpoint; leaving the block (or ``close``) stops all of it. ``ready_s``: wall
-    seconds from entering until the endpoint answered."""
+    seconds from entering until the endpoint serves requests."""
 
     def __init__(self, options: ServeOptions):
         self.options = options
