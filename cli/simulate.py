@@ -225,6 +225,7 @@ def simulate(
         _write_json(json_path, {"scenario": scenario.name, "stack": label, "design": design.value,
                                 "overheads": scenario.overheads.preset, "seed": seed, "replications": replications,
                                 "max_parallel_groups_setting": spec.max_parallel_groups,
+                                "prices_region": scenario.region, "price_notes": list(scenario.price_notes),
                                 "metrics": metrics, "theory": theory, **_flat(metrics)})
         err_console.print(f"wrote {json_path}", highlight=False)
     if plots is not None:

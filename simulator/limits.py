@@ -58,6 +58,8 @@ class Quota:
     title: str
     source: str
     raise_it: str
+    held: str = "group start(s)"
+    """What the quota holds back, for the report."""
 
 
 QUOTAS: dict[str, Quota] = {
@@ -76,17 +78,20 @@ QUOTAS: dict[str, Quota] = {
         "not a Service Quotas entry: ask AWS Support, or start fewer runs per second (maxParallelGroups)"),
     "lambda_concurrency": Quota(
         "AWS Lambda: Concurrent executions (account, per Region)", LAMBDA_QUOTAS_URL,
-        "Service Quotas console > AWS Lambda > 'Concurrent executions' (quota code L-B99A9384) > Request increase"),
+        "Service Quotas console > AWS Lambda > 'Concurrent executions' (quota code L-B99A9384) > Request increase",
+        "wake-up(s) waiting for a dispatcher invocation"),
     "lambda_function_concurrency": Quota(
         "AWS Lambda: the dispatcher's reserved concurrency", LAMBDA_QUOTAS_URL,
-        "raise the function's reserved concurrency (PutFunctionConcurrency), within the account's quota"),
+        "raise the function's reserved concurrency (PutFunctionConcurrency), within the account's quota",
+        "wake-up(s) waiting for a dispatcher invocation"),
     "fifo_in_flight": Quota(
         "Amazon SQS: FIFO messages per queue (in flight)", SQS_FIFO_QUOTAS_URL,
-        "not in Service Quotas: contact AWS Support for an increase beyond 120,000"),
+        "not in Service Quotas: contact AWS Support for an increase beyond 120,000",
+        "wake-up(s) not received"),
     "fifo_calls_per_s": Quota(
         "Amazon SQS: FIFO transactions per second per API action", SQS_MESSAGE_QUOTAS_URL,
         "enable high-throughput mode (DeduplicationScope=messageGroup, FifoThroughputLimit=perMessageGroupId), "
-        "batch calls, or ask AWS Support"),
+        "batch calls, or ask AWS Support", "wake-up send(s)"),
 }
 
 _INTS = {"account_concurrent_runs", "job_concurrent_runs", "account_dpus", "lambda_concurrency",
@@ -111,7 +116,7 @@ def read_limits(problems: Problems, value: Any) -> Limits:
             continue   # an optional quota left unmodelled, as by default
         quota = QUOTAS.get(key)
         fix = (f"give a whole number of at least 1 (the account's value of '{quota.title}'; see {quota.source})"
-               if quota is not None else None)
+               if quota is not None else "")
         if key in _INTS:
             number: float | int | None = read_int(problems, where, raw, minimum=1, fix=fix)
         else:

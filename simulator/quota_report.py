@@ -19,7 +19,7 @@ def quota_notes(metrics: dict[str, Any], limits: Limits, describe: Any, show: An
             continue
         value = getattr(limits, name)
         delayed = _mean(hit.get("delayed"))
-        cost = (f"it held back {show(hit['delayed'])} thing(s) (a start, a wake-up, an invocation) by "
+        cost = (f"it held back {show(hit['delayed'])} {quota.held} by "
                 f"{describe(_mean(hit['delay_total_s']))} in total, {describe(_mean(hit['delay_max_s']))} at most"
                 if delayed else "nothing it held back went through later within the simulation")
         notes.append(f"quota '{quota.title}' ({value:,}) was hit {show(hit['hits'])} time(s), first at "

@@ -131,3 +131,32 @@ def test_limits_have_the_documented_defaults_and_bad_entries_name_the_fix() -> N
     text = str(caught.value)
     assert "limits.fifo_inflight" in text and "did you mean 'fifo_in_flight'" in text
     assert "limits.account_concurrent_runs" in text and "Max concurrent job runs per account" in text
+
+
+# --- request rates ------------------------------------------------------------------------------------------
+def test_start_job_run_past_its_rate_is_throttled_and_backs_off(tmp_path: Path, dev_spec: PipelineSpec) -> None:
+    spec = dev_spec.replace(max_parallel_groups=8, settle_seconds=0, retry_backoff_base_s=60)
+    rows = [f"0,landing/g{i}_000000.csv,100,0" for i in range(6)]
+    result = simulate(spec, trace_scenario(tmp_path, rows, overheads=ONE_SECOND_DISPATCH,
+                                           limits={"start_job_run_per_s": 2}), seed=1)
+    assert result.metrics["succeeded"] == 6
+    per_second: dict[int, int] = {}
+    for run in result.model.glue.runs:   # Glue's records: StartJobRun calls that got a run
+        per_second[int(run.dispatched)] = per_second.get(int(run.dispatched), 0) + 1
+    assert max(per_second.values()) == 2 and per_second[1] == 2
+    hit = result.metrics["quotas"]["start_job_run_per_s"]
+    assert hit["first_hit_s"] == 1.0 and hit["hits"] >= 4
+    # ThrottlingException is start_refused(no_slot=False): a short backoff (min(30 s, retryBackoffBaseSeconds))
+    assert hit["delay_max_s"] >= 30.0
+    assert "account_concurrent_runs" not in result.metrics["quotas"]
+
+
+def test_fifo_sends_past_the_rate_reach_the_queue_later(tmp_path: Path, dev_spec: PipelineSpec) -> None:
+    spec = dev_spec.replace(max_parallel_groups=10, settle_seconds=0)
+    rows = [f"0,landing/g{i}_000000.csv,100,0" for i in range(10)]
+    result = simulate(spec, trace_scenario(tmp_path, rows, overheads=NO_DELAYS, limits={"fifo_calls_per_s": 2}),
+                      seed=1)
+    starts = sorted(first_running(result).values())
+    assert starts == pytest.approx([0.5 * i for i in range(10)])   # the router's ten wake-ups, 2 a second
+    hit = result.metrics["quotas"]["fifo_calls_per_s"]
+    assert hit["first_hit_s"] == 0.0 and hit["delayed"] == 9 and hit["delay_max_s"] == pytest.approx(4.5)
