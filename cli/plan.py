@@ -20,11 +20,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from landing_pipeline.cli.common import stack_path
-from landing_pipeline.cli.errors import warn
+from landing_pipeline.cli.common import load_spec_or_exit
 from landing_pipeline.cli.plan_summary import short_type, summarize
 from landing_pipeline.components.program_runner import ProgramRun, ResourceRecord
-from landing_pipeline.runtime.spec_loader import stack_file_warnings
 
 
 def build_plan(stack: str, stack_file: Path | None = None) -> ProgramRun:
@@ -104,8 +102,7 @@ def register(app: typer.Typer) -> None:
           landing plan --spec my-stack.yaml -q
         """
         run = build_plan(stack, spec)  # a bad configuration raises; the handler prints every problem, exits 2
-        for message in stack_file_warnings(stack_path(stack, spec)):
-            warn(message)
+        load_spec_or_exit(stack, spec)  # the program accepted it: this prints its warnings, as `landing config` does
         console = Console()
         if not quiet:
             console.print(render_tree(run, f"landing-pipeline plan: {spec or 'stack ' + stack}"))

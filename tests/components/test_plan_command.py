@@ -60,3 +60,24 @@ def test_help_explains_options_with_examples() -> None:
     assert result.exit_code == 0
     for text in ("--stack", "--json", "--spec", "landing plan --stack prod", "without AWS credentials"):
         assert text in result.output
+
+
+def test_plan_prints_the_spec_warnings_landing_config_prints(tmp_path: Path) -> None:
+    """A legal but doubtful setting (a timeout shorter than a full batch, a window with one file a run) is
+    warned about by every command that reads the stack, plan included; a stack without one warns nothing."""
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "Pulumi.yaml").write_text((root / "Pulumi.yaml").read_text())
+    doubtful = tmp_path / "Pulumi.doubtful.yaml"
+    doubtful.write_text("config:\n  landing-pipeline:batchMaxFiles: 10\n  landing-pipeline:jobTimeoutMinutes: 10\n")
+    window = tmp_path / "Pulumi.window.yaml"
+    window.write_text("config:\n  landing-pipeline:batchMaxFiles: 1\n  landing-pipeline:batchWindowSeconds: 60\n")
+    for stack, expected in ((doubtful, "is shorter than a full batch"), (window, "has no effect")):
+        warned = []
+        for command in ("config", "plan"):
+            result = runner.invoke(app, [command, "--spec", str(stack), *(["-q"] if command == "plan" else [])],
+                                   env={"COLUMNS": "300"})
+            assert result.exit_code == 0, (command, result.output)
+            warned.append([" ".join(line.split()) for line in result.output.splitlines() if "warning:" in line])
+        assert warned[0] == warned[1] and len(warned[1]) == 1 and expected in warned[1][0], warned
+    quiet = runner.invoke(app, ["plan", "--stack", "prod", "-q"], env={"COLUMNS": "300"})
+    assert quiet.exit_code == 0 and "warning:" not in quiet.output
