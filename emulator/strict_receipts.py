@@ -121,14 +121,17 @@ class StrictReceipts:
             return messages
         with self.aws.lock:
             queue = self.backend.queues.get(queue_name)
-            stored = {str(m.id): m for m in queue._messages} if queue is not None else {}
+            if queue is None:
+                return messages
+            stored = {str(m.id): m for m in queue._messages}
+            visibility = int(getattr(queue, "visibility_timeout", 30))  # moto sets it from the queue's attributes
             again: list[dict[str, Any]] = []
             for message in messages:
                 original = stored.get(str(message.get("MessageId")))
                 if original is None:
                     again.append(message)
                     continue
-                original.mark_received(visibility_timeout=queue.visibility_timeout)
+                original.mark_received(visibility_timeout=visibility)
                 self._received(queue_name, [original])
                 attributes = {**message.get("Attributes", {}),
                               "ApproximateReceiveCount": str(original.approximate_receive_count)}
