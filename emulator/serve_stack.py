@@ -110,7 +110,6 @@ class ServedStack:
                                                     design="held", faults=self.faults, recorder=Recorder(),
                                                     strict=not self.options.lenient)
             self._exit.callback(self._stop_pipeline)
-            _reconciler_logs_to_function_log(running)
             uploads = ExternalUploads(running)
             uploads.install()
             self._exit.callback(uploads.uninstall)
@@ -250,20 +249,3 @@ def stop_jvm(timeout_s: float = 30.0) -> None:
     except subprocess.TimeoutExpired:
         process.terminate()
         process.wait(10)
-
-
-def _reconciler_logs_to_function_log(running: pipeline.RunningPipeline) -> None:
-    """The scheduler calls the reconciler outside the function scope the mapping runners use, so its log lines
-    reached the terminal (a JSON line every pass, every ``reconcileMinutes``); route them like the others'."""
-    from landing_pipeline.emulator.function_output import function_scope
-
-    scheduler = running.scheduler
-    if scheduler is None:
-        return
-    handler = scheduler.handler
-
-    def scoped(event: dict[str, Any], context: Any) -> Any:
-        with function_scope():
-            return handler(event, context)
-
-    scheduler.handler = scoped

@@ -74,6 +74,7 @@ EXTRAS = {
     "typer": "cli", "rich": "cli", "click": "cli",
     "simpy": "simulate", "numpy": "simulate", "matplotlib": "simulate",
     "moto": "local", "pyspark": "local", "pyarrow": "local", "aws_lambda_powertools": "local",
+    "flask": "local", "flask_cors": "local",
 }
 """Which extra of ``pyproject.toml`` brings each optional top-level module (base: pulumi, boto3, PyYAML)."""
 
