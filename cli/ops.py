@@ -141,6 +141,20 @@ def _group_title(g: GroupStatus) -> str:
     return "; ".join(parts)
 
 
+def _shown_order(order: str) -> str:
+    """The landing time an operator orders by; the sequencer after it (a tie-breaker within one second) is in
+    ``--json``."""
+    return order.split(" | ", 1)[0].replace("T", " ").removesuffix("Z")
+
+
+def _shown_run(run_id: str | None, position: str | None) -> str:
+    """A Glue run id shortened as the console lists it, and the file's place in its batch when it had company."""
+    if not run_id:
+        return ""
+    shown = run_id if len(run_id) <= 14 else run_id[:12] + "…"
+    return shown + (f" ({position})" if position and not position.endswith("/1") else "")
+
+
 def _status(ctx: RuntimeContext, group: str | None, key: str | None, as_json: bool) -> None:
     groups = groups_for_status(ctx.ledger, group=group, key=key)
     if as_json:
@@ -155,22 +169,28 @@ def _status(ctx: RuntimeContext, group: str | None, key: str | None, as_json: bo
                              + (f" with key {key!r}" if key else "")))
     counts: Counter[str] = Counter()
     late = 0
+    columns = ("#", "key", "status", "landed (order)", "late", "tries", "deaths", "run", "last error")
+    always = {"#", "key", "status", "landed (order)", "tries"}
     for g in groups:
-        table = Table(title=escape(_group_title(g)), title_justify="left")
-        for column in ("#", "key", "status", "order key", "late", "attempts", "deaths", "run (place in batch)",
-                       "last error"):
-            table.add_column(column, overflow="fold")
+        rows: list[tuple[list[str], str | None]] = []
         for number, f in enumerate(g.files, start=1):
             status = f.status + (" (in run)" if f.in_run else "")
             attempts = f"{f.attempts_since_redrive}/{ctx.spec.max_attempts}" + (
                 f" (+{f.attempts - f.attempts_since_redrive})" if f.attempts != f.attempts_since_redrive else "")
-            table.add_row(str(number), escape(f.key), status, escape(f.order), "late" if f.late else "",
-                          attempts, str(f.deaths) if f.deaths else "",
-                          escape(f"{f.run_id or ''} ({f.batch_position})" if f.batch_position else (f.run_id or "")),
-                          escape((f.reason or "")[:160]),
-                          style=STYLE.get(f.status))
+            rows.append(([str(number), escape(f.key), status,
+                          escape(_shown_order(f.order)), "late" if f.late else "", attempts,
+                          str(f.deaths) if f.deaths else "", escape(_shown_run(f.run_id, f.batch_position)),
+                          escape((f.reason or "")[:160])], STYLE.get(f.status)))
             counts[f.status] += 1
             late += f.late
+        shown = [i for i, column in enumerate(columns) if column in always or any(row[i] for row, _ in rows)]
+        table = Table(title=escape(_group_title(g)), title_justify="left")
+        for i in shown:  # a column nobody in the group has a value for (late, deaths, error) is left out
+            column = columns[i]
+            table.add_column(column, overflow="fold", min_width=16 if column == "key" else None,
+                             no_wrap=column in ("#", "status", "tries", "late", "landed (order)"))
+        for row, style in rows:
+            table.add_row(*(row[i] for i in shown), style=style)
         console.print(table)
     if counts:
         console.print("files: " + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))

@@ -79,7 +79,7 @@ def test_status_shows_state_lease_order_key_and_each_file_in_order(blocked: Pipe
     assert "group customers_20250915: running; lease epoch 1, run " in out
     assert out.index(A1) < out.index(A2)
     assert "DEAD" in out and "bad header" in out and "RECEIVED (in run)" in out  # B1, covered by the lease
-    assert "2025-09-15T10:15:00Z" in out  # the order key: landing time (whole seconds), then the key
+    assert "2025-09-15 10:15:00" in out  # the order: landing time (whole seconds, UTC)
     assert "dead-files queue: 1 waiting" in out
 
 
