@@ -62,6 +62,11 @@ class RunObservation:
     ordered_at: float | None = None
     """For one file of a batch (``per_file``): when its batch run started, which is when the file was started in
     its group's order (the lease covered it from then on); None: ``start``."""
+    batch: RunObservation | None = None
+    """For one file of a batch (``per_file``): the Glue run it was part of, so a picture can draw the run once
+    with its files inside it rather than as one run per file."""
+    place: int | None = None
+    """For one file of a batch (``per_file``): its position in the batch, from 1."""
 
 
 @dataclass
@@ -184,5 +189,5 @@ def per_file(runs: list[RunObservation]) -> list[RunObservation]:
             out.append(RunObservation(run_id=f"{run.run_id}/{f.position}", key=f.key, file_id=f.file_id,
                                       group=run.group, attempt=run.attempt, start=f.start, end=end, state=state,
                                       message=message, fenced=run.fenced, ordered_at=run.start,
-                                      start_seq=run.start_seq))
+                                      start_seq=run.start_seq, batch=run, place=f.position))
     return out

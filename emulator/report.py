@@ -72,7 +72,8 @@ def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs
             "enqueue_seq": enqueued.get(file_id),
             "runs": [{"run_id": r.run_id, "start": round(r.start, 3),
                       "end": round(r.end, 3) if r.end is not None else None, "state": r.state,
-                      **({"error": r.message} if r.message and r.state != "SUCCEEDED" else {})} for r in file_runs],
+                      **({"error": r.message} if r.message and r.state != "SUCCEEDED" else {}),
+                      **_batch_of(r)} for r in file_runs],
             "reason": _reason(status, record, file_runs, upload, ignored_reason),
             "late": bool(record.late) if record else False,
             "_landed_at": round(upload.at, 3),
@@ -97,6 +98,16 @@ def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs
         "wall_s": round(wall_s, 3),
     }
     return {"files": files, "summary": summary}
+
+
+def _batch_of(run: RunObservation) -> dict[str, Any]:
+    """A batch file's run names the Glue run it was part of (one run, many files: the timeline draws it once)."""
+    batch = run.batch
+    if batch is None:
+        return {}
+    return {"batch": {"run_id": batch.run_id, "place": run.place, "files": len(batch.files),
+                      "start": round(batch.start, 3), "end": round(batch.end, 3) if batch.end is not None else None,
+                      "state": batch.state}}
 
 
 def to_json(report: dict[str, Any]) -> dict[str, Any]:

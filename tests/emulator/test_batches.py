@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from landing_pipeline.emulator import timeline
 from landing_pipeline.emulator.demo import DemoResult
 from landing_pipeline.emulator.observe import RunObservation, per_file
 from landing_pipeline.emulator.workload import Arrival
@@ -60,6 +61,10 @@ def test_a_failure_mid_batch_stops_it_and_the_next_run_starts_at_the_failing_fil
     for run in per_file(engine_runs(result)):
         successes[run.file_id] = successes.get(run.file_id, 0) + (run.state == "SUCCEEDED")
     assert sorted(successes.values()) == [1] * 5                            # none processed twice
+    taken_in = [f for f in result.report["files"] if f["runs"]]
+    (bars_of_group,) = timeline.bars(taken_in, now=second.end or 0.0).values()   # the picture: one bar a Glue run
+    assert [[m["place"] for m in bar["marks"]] for bar in bars_of_group] == [[1, 2, 3], [1, 2, 3]]
+    assert [bar["start"] for bar in bars_of_group] == [round(first.start, 3), round(second.start, 3)]
 
 
 @pytest.mark.spark
