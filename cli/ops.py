@@ -188,7 +188,7 @@ def _status(ctx: RuntimeContext, group: str | None, key: str | None, as_json: bo
         for i in shown:  # a column nobody in the group has a value for (late, deaths, error) is left out
             column = columns[i]
             table.add_column(column, overflow="fold", min_width=16 if column == "key" else None,
-                             no_wrap=column in ("#", "status", "tries", "late", "landed (order)"))
+                             no_wrap=column in ("#", "tries", "late"))
         for row, style in rows:
             table.add_row(*(row[i] for i in shown), style=style)
         console.print(table)
