@@ -160,3 +160,21 @@ def test_fifo_sends_past_the_rate_reach_the_queue_later(tmp_path: Path, dev_spec
     assert starts == pytest.approx([0.5 * i for i in range(10)])   # the router's ten wake-ups, 2 a second
     hit = result.metrics["quotas"]["fifo_calls_per_s"]
     assert hit["first_hit_s"] == 0.0 and hit["delayed"] == 9 and hit["delay_max_s"] == pytest.approx(4.5)
+
+
+@pytest.mark.slow
+def test_the_documented_120_000_in_flight_are_reached_by_a_wide_burst(dev_spec: PipelineSpec) -> None:
+    """At the default quota: 125,000 files of their own groups in a minute, each wake-up held for a 300 s settle
+    window, received by up to 500 dispatcher invocations at once (about two minutes on one core)."""
+    spec = dev_spec.replace(max_parallel_groups=500, settle_seconds=300)
+    document = {"duration_s": 60, "seed": 1, "overheads": "realistic",
+                "arrivals": [{"burst": {"at_s": 0, "files": 125_000, "groups": "unique", "spread_s": 60}}],
+                "job": {"startup_s": 5, "duration": {"dist": "fixed", "seconds": 5}},
+                "limits": {"account_concurrent_runs": 500}}
+    result = simulate(spec, scenario(document), seed=1)
+    m = result.metrics
+    assert m["succeeded"] == 125_000 and m["ordering_violations"] == 0
+    assert m["fifo_in_flight_max"] == Limits().fifo_in_flight == 120_000
+    hit = m["quotas"]["fifo_in_flight"]
+    assert hit["hits"] > 0 and 60.0 < hit["first_hit_s"] < 300.0
+    assert QUOTAS["fifo_in_flight"].title in " ".join(warnings(m, spec, result.model.scenario))
