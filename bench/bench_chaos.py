@@ -65,7 +65,10 @@ def one_seed(task: tuple[int, int, int]) -> dict[str, Any]:
             "late": report.late, "faults": [f.split(":", 1)[0] for f in report.faults_drawn],
             "files": len(result.recorder.uploads) if result.recorder else files, "wall_s": report.wall_s,
             "cpu_s": report.cpu_s, "moto_s": result.moto_s, "moto_cpu_s": result.moto_cpu_s,
-            "requests": result.aws_requests, "problems": list(report.problems), "pid": os.getpid()}
+            "requests": result.aws_requests, "problems": list(report.problems), "pid": os.getpid(),
+            # a failure that does not come back when the seed is run again can only be read here
+            **({"violations": report.violations, "timelines": report.timelines, "operator": report.operator,
+                "overrides": report.overrides, "faults_drawn": report.faults_drawn} if report.failed else {})}
 
 
 def _seeds_text(seeds: list[int], limit: int = 12) -> str:
