@@ -26,9 +26,10 @@ FILES, GROUPS = 20, 4
 """The tests' draw: big enough for bursts, retries, redrives and a few faults, small enough for 20 seeds in
 a few minutes."""
 
-SEEDS = [*range(1, 31)]
-"""Seeds 1-23 were drawn for v1 (where F1, F2, F3, F5 and F8 broke 22 of them, docs/emulator.md lists which);
-24-30 besides. On the v2 core every one must hold every invariant."""
+SEEDS = [*range(1, 24)]
+"""Seeds 1-23 were drawn for v1 (where F1, F2, F3, F5 and F8 broke 22 of them, docs/emulator.md lists which); on
+the v2 core every one must hold every invariant. More seeds are bench_chaos.py's (kept out of ``make test``, which
+must stay well under 20 minutes)."""
 OPEN: dict[int, str] = {}
 """Seeds that still fail on the v2 core, each with what is known; a strict expected failure so a fix shows.
 (Seed 7 was one: a file started and failed at the instant the operator then redrove it and an earlier file,
