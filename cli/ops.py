@@ -31,7 +31,7 @@ from landing_pipeline.cli.ops_actions import (
     resolve_names,
     skip,
 )
-from landing_pipeline.cli.ops_status import GroupStatus, groups_for_status
+from landing_pipeline.cli.ops_status import GroupStatus, groups_for_status, order_brief
 from landing_pipeline.runtime.context import RuntimeContext, aws_error_code
 from landing_pipeline.runtime.errors import ConfigurationError
 from landing_pipeline.runtime.spec import PipelineSpec
@@ -141,12 +141,6 @@ def _group_title(g: GroupStatus) -> str:
     return "; ".join(parts)
 
 
-def _shown_order(order: str) -> str:
-    """The landing time an operator orders by; the sequencer after it (a tie-breaker within one second) is in
-    ``--json``."""
-    return order.split(" | ", 1)[0].replace("T", " ").removesuffix("Z")
-
-
 def _shown_run(run_id: str | None, position: str | None) -> str:
     """A Glue run id shortened as the console lists it, and the file's place in its batch when it had company."""
     if not run_id:
@@ -178,7 +172,7 @@ def _status(ctx: RuntimeContext, group: str | None, key: str | None, as_json: bo
             attempts = f"{f.attempts_since_redrive}/{ctx.spec.max_attempts}" + (
                 f" (+{f.attempts - f.attempts_since_redrive})" if f.attempts != f.attempts_since_redrive else "")
             rows.append(([str(number), escape(f.key), status,
-                          escape(_shown_order(f.order)), "late" if f.late else "", attempts,
+                          escape(order_brief(f.order)), "late" if f.late else "", attempts,
                           str(f.deaths) if f.deaths else "", escape(_shown_run(f.run_id, f.batch_position)),
                           escape((f.reason or "")[:160])], STYLE.get(f.status)))
             counts[f.status] += 1

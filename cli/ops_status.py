@@ -76,6 +76,21 @@ def _when(ts: float | None) -> str | None:
     return iso(ts) if ts else None
 
 
+ORDER_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+"""How ``order_text`` writes the landing second."""
+
+
+def order_brief(order: str) -> str:
+    """The part of ``order_text`` an operator orders by at a glance: the landing second, written for reading
+    (``2025-09-15 10:15:00``), or under ``file_name`` order the name; the sequencer, a tie-breaker within one
+    second, stays in ``--json``."""
+    first = order.split(" | ", 1)[0]
+    try:
+        return datetime.strptime(first, ORDER_TIME_FORMAT).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return first  # a file name (file_name order): as it is
+
+
 def order_text(sort_key: str, key: str = "") -> str:
     """A sort key as an operator reads it: the landing second as UTC time and the sequencer when the event carried
     one (``file_name`` order starts with the name). The key, its tie-breaker, is left out when it is the file's own
@@ -83,7 +98,7 @@ def order_text(sort_key: str, key: str = "") -> str:
     shown = []
     for part in readable(sort_key).split(" | "):
         if len(part) == 11 and part.isdigit():
-            shown.append(datetime.fromtimestamp(int(part), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+            shown.append(datetime.fromtimestamp(int(part), tz=UTC).strftime(ORDER_TIME_FORMAT))
         elif part and part.strip("0") and part != key:
             shown.append(part)
     return " | ".join(shown)

@@ -279,3 +279,10 @@ def test_status_prints_keys_and_errors_as_written_not_as_rich_markup(make_pipeli
 
     assert result.exit_code == 0, result.output
     assert key in result.output and "column [amount] is not a double" in result.output
+
+
+def test_the_status_table_shows_the_landing_second_or_under_file_name_order_the_name_as_it_is() -> None:
+    from landing_pipeline.cli.ops_status import order_brief
+
+    assert order_brief("2025-09-15T10:15:00Z | 00000000000617f08299329d189") == "2025-09-15 10:15:00"
+    assert order_brief("orders_T1_20250915.csv | 0000000000617f08") == "orders_T1_20250915.csv"
