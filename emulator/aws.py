@@ -294,6 +294,10 @@ class InProcessAWS:
 
         return sqs_backends[self.account_id][self.region]
 
+    def _moto_queue(self, queue_url: str) -> Any:
+        """moto's model of the queue at ``queue_url`` (None: no such queue); call with the lock held."""
+        return self._sqs_backend().queues.get(queue_url.rsplit("/", 1)[-1])
+
     def _sqs_changes(self) -> Iterator[tuple[str, float]]:
         """(queue name, epoch ms) of every moment a stored message changes by itself: its visibility or delay
         ends, or its retention period does (call with the lock held)."""
@@ -339,17 +343,18 @@ class InProcessAWS:
         model directly: the quiet checks run after every jump, and a botocore round trip per queue is most of
         their cost."""
         with self.lock:
-            queue = self._sqs_backend().queues.get(queue_url.rsplit("/", 1)[-1])
+            queue = self._moto_queue(queue_url)
             return len(queue._messages) if queue is not None else 0
 
     def receivable(self, queue_url: str) -> bool:
-        """Whether a receive on the queue could return a message now (one is visible and not delayed), read from
-        moto's model. An event source mapping's poller asks before it receives: its empty receives were a tenth
-        of a chaos run's requests. moto's receive looks at exactly these messages (and moves a message past its
-        maxReceiveCount to the DLQ only when it is one of them), so skipping the receive changes nothing."""
+        """Whether a receive on the queue could return a message now (one is visible and not delayed: moto's
+        ``Queue.messages``, without building the list), read from moto's model. An event source mapping's poller
+        asks before it receives: its empty receives were a tenth of a chaos run's requests. moto's receive looks
+        at exactly these messages (and moves a message past its maxReceiveCount to the DLQ only when it is one of
+        them), so skipping the receive changes nothing."""
         with self.lock:
-            queue = self._sqs_backend().queues.get(queue_url.rsplit("/", 1)[-1])
-            return queue is None or bool(queue.messages)
+            queue = self._moto_queue(queue_url)
+            return queue is None or any(m.visible and not m.delayed for m in queue._messages)
 
     def client(self, service: str) -> Any:
         """A boto3 client for the emulated account and region, one per service: clients are thread-safe, and
@@ -357,10 +362,10 @@ class InProcessAWS:
         if self._session is None:
             raise RuntimeError("InProcessAWS is not started; use it as a context manager")
         client = self._clients.get(service)
-        if client is None:
-            client = _credentialed(self._session.client(service, config=self._config), self.region)
-            self._clients.setdefault(service, client)
-        return self._clients[service]
+        if client is None:  # two threads may both build one: the first stored is the one everybody gets
+            client = self._clients.setdefault(
+                service, _credentialed(self._session.client(service, config=self._config), self.region))
+        return client
 
     def handler_client(self, service: str, retries: dict[str, Any] | None = None) -> Any:
         """A client as a Lambda handler has it: the runtime's retry configuration and timeouts (``retries``:
