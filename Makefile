@@ -43,8 +43,11 @@ typecheck: $(VENV)/.installed-dev
 	    ln -s "$(CURDIR)/$$f" $(TYPECHECK_TREE)/landing_pipeline/; done
 	cd $(TYPECHECK_TREE) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p landing_pipeline
 
+# One worker per core (PYTEST_WORKERS=0 runs serially); --dist loadfile keeps each test file, and so its
+# module-scoped deploys and Spark session, in one worker.
+PYTEST_WORKERS ?= auto
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile
 
 demo: $(VENV)/.installed-local
 	$(BIN)/landing demo --stack dev --json $(DEMO_OUT)/demo.json --timeline $(DEMO_OUT)/timeline.png
