@@ -161,13 +161,21 @@ def serving(tmp_path: Path, *args: str, timeout_s: float = 240.0) -> Iterator[Se
     finally:
         if process.poll() is None:
             server.note_children()
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                raise AssertionError(f"no stop 120 s after SIGTERM:\n{server.output()}") from None
+            if not signal_and_wait(process, signal.SIGTERM, timeout_s=120):
+                raise AssertionError(f"no stop 120 s after SIGTERM:\n{server.output()}")
+
+
+def signal_and_wait(process: subprocess.Popen[str], sig: int, *, timeout_s: float) -> bool:
+    """Send ``sig`` and wait for the process to end; one that outlives ``timeout_s`` is killed, so a hung child
+    never outlives the test, and the answer (False) lets the caller fail with what the child printed."""
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return False
+    return True
 
 
 def assert_stopped_clean(server: Server) -> None:
@@ -359,17 +367,13 @@ def test_boto3_in_another_process_with_awkward_keys(tmp_path: Path) -> None:
 
         reader = threading.Thread(target=read_watch, daemon=True)
         reader.start()
-        shown = first_view.wait(90)  # a fresh venv compiles the CLI's imports on its first start
-        watch.send_signal(signal.SIGINT)
-        try:
-            watch.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            watch.kill()
-            watch.wait(timeout=10)
+        shown = first_view.wait(60)
+        stopped = signal_and_wait(watch, signal.SIGINT, timeout_s=30)
         reader.join(timeout=10)
         text = "".join(seen)
-        assert shown, f"no view of the groups within 90 s:\n{text}"
-        assert watch.returncode == 0, f"Ctrl-C did not end the watch cleanly (exit {watch.returncode}):\n{text}"
+        assert shown, f"no view of the groups within 60 s:\n{text}"
+        assert stopped and watch.returncode == 0, \
+            f"Ctrl-C did not end the watch within 30 s (exit {watch.returncode}):\n{text}"
         assert "orders_20250916" in text and "backlog 0, done 3" in text, text
     assert_stopped_clean(server)
     assert "ledger: SUCCEEDED 3" in server.output(), server.output()
