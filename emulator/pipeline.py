@@ -213,19 +213,27 @@ def _landing_faults(running: RunningPipeline, s3: Any, events: Any, key: str, ve
     bucket, faults = running.deployment.landing_bucket, running.faults
     if faults.fire("delete-before-processing", key):
         s3.delete_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
+    # A repeat is S3's own event again, with the object's creation time: PutEvents' default (moto's wall clock
+    # at the send) would order the file before files that landed earlier whenever the repeat is recorded first.
+    landed = running.event_time.time_of_object(running.aws.account_id, bucket, key, version) \
+        if running.event_time is not None else None
     while faults.fire("duplicate-event", key):
         _put_s3_event(events, running.aws.region, bucket, {"key": key, "size": size, "etag": etag,
-                                                           "version-id": version, "sequencer": "0"})
+                                                           "version-id": version, "sequencer": "0"}, at=landed)
     while faults.fire("malformed-event", key):
-        _put_s3_event(events, running.aws.region, bucket, {"key": key, "size": "corrupt"})
+        _put_s3_event(events, running.aws.region, bucket, {"key": key, "size": "corrupt"}, at=landed)
 
 
-def _put_s3_event(events: Any, region: str, bucket: str, obj: dict[str, Any]) -> None:
-    """An Object Created event as S3 emits it, sent through EventBridge so the stack's own rule must match it."""
+def _put_s3_event(events: Any, region: str, bucket: str, obj: dict[str, Any], *, at: float | None = None) -> None:
+    """An Object Created event as S3 emits it, sent through EventBridge so the stack's own rule must match it;
+    ``at`` is its ``time`` (Unix seconds)."""
     detail = {"version": "0", "bucket": {"name": bucket}, "object": {k: v for k, v in obj.items() if v is not None},
               "request-id": "EMULATED", "requester": "123456789012", "reason": "PutObject"}
-    response = events.put_events(Entries=[{"Source": S3_SOURCE, "DetailType": OBJECT_CREATED,
-                                           "Detail": json.dumps(detail), "Resources": [f"arn:aws:s3:::{bucket}"]}])
+    entry: dict[str, Any] = {"Source": S3_SOURCE, "DetailType": OBJECT_CREATED, "Detail": json.dumps(detail),
+                             "Resources": [f"arn:aws:s3:::{bucket}"]}
+    if at is not None:
+        entry["Time"] = at
+    response = events.put_events(Entries=[entry])
     if response.get("FailedEntryCount"):
         raise RuntimeError(f"EventBridge refused an injected S3 event: {response['Entries']}")
 

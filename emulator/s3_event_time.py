@@ -76,6 +76,17 @@ class S3EventTime:
         wall = modified.replace(tzinfo=UTC).timestamp() if isinstance(modified, datetime) else None
         return float(self.clock.epoch()) if wall is None else self.pipeline_epoch(wall)
 
+    def time_of_object(self, account_id: str, bucket: str, key: str, version_id: str | None) -> float | None:
+        """The time S3's own event for this object carries (None if it is gone): what a repeated delivery of
+        that event carries too, since AWS repeats the event, not the put (``duplicate-event``)."""
+        from moto.s3.models import s3_backends
+
+        with contextlib.suppress(Exception):
+            stored = s3_backends[account_id]["aws"].get_object(bucket, key, version_id=version_id)
+            if stored is not None:
+                return self.epoch_of(stored)
+        return None
+
     def pipeline_epoch(self, wall: float) -> float:
         """A wall-clock instant as the pipeline clock's Unix time (``PipelineClock.epoch`` at that instant)."""
         start = self.clock.epoch() - self.clock.now()

@@ -48,3 +48,40 @@ def test_a_delayed_event_is_overtaken_and_a_repeated_one_arrives_again_after_fiv
         assert late.pending == 0
     finally:
         late.uninstall()
+
+
+def test_a_repeated_s3_event_carries_the_objects_creation_time_not_the_repeats(
+        stack: tuple[InProcessAWS, Deployment]) -> None:
+    """``duplicate-event`` repeats S3's event, so its ``time`` (the order ``landing_time`` sorts by) is the
+    object's. With PutEvents' default, the wall clock, the repeat of a file that landed at pipeline second 100
+    said it landed near second 0; when the router recorded the repeat first, the file ran before files of its
+    group that landed earlier (chaos seed 9 in CI)."""
+    from types import SimpleNamespace
+
+    from landing_pipeline.emulator.pipeline import _landing_faults
+    from landing_pipeline.emulator.s3_event_time import S3EventTime
+
+    aws, deployment = stack
+    event_time = S3EventTime(aws.clock)
+    event_time.install()
+    try:
+        aws.clock.sleep(100)  # pipeline time runs 200x the wall's: a wall-clock stamp would be ~99 s early
+        s3, sqs, events = aws.client("s3"), aws.client("sqs"), aws.client("events")
+        key = deployment.spec.key_prefix + "orders_20250915_101500.csv"
+        put = s3.put_object(Bucket=deployment.landing_bucket, Key=key, Body=b"id\n1\n")
+        running = SimpleNamespace(deployment=deployment, aws=aws, event_time=event_time,
+                                  faults=FaultPlan.parse(["duplicate-event:orders_*"]))
+        _landing_faults(running, s3, events, key, put.get("VersionId"), put["ETag"].strip('"'), 5)  # type: ignore[arg-type]
+        times: list[str] = []
+
+        def receive() -> bool:
+            for message in sqs.receive_message(QueueUrl=deployment.queues["intake"],
+                                               MaxNumberOfMessages=10).get("Messages") or []:
+                times.append(json.loads(message["Body"])["time"])
+                sqs.delete_message(QueueUrl=deployment.queues["intake"], ReceiptHandle=message["ReceiptHandle"])
+            return len(times) >= 2
+
+        assert wait_for(receive, wall_s=15), times
+        assert len(set(times)) == 1, f"the original and its repeat disagree on when the file landed: {times}"
+    finally:
+        event_time.uninstall()
