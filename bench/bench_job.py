@@ -14,6 +14,7 @@ Run: .venv/bin/python bench/bench_job.py [--rows 1000000] [--master local[*]] [-
 Prints rows/s for each and the throughput ratio job/pyarrow (goal: >= 0.5x pyarrow's throughput), by the
 wall clock and by CPU time (the JVM's CPU seconds from /proc for Spark, the process's for pyarrow): on a
 shared machine the CPU figures move much less with the load, which is printed too. Nothing is asserted.
+Many small files, a batch run against one run per file: bench/bench_batch_job.py.
 """
 
 from __future__ import annotations
