@@ -45,10 +45,22 @@ class SimulationResult:
 
     def run_order(self) -> dict[str, list[str]]:
         """Per group, the keys of its Glue runs in the order they started (a retried file appears once per
-        attempt): what the agreement test compares with the emulator's runs of the same trace."""
+        attempt): what the agreement test compares with the emulator's runs of the same trace. A batch lists
+        the files its job began, in its order: those it finished and the one it stopped on, not those after
+        (the emulator's run log has no run of a file the job never began)."""
         runs, w = self.model.runs, self.model.w
+        begun: list[int] = []
+        current, stopped = None, False
+        for index in range(len(runs)):   # a run's rows are consecutive (``Model.started``), in the job's order
+            fid = int(runs.file[index])
+            run = (w.group[fid], runs.lease_at[index], runs.dispatched[index], runs.end[index])
+            if run != current:
+                current, stopped = run, False
+            if not stopped:
+                begun.append(index)
+                stopped = not runs.ok[index]
         order: dict[str, list[str]] = {}
-        for index in sorted(range(len(runs)), key=lambda i: (runs.start[i], i)):
+        for index in sorted(begun, key=lambda i: (runs.start[i], i)):
             fid = int(runs.file[index])
             order.setdefault(w.group_names[w.group[fid]], []).append(w.keys[fid])
         return order

@@ -198,7 +198,10 @@ def test_an_injected_violation_exits_1_through_the_cli(tmp_path: Path, monkeypat
         first = drawn.arrivals[0].name  # and boto3's retries back on StartJobRun, as v1 had them: F1
         arrivals = tuple(replace(arrival, fail_attempts=0) for arrival in drawn.arrivals)
         return chaos.ChaosPlan(drawn.seed, drawn.files, drawn.groups, arrivals,
-                               (f"ambiguous-start:{first}",), {**drawn.overrides, "maxParallelGroups": 4}, ())
+                               (f"ambiguous-start:{first}",),
+                               # one file a run, so the first file's start is a start of its own (a batch's
+                               # StartJobRun names its head, which a burst landing in one second may not make it)
+                               {**drawn.overrides, "maxParallelGroups": 4, "batchMaxFiles": 1}, ())
 
     monkeypatch.setattr(chaos, "plan", with_f1)
     from landing_pipeline.emulator.aws import InProcessAWS

@@ -44,8 +44,14 @@ def test_json_is_exactly_the_documented_format(held_result: DemoResult) -> None:
         assert file["rows"] is None
         for run in file["runs"]:
             failed = {"error"} if run["state"] != "SUCCEEDED" else set()
-            assert set(run) == {"run_id", "start", "end", "state"} | failed
+            batched = {"batch"} if "batch" in run else set()
+            assert set(run) == {"run_id", "start", "end", "state"} | failed | batched
+            if batched:   # a file of a batch run (batchMaxFiles 10, the default): its stretch, then the Glue run
+                assert set(run["batch"]) == {"run_id", "place", "files", "start", "end", "state"}
+                assert run["run_id"] == f"{run['batch']['run_id']}/{run['batch']['place']}"
+                assert run["batch"]["start"] <= run["start"] <= run["end"] <= run["batch"]["end"]
     assert document["summary"]["files"] == len(document["files"]) == 6
+    assert any("batch" in run for file in document["files"] for run in file["runs"]), "the demo ran no batch"
 
 
 def test_seed_design_lets_runs_of_one_group_overlap() -> None:

@@ -328,7 +328,9 @@ def runs_stay_running(aws: None) -> None:
 
 DEFAULT_SPEC = {"key_prefix": "landing/", "max_attempts": 3, "max_parallel_groups": 4, "retry_backoff_base_s": 30,
                 "retry_backoff_cap_s": 300, "throttle_backoff_s": 30, "job_timeout_minutes": 30,
-                "hold_margin_s": 600}
+                "hold_margin_s": 600, "batch_max_files": 1}
+"""The flow tests' stack: one file a run (``batch_max_files`` 1, not the default 10), since they follow single
+runs; test_batch_flow.py and test_batches.py ask for batches themselves."""
 
 
 @pytest.fixture

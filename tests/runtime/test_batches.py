@@ -149,10 +149,12 @@ def test_a_lease_of_a_batch_is_one_group_item_write() -> None:
 
 # --- settings ----------------------------------------------------------------------------------------------------
 
-def test_batch_settings_default_to_one_file_per_run_and_are_range_checked() -> None:
+def test_batch_settings_default_to_the_measured_recommendation_and_are_range_checked() -> None:
     spec = PipelineSpec()
-    assert (spec.batch_max_files, spec.batch_window_seconds) == (1, 0)
-    assert Policy.from_spec(spec).batch_max_files == 1 and Policy.from_spec(spec).batch_window_s == 0
+    assert (spec.batch_max_files, spec.batch_window_seconds) == (10, 0)
+    assert Policy.from_spec(spec).batch_max_files == 10 and Policy.from_spec(spec).batch_window_s == 0
+    assert spec_warnings(spec) == []   # the default fits the default timeout
+    assert Policy.from_spec(PipelineSpec(batch_max_files=1)).batch_max_files == 1
     with pytest.raises(SpecError, match="batchMaxFiles"):
         PipelineSpec(batch_max_files=26)
     with pytest.raises(SpecError, match="batchMaxFiles"):
@@ -172,7 +174,8 @@ def test_a_timeout_too_short_for_a_full_batch_is_a_warning_naming_both_settings(
     assert spec_warnings(PipelineSpec(batch_max_files=25)) == []
     notes = spec_warnings(PipelineSpec(batch_max_files=10, job_timeout_minutes=10))
     assert len(notes) == 1 and "jobTimeoutMinutes" in notes[0] and "batchMaxFiles" in notes[0]
-    assert spec_warnings(PipelineSpec(batch_window_seconds=60))   # a window with one file per run does nothing
+    # a window with one file per run does nothing
+    assert spec_warnings(PipelineSpec(batch_max_files=1, batch_window_seconds=60))
 
 
 # --- the properties of test_decide_properties.py, with batches on ---------------------------------------------

@@ -14,7 +14,7 @@ BURST_INTO_ONE_GROUP = {
 
 
 def test_seed_design_overlaps_runs_of_one_group(dev_spec: PipelineSpec) -> None:
-    spec = dev_spec.replace(max_parallel_groups=4)
+    spec = dev_spec.replace(max_parallel_groups=4, batch_max_files=1)   # the hold alone, not batches
     seed = simulate(spec, scenario(BURST_INTO_ONE_GROUP), design="seed", seed=11).metrics
     held = simulate(spec, scenario(BURST_INTO_ONE_GROUP), design="held", seed=11).metrics
     assert seed["groups"] == held["groups"] == 1

@@ -102,7 +102,8 @@ def busy_until_the_last_waiter_started(result: SimulationResult, slots: int) -> 
 @pytest.mark.parametrize("slots", [1, 2])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_backlog_keeps_the_slots_busy(dev_spec: PipelineSpec, slots: int, seed: int) -> None:
-    spec = dev_spec.replace(max_parallel_groups=slots, job_timeout_minutes=240)
+    # one file a run: with batches the burst's 60 files need too few runs to keep a backlog of groups waiting
+    spec = dev_spec.replace(max_parallel_groups=slots, job_timeout_minutes=240, batch_max_files=1)
     result = simulate(spec, scenario(burst(0.05)), seed=seed)
     metrics = result.metrics
     assert metrics["succeeded"] + metrics["dead"] == 60 and metrics["wakeups_to_dlq"] == 0

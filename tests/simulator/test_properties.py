@@ -46,7 +46,8 @@ def cases(draw: Any, faults: bool = False) -> tuple[PipelineSpec, dict[str, Any]
                        order_by=draw(st.sampled_from(["landing_time", "file_name"])),
                        late_files=draw(st.sampled_from(["run", "park"])),
                        settle_seconds=draw(st.sampled_from([0, 30])),
-                       retry_backoff_base_s=draw(st.integers(1, 60)))
+                       retry_backoff_base_s=draw(st.integers(1, 60)),
+                       batch_max_files=draw(st.sampled_from([1, 1, 3, 10])))
     document = {"duration_s": 600, "arrivals": [{"files": files}],
                 "overheads": draw(st.sampled_from(["realistic", "none"])),
                 "job": {"failure_rate": draw(st.sampled_from([0.0, 0.3]))}}
@@ -67,9 +68,24 @@ def stack_order(result: SimulationResult, spec: PipelineSpec) -> list[tuple[Any,
     return order
 
 
+def glue_runs(result: SimulationResult) -> dict[tuple[int, float, float], list[int]]:
+    """The run log's rows (one a file) gathered into Glue runs: a batch's files share their group, their lease
+    time and the moment StartJobRun took the slot. Files in the order the log lists them (the job's order)."""
+    runs, group = result.model.runs, result.workload.group
+    gathered: dict[tuple[int, float, float], list[int]] = defaultdict(list)
+    for fid, lease, dispatched in zip(runs.file.tolist(), runs.lease_at.tolist(), runs.dispatched.tolist(),
+                                      strict=True):
+        gathered[(group[fid], lease, dispatched)].append(fid)
+    return gathered
+
+
 def check_order(result: SimulationResult, spec: PipelineSpec) -> None:
     w, runs, ledger = result.workload, result.model.runs, result.model.ledger
     order = stack_order(result, spec)
+    in_run: set[tuple[tuple[int, float, float], int]] = set()   # (run, file): a file may be in several runs
+    for run_key, fids in glue_runs(result).items():
+        assert [order[f] for f in fids] == sorted(order[f] for f in fids), "a batch took its files out of order"
+        in_run.update((run_key, f) for f in fids)
     finished = [t if t >= 0 else math.inf for t in ledger.final_s]
     first_lease: dict[int, float] = {}   # a start is a lease taken, run or not (a start may die before Glue)
     lease_file, lease_at = result.model.leases()
@@ -78,10 +94,14 @@ def check_order(result: SimulationResult, spec: PipelineSpec) -> None:
     late = {f for f in range(w.files) if any(
         w.group[o] == w.group[f] and order[o] > order[f] and first_lease.get(o, math.inf) < w.enqueue_s[f]
         for o in range(w.files))}
-    for fid, lease in zip(runs.file.tolist(), runs.lease_at.tolist(), strict=True):
+    for fid, lease, dispatched in zip(runs.file.tolist(), runs.lease_at.tolist(), runs.dispatched.tolist(),
+                                      strict=True):
+        run_key = (w.group[fid], lease, dispatched)
         for other in range(w.files):
             if w.group[other] != w.group[fid] or order[other] >= order[fid] or w.enqueue_s[other] >= lease:
                 continue
+            if (run_key, other) in in_run:
+                continue   # an earlier file of the same batch: the job finishes it before it begins this one
             done = finished[other]
             if spec.on_failure == "block" and ledger.status[other] == DEAD and other not in late:
                 done = math.inf   # a DEAD file holds the rest of its group
@@ -91,10 +111,13 @@ def check_order(result: SimulationResult, spec: PipelineSpec) -> None:
 
 
 def runs_by_group(result: SimulationResult) -> dict[int, list[tuple[float, float, int]]]:
-    runs, group = result.model.runs, result.workload.group
+    """Each group's Glue runs (a batch once, by its first file): (slot taken, end, first file)."""
+    runs = result.model.runs
+    end_of = dict(zip(zip(runs.file.tolist(), runs.lease_at.tolist(), runs.dispatched.tolist(), strict=True),
+                      runs.end.tolist(), strict=True))
     by_group: dict[int, list[tuple[float, float, int]]] = defaultdict(list)
-    for fid, start, end in zip(runs.file.tolist(), runs.dispatched.tolist(), runs.end.tolist(), strict=True):
-        by_group[group[fid]].append((start, end, fid))
+    for (g, lease, dispatched), fids in glue_runs(result).items():
+        by_group[g].append((dispatched, end_of[(fids[0], lease, dispatched)], fids[0]))
     return by_group
 
 

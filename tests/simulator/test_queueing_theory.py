@@ -4,7 +4,7 @@ Unique groups: M/M/c with c Glue slots, checked against Erlang C. One group: M/M
 slots. Each check replicates the run and asserts both that the estimate is precise (95 % confidence
 half-width under 3 %) and that it lies within 3 % of the formula. Every decision on the way is
 runtime.decide's, with settleSeconds 0 (a settle window shifts every wait by exactly its length: checked
-too).
+too) and one file a run (``batchMaxFiles`` 1: a batch serves several customers at once, no textbook queue).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def test_unique_groups_form_an_mmc_queue(dev_spec: PipelineSpec) -> None:
     servers, mean_s, utilization = 2, 60.0, 0.5  # the dev stack's own two slots
     rate = utilization * servers / mean_s
     case = scenario(queue(rate, mean_s, "unique", 25_000))
-    spec = dev_spec.replace(max_parallel_groups=servers, job_timeout_minutes=600, settle_seconds=0)
+    spec = dev_spec.replace(max_parallel_groups=servers, job_timeout_minutes=600, settle_seconds=0,
+                            batch_max_files=1)
     theory = mmc_wait_mean(rate, 1 / mean_s, servers)
     assert textbook_case(case, servers) == pytest.approx(
         {"model": "M/M/2", "servers": 2, "arrival_rate_per_s": rate, "utilization": utilization, "settle_s": 0.0,
@@ -49,7 +50,8 @@ def test_unique_groups_form_an_mmc_queue(dev_spec: PipelineSpec) -> None:
 def test_a_single_group_is_an_mm1_queue_whatever_the_slots(dev_spec: PipelineSpec) -> None:
     mean_s, utilization = 60.0, 0.5
     rate = utilization / mean_s
-    spec = dev_spec.replace(max_parallel_groups=8, job_timeout_minutes=600, settle_seconds=0)
+    spec = dev_spec.replace(max_parallel_groups=8, job_timeout_minutes=600, settle_seconds=0,
+                            batch_max_files=1)
     result = replicate(spec, scenario(queue(rate, mean_s, 1, 20_000)), 10, seed=100).metrics
     theory = mm1_wait_mean(rate, 1 / mean_s)
     wait = result["wait_mean_s"]
@@ -64,7 +66,8 @@ def test_a_settle_window_adds_exactly_its_length_to_the_wait(dev_spec: PipelineS
     servers, mean_s, utilization = 2, 60.0, 0.5
     rate = utilization * servers / mean_s
     case = scenario(queue(rate, mean_s, "unique", 20_000))
-    spec = dev_spec.replace(max_parallel_groups=servers, job_timeout_minutes=600, settle_seconds=30)
+    spec = dev_spec.replace(max_parallel_groups=servers, job_timeout_minutes=600, settle_seconds=30,
+                            batch_max_files=1)
     theory = textbook_case(case, servers, settle_s=30)
     assert theory is not None and theory["wait_mean_s"] == pytest.approx(30 + mmc_wait_mean(rate, 1 / mean_s, 2))
     wait = replicate(spec, case, 8, seed=200).metrics["wait_mean_s"]

@@ -64,7 +64,7 @@ def test_no_file_starts_before_it_is_settle_seconds_old(tmp_path: Path, dev_spec
 
 def test_retries_use_up_max_attempts_then_park_the_file(tmp_path: Path, dev_spec: PipelineSpec) -> None:
     spec = dev_spec.replace(max_parallel_groups=2, max_attempts=3, retry_backoff_base_s=10, on_failure="continue",
-                            settle_seconds=0)
+                            settle_seconds=0, batch_max_files=1)   # with batches a_000002 would join each retry
     rows = ["0,landing/a_000001.csv,20,9", "5,landing/a_000002.csv,20,0"]
     result = simulate(spec, trace_scenario(tmp_path, rows, overheads="none"), seed=1)
     runs = result.model.runs
