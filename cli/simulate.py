@@ -75,6 +75,10 @@ SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
                                                 "else 0).")], None),
     ("json_path", Annotated[Path | None, typer.Option("--json", help="Write every metric to this JSON file.")],
      None),
+    ("jobs", Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes for the replications "
+                                                "(and a sweep's combinations); the results equal a serial run's "
+                                                "(--jobs 1) for the same seed. Default: every core this "
+                                                "process may use.")], None),
 )
 """The options ``simulate`` and ``simulate sweep`` share: name, typer annotation, default."""
 
@@ -92,6 +96,14 @@ class RunOptions:
     replications: int
     seed: int | None
     json_path: Path | None
+    jobs: int | None
+
+    @property
+    def workers(self) -> int:
+        """--jobs, or every core this process may use."""
+        from landing_pipeline.simulator.parallel import default_jobs
+
+        return self.jobs if self.jobs is not None else default_jobs()
 
 
 def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -217,7 +229,8 @@ def simulate(
     replications, design, json_path = run.replications, run.design, run.json_path
     big = replications * _expected_files(scenario) > PROGRESS_FILES
     with _progress(big, "simulating") as update:
-        result = replicate(spec, scenario, replications, design=design.value, seed=seed, progress=update)
+        result = replicate(spec, scenario, replications, design=design.value, seed=seed, progress=update,
+                           jobs=run.workers)
     metrics = result.metrics
     theory = textbook_case(scenario, glue_capacity(spec, scenario), settle_s=float(spec.settle_seconds))
     render(Console(), metrics, spec, scenario, stack=label, design=design.value, seed=seed, theory=theory)
@@ -293,7 +306,7 @@ def sweep(
             if update is not None:
                 update(done, total)
         result = run_sweep(spec, scenario, varies, targets, replications=replications, seed=seed,
-                           design=run.design.value, progress=step)
+                           design=run.design.value, progress=step, jobs=run.workers)
     Console().print(sweep_table(result, [v.setting.name for v in varies], label, scenario.name))
     best = result.best
     if best is None:

@@ -125,28 +125,70 @@ def _run(env: simpy.Environment, model: Model, scenario: Scenario, progress: Pro
 
 @dataclass
 class Replicated:
-    """Metrics of N independent runs: numbers as {mean, ci95}, other values from the first run."""
+    """Metrics of N independent runs: numbers as {mean, ci95}, other values from the first run.
+
+    ``first`` is run 0 in full (its model draws the plots); ``samples`` are every run's own metrics, in seed
+    order. Only run 0 keeps its model: the others may have run in another process, and a model holds
+    SimPy's generators, which do not pickle."""
 
     metrics: dict[str, Any]
-    runs: list[SimulationResult]
-
-    @property
-    def first(self) -> SimulationResult:
-        return self.runs[0]
+    first: SimulationResult
+    samples: list[dict[str, Any]]
 
 
 def replicate(spec: PipelineSpec, scenario: Scenario, replications: int, *, design: Design = "held",
               seed: int = 0, progress: Progress | None = None,
-              reference_dpus: float | None = None) -> Replicated:
-    runs = []
+              reference_dpus: float | None = None, jobs: int = 1) -> Replicated:
+    """``replications`` runs with seeds ``seed``, ``seed + 1``, ...; with ``jobs > 1`` runs 1 and on go to
+    up to ``jobs`` worker processes while this process simulates run 0, with the same metrics as serial.
+
+    Progress counts files over all runs: run 0's as they finish, another run's all at once when it ends
+    (a worker reports nothing before then)."""
+    if jobs <= 1 or replications <= 1:
+        return _replicate_here(spec, scenario, replications, design, seed, progress, reference_dpus)
+    from landing_pipeline.simulator.parallel import Batch, Simulation
+
+    rest = [Simulation(spec, scenario, design, seed + index, reference_dpus) for index in range(1, replications)]
+    with Batch(rest, jobs) as batch:
+        batch.start(pool=True)
+        state = {"total": 0, "ended": 0}
+
+        def report(done: int, total: int) -> None:
+            state["total"] = total
+            if progress is not None:
+                others = max(state["ended"], batch.finished())
+                progress(done + others * total, replications * total)
+
+        first = simulate(spec, scenario, design=design, seed=seed, reference_dpus=reference_dpus,
+                         progress=report if progress is not None else None)
+
+        def ended(_index: int) -> None:
+            state["ended"] += 1
+            if state["total"]:
+                report(state["total"], state["total"])
+
+        samples = [first.metrics, *batch.results(ended)]
+    return Replicated(aggregate(samples), first, samples)
+
+
+def _replicate_here(spec: PipelineSpec, scenario: Scenario, replications: int, design: Design, seed: int,
+                    progress: Progress | None, reference_dpus: float | None) -> Replicated:
+    """The serial loop, in this process: progress advances within every run."""
+    first: SimulationResult | None = None
+    samples = []
     for index in range(replications):
         inner = None
         if progress is not None:
             def inner(done: int, total: int, index: int = index) -> None:
                 progress(index * total + done, replications * total)
-        runs.append(simulate(spec, scenario, design=design, seed=seed + index, progress=inner,
-                             reference_dpus=reference_dpus))
-    return Replicated(aggregate([run.metrics for run in runs]) if replications > 1 else runs[0].metrics, runs)
+        result = simulate(spec, scenario, design=design, seed=seed + index, progress=inner,
+                          reference_dpus=reference_dpus)
+        if first is None:   # the later runs' models are not kept: only their metrics are used
+            first = result
+        samples.append(result.metrics)
+    if first is None:
+        raise ValueError("replications must be at least 1")
+    return Replicated(aggregate(samples) if replications > 1 else first.metrics, first, samples)
 
 
 def aggregate(samples: list[dict[str, Any]]) -> dict[str, Any]:
