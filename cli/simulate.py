@@ -75,10 +75,10 @@ SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
                                                 "else 0).")], None),
     ("json_path", Annotated[Path | None, typer.Option("--json", help="Write every metric to this JSON file.")],
      None),
-    ("jobs", Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes for the replications "
-                                                "(and a sweep's combinations); the results equal a serial run's "
-                                                "(--jobs 1) for the same seed. Default: every core this "
-                                                "process may use.")], None),
+    ("jobs", Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes for the runs: the "
+                                                "replications, and in a sweep every combination's. The results "
+                                                "equal a serial run's (--jobs 1) for the same seed. Default: "
+                                                "every core this process may use.")], None),
 )
 """The options ``simulate`` and ``simulate sweep`` share: name, typer annotation, default."""
 
