@@ -239,27 +239,39 @@ def _job(check: _Checker) -> None:
 
 
 def _columns(check: _Checker) -> None:
-    spec = check.spec
+    check.problems.extend(column_problems(check.spec.schema, check.spec.merge_keys))
+
+
+def column_problems(schema: tuple[str, ...], merge_keys: tuple[str, ...], prefix: str = "") -> list[Problem]:
+    """What is wrong with a declared schema and its merge keys: one rule set for the stack-wide settings and
+    for each feed's own (``prefix`` "feeds[2]." gives the settings "feeds[2].schema" and "feeds[2].mergeKeys")."""
+    problems: list[Problem] = []
+
+    def add(name: str, message: str, fix: str, value: Any) -> None:
+        problems.append(Problem(f"{prefix}{name}", value, message, fix))
+
     names: list[str] = []
-    for column in spec.schema:
+    for column in schema:
         name, kind = _split_column(column)
         if not _COLUMN_NAME.match(name):
-            check.add("schema", f"column {column!r} has no valid name", "write columns as 'name:type'", column)
+            add("schema", f"column {column!r} has no valid name", "write columns as 'name:type'", column)
         elif kind not in SCHEMA_TYPES and not _DECIMAL.match(kind):
-            check.add("schema", f"column {name!r} has unknown type {kind!r}",
-                      f"use one of {', '.join(SCHEMA_TYPES)} or decimal(p,s)", column)
+            add("schema", f"column {name!r} has unknown type {kind!r}",
+                f"use one of {', '.join(SCHEMA_TYPES)} or decimal(p,s)", column)
         names.append(name)
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        check.add("schema", f"columns declared twice: {', '.join(duplicates)}", "declare each column once")
-    for key in spec.merge_keys:
+        add("schema", f"columns declared twice: {', '.join(duplicates)}", "declare each column once", list(schema))
+    for key in merge_keys:
         if not _COLUMN_NAME.match(key):
-            check.add("merge_keys", f"{key!r} is not a column name", "list column names, e.g. ['order_id']")
+            add("mergeKeys", f"{key!r} is not a column name", "list column names, e.g. ['order_id']",
+                list(merge_keys))
         elif names and key not in names:
-            check.add("merge_keys", f"{key!r} is not in the declared schema",
-                      "add it to schema, or correct the name")
-    if len(set(spec.merge_keys)) != len(spec.merge_keys):
-        check.add("merge_keys", "a key is listed twice", "list each key once")
+            add("mergeKeys", f"{key!r} is not in the declared schema", "add it to schema, or correct the name",
+                list(merge_keys))
+    if len(set(merge_keys)) != len(merge_keys):
+        add("mergeKeys", "a key is listed twice", "list each key once", list(merge_keys))
+    return problems
 
 
 def _functions(check: _Checker) -> None:
