@@ -14,6 +14,13 @@ Processes start with ``spawn``: the parent may have threads (rich's progress bar
 imports the simulator afresh (about 0.25 s here), once per worker, not per run. Workers ignore SIGINT: on
 Ctrl-C the parent alone gets the KeyboardInterrupt, cancels what has not started and terminates the workers
 before re-raising, so none is left running a simulation nobody will read.
+
+Measured on 2 shared cores (other sessions' work kept the load at 1-3), ``landing simulate sweep --stack prod
+--scenario examples/small-files.yaml --vary batch_max_files=1,10``: 45.2 s wall serial, 35.6 s with
+``--jobs 2`` (1.27x; CPU 45.2 s vs 43.6 s); the sweep cannot end before its longest run (batch_max_files=1,
+about 35 s of the 45). With ``--replications 2`` (four runs): 95.5 s vs 63.1 s (1.51x), CPU 90.5 s vs
+91.5 s. The rows were identical, wall_s aside. Starting a spawn pool of 2 costs about 0.8 s (fork: under
+0.1 s), paid once per command.
 """
 
 from __future__ import annotations
