@@ -26,7 +26,19 @@ def _java_problem() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
+def _spark_sessions() -> Iterator[list[Any]]:
+    """The sessions handed out, stopped at the end."""
+    sessions: list[Any] = []
+    yield sessions
+    for session in sessions:
+        session.stop()
+
+
+@pytest.fixture(scope="module")
+def spark(_spark_sessions: list[Any]) -> Any:
+    """The local SparkSession, live for this module. Usually the one session of the whole run; but under
+    pytest-xdist a worker may run an emulator test in between, whose executor stops the process's session
+    when it closes (``getOrCreate`` handed it this one), so each module asks again and gets a new one then."""
     problem = _java_problem()
     if problem:
         pytest.skip(problem)
@@ -38,8 +50,9 @@ def spark() -> Iterator[Any]:
                .config("spark.default.parallelism", "2")
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    if all(session is not known for known in _spark_sessions):
+        _spark_sessions.append(session)
+    return session
 
 
 @pytest.fixture
