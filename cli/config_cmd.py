@@ -11,10 +11,29 @@ from rich.markup import escape
 from rich.table import Table
 
 from landing_pipeline.cli.common import load_spec_or_exit
+from landing_pipeline.runtime.feeds import Feed
 from landing_pipeline.runtime.spec import PipelineSpec, settings
 
 
+def _feed_line(feed: Feed) -> str:
+    """One feed as an operator scans it: name, what it matches, and what it declares."""
+    on = "" if feed.match_on == "group" else f" ({feed.match_on})"
+    parts = [f"{feed.name}: {feed.match}{on}"]
+    if feed.format != "auto":
+        parts.append(feed.format)
+    parts.append(f"{len(feed.schema)} columns" if feed.schema else "stack schema")
+    if feed.merge_keys:
+        parts.append("merge " + ",".join(feed.merge_keys))
+    if feed.table_name != feed.name:
+        parts.append(f"table {feed.table_name}")
+    if feed.on_failure:
+        parts.append(f"onFailure {feed.on_failure}")
+    return ", ".join(parts)
+
+
 def _shown(value: Any) -> str:
+    if isinstance(value, tuple) and value and isinstance(value[0], Feed):
+        return "\n".join(_feed_line(feed) for feed in value)
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) if value else "[]"
     if isinstance(value, bool):
@@ -43,8 +62,59 @@ def reference_markdown() -> str:
         lines.append(f"| `landing-pipeline:{s.config_key}` | {s.kind} | `{default}` | "
                      f"{'yes' if s.runtime else ''} | {s.description.replace('|', '/')} |")
     lines += ["", "\"Lambdas: yes\" marks the settings that travel to the functions as `LANDING_*` environment",
-              "variables (changing them redeploys the functions).", "", *ERRORS_SECTION]
+              "variables (changing them redeploys the functions).", "", *FEEDS_SECTION, *ERRORS_SECTION]
     return "\n".join(lines)
+
+
+FEEDS_SECTION = [
+    "## Feeds",
+    "",
+    "A landing zone often receives several datasets. `feeds` declares them, each with its own schema and merge",
+    "keys, so `orders_*` and `customers_*` files are validated and merged each by their own rules:",
+    "",
+    "```yaml",
+    "config:",
+    "  landing-pipeline:feeds:",
+    "    - name: orders",
+    "      match: \"orders_*\"              # a glob on the group (orders_20250915); syntax: regex for a regex",
+    "      schema: [order_id:string, customer_id:string, amount:double, order_ts:timestamp]",
+    "      mergeKeys: [order_id]",
+    "    - name: customers",
+    "      match: \"customers_*\"",
+    "      schema: [customer_id:string, name:string, country:string]",
+    "      mergeKeys: [customer_id]",
+    "  landing-pipeline:unmatchedFiles: reject  # a file no feed matches: parked in the intake DLQ with why",
+    "```",
+    "",
+    "Each feed: `name` (lowercase letters, digits, `_`), `match`, `matchOn` (`group`, the default, or",
+    "`file_name`: the object's base name), `syntax` (`glob`, the default: `*`, `?`, `[...]`, case-sensitive, the",
+    "whole name, as `fnmatch.fnmatchcase`; or `regex`: `re.fullmatch`), `format` (`auto`: from the suffix),",
+    "`schema` and `mergeKeys` (the feed's own: a feed that declares none reads its files as they are, unmerged),",
+    "`table` (default: the name) and `onFailure`. `landing config --stack S` lists a stack's feeds.",
+    "",
+    "**Matching.** The first feed that matches a file is its feed. Validation refuses two feeds that some name",
+    "could match both, naming a name that matches both (`orders_*` and `*_20250915` are refused with",
+    "`orders_20250915`), and a feed every name of which an earlier feed takes (*unreachable*: `orders_*` then",
+    "`orders_eu_*`). This is decided exactly on the patterns (their automata, `runtime/feed_overlap.py`), not by",
+    "trying sample names, so `orders_eu_*` beside `orders_us_*` is accepted. Regular expressions are checked the",
+    "same way when they use literals, classes, `.`, `* + ? {m,n}`, `|`, groups and `^`/`$`; backreferences,",
+    "lookaround, `\\b`, `(?i)` or `(?m)` are refused as \"cannot be checked\", with a rewrite (`[Oo]rders_.*` for",
+    "`(?i)orders_.*`). One stack does not mix `matchOn: group` and `matchOn: file_name` feeds.",
+    "",
+    "**One group, one feed.** Files of a group run one after another and merge into one snapshot, so a group must",
+    "never be split across two feeds. With `matchOn: group` this holds by construction: every file of a group has",
+    "the same group name, so the same feed. With `matchOn: file_name` two files of one group could match different",
+    "feeds; `runtime.feeds.group_feed_conflict` names both, for the router to park such a file.",
+    "",
+    "**Where feeds take effect today.** The dispatcher passes each run its group's feed (`--feed`) with the feed's",
+    "`schema` and `mergeKeys`; unmatched files take the stack-wide `schema` and `mergeKeys`, or are parked with",
+    "`unmatchedFiles: reject`. Not yet applied (accepted and validated, so stack files can be written now): a feed's",
+    "`format` (the job reads the suffix, as `auto` does), `table` (no catalog tables yet), `onFailure` (the stack's",
+    "applies), and parking a `matchOn: file_name` group's conflicting file. The feeds travel to the functions as",
+    "JSON in their environment (`LANDING_FEEDS`), which Lambda caps at 4 KB for every variable together: feeds",
+    "taking more than 2,048 bytes are refused before deployment.",
+    "",
+]
 
 
 ERRORS_SECTION = [

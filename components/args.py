@@ -22,7 +22,31 @@ from landing_pipeline.runtime.contract import PROJECT
 from landing_pipeline.runtime.spec import PipelineSpec, Setting, settings
 from landing_pipeline.runtime.spec_loader import spec_from_config
 
-_PYTHON_TYPES = {"string": "str", "integer": "int", "boolean": "bool", "array": "list[str]"}
+_PYTHON_TYPES = {"string": "str", "integer": "int", "boolean": "bool", "array": "list[str]",
+                 "objects": "list[FeedArgs]"}
+
+
+class FeedArgs(TypedDict, total=False):
+    """One feed of ``feeds`` (runtime/feeds.py): the keys of the stack file's mappings."""
+
+    name: str
+    """The feed's name: lowercase letters, digits and underscores (the default table name)."""
+    match: str
+    """The pattern claiming the feed's files: a glob (default) or, with syntax regex, a regular expression."""
+    matchOn: str
+    """What the pattern is matched against: group (default) or file_name."""
+    syntax: str
+    """glob (default: fnmatch, case-sensitive, the whole name) or regex (a full match)."""
+    format: str
+    """auto (from the suffix, default), csv, jsonl or parquet."""
+    schema: list[str]
+    """Declared columns as 'name:type' (types: string, int, bigint, double, float, boolean, date, timestamp, decimal(p,s)); rows that do not fit go to quarantine. Default: []."""  # noqa: E501
+    mergeKeys: list[str]
+    """The feed's merge keys (empty: no snapshot merge)."""
+    table: str
+    """The feed's catalog table (empty: its name)."""
+    onFailure: str
+    """continue or block for this feed's files (empty: the stack's onFailure)."""
 
 
 class IngestionPipelineArgs(TypedDict, total=False):
@@ -98,6 +122,10 @@ class IngestionPipelineArgs(TypedDict, total=False):
     """Columns identifying a row; when set, each file is merged into its group's snapshot (last row per key wins). Default: []."""  # noqa: E501
     schema: list[str]
     """Declared columns as 'name:type' (types: string, int, bigint, double, float, boolean, date, timestamp, decimal(p,s)); rows that do not fit go to quarantine. Default: []."""  # noqa: E501
+    feeds: list[FeedArgs]
+    """Datasets of the landing zone, each with its own match, format, schema, mergeKeys, table and onFailure: a list of mappings (name, match, matchOn group|file_name, syntax glob|regex, format auto|csv|jsonl|parquet, schema, mergeKeys, table, onFailure). The first feed that matches a file is its feed; feeds some name could match twice are refused. Empty: every file uses the stack-wide schema and mergeKeys (docs/configuration.md, 'Feeds'). Default: []."""  # noqa: E501
+    unmatched_files: str
+    """A file no feed matches: processed with the stack-wide schema and mergeKeys (default), or parked in the intake DLQ with the reason (reject). Only with feeds. Default: "default"."""  # noqa: E501
     output_prefix: str
     """Prefix in the output bucket for processed Parquet. Default: "processed/"."""
     quarantine_prefix: str
@@ -161,6 +189,10 @@ def args_from_spec(spec: PipelineSpec) -> IngestionPipelineArgs:
     values: dict[str, Any] = {}
     for f in dataclasses.fields(spec):
         value = getattr(spec, f.name)
+        if f.name == "feeds":
+            from landing_pipeline.runtime.feeds import feeds_to_json
+
+            value = json.loads(feeds_to_json(value))
         values[f.name] = list(value) if isinstance(value, tuple) else value
     return cast(IngestionPipelineArgs, values)
 

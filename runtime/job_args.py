@@ -17,6 +17,7 @@ from landing_pipeline.runtime.contract import (
     ATTEMPT_ARG,
     BATCH_ARG,
     BATCH_URI_ARG,
+    FEED_ARG,
     FILE_ID_ARG,
     GROUP_ARG,
     INPUT_URI_ARG,
@@ -30,6 +31,7 @@ from landing_pipeline.runtime.contract import (
     SOURCE_KEY_ARG,
     SOURCE_VERSION_ARG,
 )
+from landing_pipeline.runtime.feeds import Feed, feed_for
 from landing_pipeline.runtime.paths import path_component
 from landing_pipeline.runtime.spec import PipelineSpec
 
@@ -54,7 +56,9 @@ def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bu
     output; the snapshot path is per group, which is why runs of one group must never overlap."""
     group, file_id = file.group, file.file_id
     folder = path_component(group)  # the group as a folder no reader globs (runtime/paths.py)
-    return {
+    feed = feed_of(spec, file)
+    schema, merge_keys = (feed.schema, feed.merge_keys) if feed is not None else (spec.schema, spec.merge_keys)
+    arguments = {
         INPUT_URI_ARG: f"s3://{file.bucket}/{file.key}",
         SOURCE_KEY_ARG: file.key,
         SOURCE_VERSION_ARG: file.version_id or "",
@@ -65,9 +69,20 @@ def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bu
         QUARANTINE_URI_ARG: f"s3://{output_bucket}/{spec.quarantine_prefix}{folder}/{file_id}/",
         MANIFEST_URI_ARG: f"s3://{output_bucket}/manifests/{folder}/{file_id}.json",
         SNAPSHOT_URI_ARG: f"s3://{output_bucket}/snapshots/{folder}/",
-        MERGE_KEYS_ARG: ",".join(spec.merge_keys),
-        SCHEMA_ARG: json.dumps(list(spec.schema)),
+        MERGE_KEYS_ARG: ",".join(merge_keys),
+        SCHEMA_ARG: json.dumps(list(schema)),
     }
+    if feed is not None:
+        arguments[FEED_ARG] = feed.name
+    return arguments
+
+
+def feed_of(spec: PipelineSpec, file: JobInput) -> Feed | None:
+    """The feed of the file's group (None: no feed matches, the stack-wide settings apply). A feed's own schema
+    and merge keys are the whole of them: a feed that declares none reads its files as they are, unmerged."""
+    if not spec.feeds:
+        return None
+    return feed_for(spec.feeds, file.group, file.key.rstrip("/").rsplit("/", 1)[-1])
 
 
 def run_matches(arguments: Mapping[str, str] | None, file_id: str, attempt: int) -> bool:

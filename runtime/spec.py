@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from landing_pipeline.runtime.contract import ENV_PREFIX, PROJECT
 from landing_pipeline.runtime.errors import Problem, SpecError
+from landing_pipeline.runtime.feeds import Feed, feeds_to_json, parse_feeds
 
 SQS_MAX_VISIBILITY_S = 12 * 60 * 60
 LAMBDA_MAX_TIMEOUT_S = 900
@@ -30,6 +31,8 @@ OrderingScope = Literal["group", "folder", "global"]
 OnFailure = Literal["continue", "block"]
 OrderBy = Literal["landing_time", "file_name"]
 LateFiles = Literal["run", "park"]
+UnmatchedFiles = Literal["default", "reject"]
+Kind = Literal["string", "integer", "boolean", "array", "objects"]
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
                       2557, 2922, 3288, 3653)
@@ -149,6 +152,15 @@ class PipelineSpec:
     schema: tuple[str, ...] = _setting(
         (), "Declared columns as 'name:type' (types: string, int, bigint, double, float, boolean, date, "
         "timestamp, decimal(p,s)); rows that do not fit go to quarantine.", runtime=True)
+    feeds: tuple[Feed, ...] = _setting(
+        (), "Datasets of the landing zone, each with its own match, format, schema, mergeKeys, table and "
+        "onFailure: a list of mappings (name, match, matchOn group|file_name, syntax glob|regex, format "
+        "auto|csv|jsonl|parquet, schema, mergeKeys, table, onFailure). The first feed that matches a file is "
+        "its feed; feeds some name could match twice are refused. Empty: every file uses the stack-wide schema "
+        "and mergeKeys (docs/configuration.md, 'Feeds').", runtime=True)
+    unmatched_files: UnmatchedFiles = _setting(
+        "default", "A file no feed matches: processed with the stack-wide schema and mergeKeys (default), or "
+        "parked in the intake DLQ with the reason (reject). Only with feeds.", runtime=True)
     output_prefix: str = _setting("processed/", "Prefix in the output bucket for processed Parquet.",
                                   runtime=True)
     quarantine_prefix: str = _setting("quarantine/", "Prefix in the output bucket for rejected rows.",
@@ -242,7 +254,7 @@ class PipelineSpec:
 class Setting:
     name: str
     config_key: str
-    kind: Literal["string", "integer", "boolean", "array"]
+    kind: Kind
     default: Any
     description: str
     runtime: bool
@@ -261,12 +273,12 @@ def _camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-_KINDS: dict[str, Literal["string", "integer", "boolean", "array"]] = {
-    "str": "string", "int": "integer", "bool": "boolean", "tuple[str, ...]": "array",
+_KINDS: dict[str, Kind] = {
+    "str": "string", "int": "integer", "bool": "boolean", "tuple[str, ...]": "array", "tuple[Feed, ...]": "objects",
 }
 
 
-def _kind_of(annotation: str) -> Literal["string", "integer", "boolean", "array"]:
+def _kind_of(annotation: str) -> Kind:
     if annotation in _KINDS:
         return _KINDS[annotation]
     return "string"  # the Literal aliases are strings
@@ -277,6 +289,8 @@ def settings() -> list[Setting]:
     result = []
     for f in dataclasses.fields(PipelineSpec):
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc,operator]
+        if default and isinstance(default, tuple) and isinstance(default[0], Feed):
+            default = json.loads(feeds_to_json(default))
         result.append(Setting(name=f.name, config_key=_camel(f.name), kind=_kind_of(str(f.type)),
                               default=list(default) if isinstance(default, tuple) else default,
                               description=f.metadata["description"], runtime=f.metadata["runtime"]))
@@ -310,7 +324,9 @@ def to_env(spec: PipelineSpec) -> dict[str, str]:
     env = {}
     for name, value in spec.runtime_part().items():
         setting = SETTINGS_BY_NAME[name]
-        if isinstance(value, tuple):
+        if setting.kind == "objects":
+            env[setting.env_var] = feeds_to_json(value)
+        elif isinstance(value, tuple):
             env[setting.env_var] = json.dumps(list(value))
         elif isinstance(value, bool):
             env[setting.env_var] = "true" if value else "false"
@@ -336,6 +352,16 @@ def from_env(environ: Mapping[str, str]) -> PipelineSpec:
     return PipelineSpec(**values)
 
 
+class FeedsInvalid(ValueError):
+    """Feeds that did not parse, with every problem (each names the feed and the field)."""
+
+    def __init__(self, problems: list[Problem], feeds: tuple[Feed, ...] = ()):
+        super().__init__("; ".join(f"{p.setting}: {p.message}" for p in problems))
+        self.problems = problems
+        self.feeds = feeds
+        """The feeds that did parse (a wrong optional field left at its default), still worth checking."""
+
+
 def coerce(setting: Setting, raw: Any) -> Any:
     """Turn a config value (Pulumi hands every value over as a string) into the setting's type."""
     if setting.kind == "integer":
@@ -358,6 +384,11 @@ def coerce(setting: Setting, raw: Any) -> Any:
         if text in ("false", "no", "0"):
             return False
         raise ValueError("expected true or false")
+    if setting.kind == "objects":
+        feeds, problems = parse_feeds(raw)
+        if problems:
+            raise FeedsInvalid(problems, feeds)
+        return feeds
     if setting.kind == "array":
         if isinstance(raw, str):
             text = raw.strip()

@@ -16,7 +16,7 @@ from typing import Any
 
 from landing_pipeline.runtime.contract import PROJECT
 from landing_pipeline.runtime.errors import Problem, SpecError, StackFileError
-from landing_pipeline.runtime.spec import SETTINGS_BY_KEY, PipelineSpec, Setting, coerce
+from landing_pipeline.runtime.spec import SETTINGS_BY_KEY, FeedsInvalid, PipelineSpec, Setting, coerce
 
 __all__ = ["StackFileError", "load_stack", "load_stack_file", "spec_from_config", "stack_file_warnings"]
 
@@ -48,6 +48,9 @@ def spec_from_config(config: Mapping[str, Any], project: str = PROJECT) -> Pipel
             continue
         try:
             values[setting.name] = coerce(setting, raw)
+        except FeedsInvalid as exc:
+            problems.extend(exc.problems)
+            values[setting.name] = exc.feeds   # checked further with the rest: every problem at once
         except ValueError as exc:
             problems.append(Problem(key, raw, str(exc), f"set {setting.qualified_key} to a {setting.kind} "
                                     f"value (default: {setting.default!r})"))
@@ -257,6 +260,8 @@ def pulumi_yaml_config() -> dict[str, Any]:
 
     block: dict[str, Any] = {}
     for setting in settings():
+        if setting.kind == "objects":   # Pulumi declares string, integer, boolean and arrays of them only
+            continue                    # (project.json's simpleConfigType): a list of mappings goes undeclared
         declaration: dict[str, Any] = {"type": setting.kind, "description": setting.description,
                                        "default": setting.default}
         if setting.kind == "array":

@@ -80,7 +80,36 @@ def validate(spec: PipelineSpec) -> list[Problem]:
     _job(check)
     _functions(check)
     _monitoring(check)
+    _feeds(check)
     return check.problems
+
+
+FEEDS_ENV_MAX_BYTES = 2048
+"""The most the feeds may take in the functions' environment (JSON): Lambda allows 4 KB for all variables, and
+the other settings and names take about 2 KB."""
+
+
+def _feeds(check: _Checker) -> None:
+    """The feeds' own rules (``runtime/feeds.py``), then what they mean for the stack. In a Lambda the overlap
+    check is skipped: the deploy ran it on the same feeds, and it costs a cold start ~0.1 s for 150 feeds."""
+    import os
+
+    from landing_pipeline.runtime.feeds import feed_problems, feeds_to_json
+
+    spec = check.spec
+    check.choice("unmatched_files", ("default", "reject"))
+    if not spec.feeds:
+        if spec.unmatched_files == "reject":
+            check.add("unmatched_files", "has no effect without feeds (every file is unmatched)",
+                      "declare feeds, or leave unmatchedFiles at 'default'")
+        return
+    check.problems.extend(feed_problems(spec.feeds, overlap="AWS_LAMBDA_FUNCTION_NAME" not in os.environ))
+    size = len(feeds_to_json(spec.feeds).encode())
+    if size > FEEDS_ENV_MAX_BYTES:
+        check.add("feeds", f"the feeds take {size:,} bytes of JSON; the functions' environment holds at most "
+                  f"{FEEDS_ENV_MAX_BYTES:,} of it (Lambda: 4 KB for every variable)",
+                  "declare fewer feeds, shorten their patterns, or share one feed's schema through the "
+                  "stack-wide schema", f"{len(spec.feeds)} feeds")
 
 
 def _landing(check: _Checker) -> None:

@@ -51,8 +51,10 @@ def test_every_input_has_a_type_and_a_description(resource: dict[str, Any]) -> N
         assert re.fullmatch(r"[a-z][a-zA-Z0-9]*", name) and name not in RESERVED, name
         assert prop.get("type") or prop.get("$ref"), f"{name} has no type"
         assert prop.get("description", "").strip(), f"{name} has no description"
-        if prop.get("type") == "array":
-            assert prop["items"]["type"] == "string", name
+        if prop.get("type") == "array":   # lists of strings, and feeds: a list of FeedArgs mappings
+            assert prop["items"].get("type") == "string" or name == "feeds", name
+            if name == "feeds":
+                assert prop["items"]["$ref"] == "#/types/landing:index:FeedArgs"
     assert resource.get("requiredInputs") == []  # every setting has a documented default
 
 
@@ -61,7 +63,7 @@ def test_inputs_are_the_spec_settings_with_their_types_and_defaults(resource: di
     expected = {s.config_key: s for s in settings()}
     assert set(inputs) == set(expected)  # same spelling as the stack config keys
     for key, setting in expected.items():
-        assert inputs[key]["type"] == setting.kind, key
+        assert inputs[key]["type"] == ("array" if setting.kind == "objects" else setting.kind), key
         assert inputs[key]["description"] == field_docstring(setting), key
         assert inputs[key].get("plain") is True, key  # they shape the resource graph: known at construction
 

@@ -172,4 +172,4 @@ def test_uncoercible_values_raise(key: str, raw: object) -> None:
 def test_every_setting_has_a_description_and_a_declared_kind() -> None:
     for setting in settings():
         assert setting.description.endswith((".", ")")), setting.name
-        assert setting.kind in ("string", "integer", "boolean", "array")
+        assert setting.kind in ("string", "integer", "boolean", "array", "objects")

@@ -150,3 +150,27 @@ def test_files_of_different_groups_go_to_different_message_groups(pipeline: Pipe
 
     groups = [pipeline.ctx.ledger.get(pipeline.file_id_of(k)).group for k in keys]  # type: ignore[union-attr]
     assert groups == ["orders_20250915", "orders_20250915", "customers_20250915"]
+
+
+def test_with_unmatched_files_reject_a_file_no_feed_matches_is_parked_with_the_reason(make_pipeline: Any) -> None:
+    from landing_pipeline.runtime.feeds import Feed
+
+    pipeline = make_pipeline(feeds=(Feed("orders", "orders_*"),), unmatched_files="reject")
+    ok = pipeline.land("landing/orders_20250915_101500.csv")
+    odd = pipeline.land("landing/refunds_20250915_090000.csv")
+
+    assert pipeline.route(ok, odd) == {"batchItemFailures": []}   # the batch goes on: nothing retried
+
+    [parked] = pipeline.receive(pipeline.ctx.intake_dlq_url)
+    reason = parked["MessageAttributes"]["reason"]["StringValue"]
+    assert "no feed matches 'landing/refunds_20250915_090000.csv'" in reason and "feeds: orders" in reason
+    assert [json.loads(m["Body"])["group"] for m in _ordered_messages(pipeline)] == ["orders_20250915"]
+    assert not pipeline.ctx.ledger.load_group("refunds_20250915").files   # nothing recorded for it
+
+
+def test_with_unmatched_files_default_a_file_no_feed_matches_is_recorded_as_any_other(make_pipeline: Any) -> None:
+    from landing_pipeline.runtime.feeds import Feed
+
+    pipeline = make_pipeline(feeds=(Feed("orders", "orders_*"),))
+    pipeline.route(pipeline.land("landing/refunds_20250915_090000.csv"))
+    assert [json.loads(m["Body"])["group"] for m in _ordered_messages(pipeline)] == ["refunds_20250915"]
