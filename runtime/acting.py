@@ -8,6 +8,7 @@ if the handler dies before it (``next_check_at`` is set by the same commit).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -15,6 +16,7 @@ from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.context import RuntimeContext, aws_error_code, is_aws_error
 from landing_pipeline.runtime.contract import LEDGER_TABLE_ARG, RUN_TOKEN_ARG, SORT_KEYS_ARG
 from landing_pipeline.runtime.decide import Caller, Decision, Outcome, RunEnd, restart, run_ended, start_refused
+from landing_pipeline.runtime.feeds import feed_of_group
 from landing_pipeline.runtime.group_state import Phase, Policy
 from landing_pipeline.runtime.job_args import BatchFile, JobInput, run_arguments
 from landing_pipeline.runtime.ledger import Commit, GroupView
@@ -25,8 +27,15 @@ RATE_CODES = ("ThrottlingException",)
 MAX_RUN_PAGES = 5
 
 
-def policy(ctx: RuntimeContext) -> Policy:
-    return Policy.from_spec(ctx.spec)
+def policy(ctx: RuntimeContext, group: str | None = None) -> Policy:
+    """The rules for ``group``: the stack's, with the group's feed's own ``onFailure`` when it sets one."""
+    rules = Policy.from_spec(ctx.spec)
+    if group is None or not ctx.spec.feeds:
+        return rules
+    feed = feed_of_group(ctx.spec.feeds, group)
+    if feed is None or not feed.on_failure or feed.on_failure == rules.on_failure:
+        return rules
+    return dataclasses.replace(rules, on_failure=feed.on_failure)
 
 
 def carry_out(ctx: RuntimeContext, view: GroupView, d: Decision) -> Commit:
@@ -141,7 +150,7 @@ def _ambiguous(exc: BaseException) -> bool:
 def _refused(ctx: RuntimeContext, group: str, *, no_slot: bool, code: str | None) -> str:
     for _ in range(4):
         view = ctx.ledger.load_group(group)
-        d = start_refused(view.group, view.files, ctx.now(), policy(ctx), no_slot=no_slot)
+        d = start_refused(view.group, view.files, ctx.now(), policy(ctx, group), no_slot=no_slot)
         if carry_out(ctx, view, d) == Commit.OK:
             obs.logger.info("Glue refused the start; the lease is released", extra={"error_code": code,
                                                                                      "state": str(d.state)})
@@ -168,8 +177,8 @@ def resolve_check(ctx: RuntimeContext, view: GroupView, d: Decision, caller: Cal
     start past its grace with the same token (F1). Returns what was done, or "live" / "conflict"."""
     check = d.check
     assert check is not None
-    now, rules = ctx.now(), policy(ctx)
     group = view.group.group
+    now, rules = ctx.now(), policy(ctx, group)
     if check.run_id:
         try:
             run = ctx.glue.get_job_run(JobName=ctx.job_name, RunId=check.run_id)["JobRun"]

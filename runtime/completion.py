@@ -91,7 +91,7 @@ def complete(ctx: RuntimeContext, body: str) -> str:
         wake_waiters(ctx, 1)  # a run of this job started by hand held one of its MaxConcurrentRuns slots too
         return "foreign"
     group, token = run
-    rules = policy(ctx)
+    rules = policy(ctx, group)
     with obs.file_context(group=group, run_id=ended.run_id):
         for _ in range(_REEVALUATIONS):
             view = ctx.ledger.load_group(group)

@@ -297,6 +297,12 @@ def feed_for(feeds: Sequence[Feed], group: str, file_name: str) -> Feed | None:
     return next((feed for feed in feeds if feed.matches(group, file_name)), None)
 
 
+def feed_of_group(feeds: Sequence[Feed], group: str) -> Feed | None:
+    """The feed a group belongs to by its name alone (``matchOn: group`` feeds; a ``file_name`` feed needs a
+    file): what settings of the whole group, such as a feed's ``onFailure``, are read from."""
+    return next((feed for feed in feeds if feed.match_on == "group" and feed.matches(group, "")), None)
+
+
 def group_feed_conflict(feeds: Sequence[Feed], group: str, file_names: Sequence[str]) -> str | None:
     """Why the files of ``group`` cannot be one feed's, or None when they can.
 

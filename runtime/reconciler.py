@@ -70,7 +70,7 @@ def reconcile(ctx: RuntimeContext) -> Pass:
 
 
 def reconcile_group(ctx: RuntimeContext, group: str) -> str:
-    rules = policy(ctx)
+    rules = policy(ctx, group)
     for _ in range(_REEVALUATIONS):
         view = ctx.ledger.load_group(group)
         if not view.exists:

@@ -218,3 +218,25 @@ def test_a_run_the_dispatcher_finds_ended_hands_on_to_the_next_file(p: Pipeline)
     assert after is not None and after.state in (Phase.STARTING, Phase.RUNNING) and after.token is not None
     assert started_keys(p) == [FIRST, SECOND]
     assert p.ctx.ledger.counters()[0] == 1
+
+
+def test_a_feeds_own_on_failure_holds_its_groups_while_other_groups_follow_the_stacks(
+        make_pipeline: Any, runs_stay_running: None) -> None:
+    """feeds[].onFailure: the orders feed blocks behind a dead file, a group of no feed continues (the stack's)."""
+    from landing_pipeline.runtime.feeds import Feed
+
+    p = make_pipeline(settle_seconds=0, on_failure="continue", max_attempts=1,
+                      feeds=(Feed("orders", "orders_*", on_failure="block"),))
+    refunds_1, refunds_2 = "landing/refunds_20250915_090000.csv", "landing/refunds_20250915_093000.csv"
+    p.clock.t = 1_757_931_400.0
+    p.route(land_at(p, FIRST, "2025-09-15T10:15:00Z"), land_at(p, SECOND, "2025-09-15T10:15:30Z"),
+            land_at(p, refunds_1, "2025-09-15T09:00:00Z"), land_at(p, refunds_2, "2025-09-15T09:30:00Z"))
+    p.dispatch_all()
+    p.complete(run_of(p, FIRST), "FAILED", "boom")
+    p.complete(run_of(p, refunds_1), "FAILED", "boom")
+    p.dispatch_all()
+    p.reconcile()
+    p.dispatch_all()
+    started = started_keys(p)
+    assert SECOND not in started                       # the orders feed blocks behind its dead file
+    assert refunds_2 in started                        # refunds (no feed) continues past its dead file
