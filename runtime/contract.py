@@ -154,6 +154,9 @@ MERGE_KEYS_ARG = "--merge_keys"
 """Comma-separated key columns of the snapshot merge; empty: no merge."""
 SCHEMA_ARG = "--schema"
 """JSON list of ``name:type`` columns."""
+FORMAT_ARG = "--format"
+"""How the job reads the run's files: csv, jsonl or parquet (a feed's ``format``); absent or ``auto``: from each
+file's suffix."""
 FEED_ARG = "--feed"
 """The feed the group's files belong to (``feeds``: its schema and merge keys are the ones passed); absent for a
 group no feed matches, which gets the stack-wide ones."""

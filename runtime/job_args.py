@@ -19,6 +19,7 @@ from landing_pipeline.runtime.contract import (
     BATCH_URI_ARG,
     FEED_ARG,
     FILE_ID_ARG,
+    FORMAT_ARG,
     GROUP_ARG,
     INPUT_URI_ARG,
     MANIFEST_URI_ARG,
@@ -74,6 +75,8 @@ def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bu
     }
     if feed is not None:
         arguments[FEED_ARG] = feed.name
+        if feed.format != "auto":
+            arguments[FORMAT_ARG] = feed.format
     return arguments
 
 

@@ -22,6 +22,7 @@ from landing_pipeline.runtime.contract import (
     BATCH_FIELDS,
     BATCH_URI_ARG,
     FILE_ID_ARG,
+    FORMAT_ARG,
     GLUE_JOB_NAME_ARG,
     GLUE_RUN_ID_ARG,
     GROUP_ARG,
@@ -61,6 +62,7 @@ OPTIONAL = {
     _dest(GLUE_JOB_NAME_ARG): "",
     _dest(RUN_TOKEN_ARG): "",
     _dest(LEDGER_TABLE_ARG): "",
+    _dest(FORMAT_ARG): "auto",
     _dest(SORT_KEYS_ARG): "[]",
     _dest(BATCH_ARG): "",
     _dest(BATCH_URI_ARG): "",
@@ -88,6 +90,7 @@ _HELP = {
              "source_version, attempt, output_uri, quarantine_uri, manifest_uri (absent: one file, named above)",
     "batch_uri": "a JSON object {\"files\": [...]} holding the batch list, when --batch would be too long",
     "run_manifest_uri": "where a batch run writes its per-file results (after every file)",
+    "format": "csv, jsonl or parquet: how to read the files (a feed's format); auto: from each file's suffix",
 }
 
 
@@ -113,6 +116,7 @@ class JobArgs:
     batch: str = ""
     batch_uri: str = ""
     run_manifest_uri: str = ""
+    format: str = "auto"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -198,6 +202,7 @@ def parse_args(argv: list[str]) -> JobArgs:
         run_token=values["run_token"], ledger_table=values["ledger_table"],
         sort_keys=_sort_keys(values["sort_keys"]),
         batch=values["batch"], batch_uri=values["batch_uri"], run_manifest_uri=values["run_manifest_uri"],
+        format=_format(values["format"]),
     )
 
 
@@ -247,3 +252,11 @@ def _sort_keys(text: str) -> tuple[str, ...]:
 def local_run_id() -> str:
     """A run id for runs outside Glue, sortable and recognisably not Glue's ``jr_<hex>``."""
     return f"local_{datetime.now(UTC):%Y%m%dT%H%M%S}_{secrets.token_hex(4)}"
+
+
+def _format(text: str) -> str:
+    """``--format`` as the job reads it: auto, csv, jsonl (JSON lines) or parquet."""
+    value = (text or "auto").strip().lower()
+    if value not in ("auto", "csv", "jsonl", "parquet"):
+        raise JobArgumentError(f"--format: {text!r} is not a format; pass csv, jsonl, parquet or auto")
+    return value

@@ -45,7 +45,13 @@ from landing_pipeline.runtime.jobs.arguments import JobArgs, parse_args
 from landing_pipeline.runtime.jobs.batch_run import is_batch, run_batch
 from landing_pipeline.runtime.jobs.failures import IngestError, spark_failures
 from landing_pipeline.runtime.jobs.fencing import Fence, fence_for
-from landing_pipeline.runtime.jobs.readers import delete_folder, detect_format, literal_reader, read_raw
+from landing_pipeline.runtime.jobs.readers import (
+    FEED_FORMATS,
+    delete_folder,
+    detect_format,
+    literal_reader,
+    read_raw,
+)
 from landing_pipeline.runtime.jobs.schema import LINEAGE_COLUMNS, REASON, ROW_ORDER
 from landing_pipeline.runtime.jobs.snapshot import SnapshotError, SnapshotResult, apply_file
 from landing_pipeline.runtime.jobs.storage import JsonStore, StorageError, local_input
@@ -108,7 +114,7 @@ def run(spark: SparkSession, args: JobArgs, store: JsonStore) -> dict[str, Any]:
     ingested_at = datetime.now(UTC).replace(microsecond=0)
     for key, value in SESSION_SETTINGS.items():
         spark.conf.set(key, value)
-    fmt = detect_format(args.input_uri, args.source_key)
+    fmt = detect_format(args.input_uri, args.source_key) if args.format == "auto" else FEED_FORMATS[args.format]
     _check_version(store, args)
     with spark_failures(args.input_uri, fmt, input_gone=_gone_check(store, args)):
         raw = read_raw(spark, local_input(args.input_uri), fmt, args.schema)

@@ -46,6 +46,10 @@ NO_GLOB = {"__globPaths__": "false"}
 """The data source option that makes Spark take a path literally (see the module docstring)."""
 
 
+FEED_FORMATS: dict[str, Format] = {"csv": "csv", "jsonl": "json", "parquet": "parquet"}
+"""A feed's ``format`` (``--format``) as the reader's."""
+
+
 class UnsupportedFormat(JobArgumentError):
     """The file's name does not say which format it is in."""
 

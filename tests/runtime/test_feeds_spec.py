@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from landing_pipeline.runtime.contract import FEED_ARG, MERGE_KEYS_ARG, SCHEMA_ARG
+from landing_pipeline.runtime.contract import FEED_ARG, FORMAT_ARG, MERGE_KEYS_ARG, SCHEMA_ARG
 from landing_pipeline.runtime.errors import SpecError
 from landing_pipeline.runtime.feeds import Feed
 from landing_pipeline.runtime.job_args import JobInput, job_arguments
@@ -80,6 +80,11 @@ def test_a_runs_arguments_carry_its_groups_feed_and_unmatched_files_the_stack_wi
         "orders", ["order_id:string", "amount:double"], "order_id")
     customers = arguments("customers_20250915_102000.csv", "customers_20250915")
     assert (customers[FEED_ARG], customers[MERGE_KEYS_ARG]) == ("customers", "customer_id")
+    assert FORMAT_ARG not in orders                          # format auto: the job reads the suffix
+    jsonl = spec.replace(feeds=(*spec.feeds, Feed("events", "events_*", format="jsonl")))
+    events = job_arguments(jsonl, JobInput("landing", "landing/events_20250915_1.log", None, "events_20250915", "e1"),
+                           attempt=1, output_bucket="out")
+    assert (events[FEED_ARG], events[FORMAT_ARG]) == ("events", "jsonl")
     refunds = arguments("refunds_20250915_090000.csv", "refunds_20250915")
     assert FEED_ARG not in refunds and json.loads(refunds[SCHEMA_ARG]) == ["id:string"]
     assert refunds[MERGE_KEYS_ARG] == "id"
