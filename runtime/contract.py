@@ -184,7 +184,9 @@ FENCING_ARGUMENTS = (RUN_TOKEN_ARG, LEDGER_TABLE_ARG, SORT_KEYS_ARG)
 """The arguments of the lease the run belongs to (the job's fencing claims it and commits its files)."""
 BATCH_ARGUMENTS = (BATCH_ARG, BATCH_URI_ARG, RUN_MANIFEST_URI_ARG)
 """The arguments of a run of more than one file (``job_args.run_arguments``)."""
-JOB_ARGUMENTS = FILE_ARGUMENTS + FENCING_ARGUMENTS + BATCH_ARGUMENTS
+FEED_ARGUMENTS = (FEED_ARG, FORMAT_ARG)
+"""The arguments of the group's feed (``feeds``): present when a feed matches (``--format`` when not auto)."""
+JOB_ARGUMENTS = FILE_ARGUMENTS + FENCING_ARGUMENTS + BATCH_ARGUMENTS + FEED_ARGUMENTS
 """Every argument the dispatcher starts a run with, and so every one the job reads."""
 
 GLUE_JOB_NAME_ARG = "--JOB_NAME"

@@ -21,6 +21,7 @@ from landing_pipeline.runtime.contract import (
     BATCH_ARG,
     BATCH_FIELDS,
     BATCH_URI_ARG,
+    FEED_ARG,
     FILE_ID_ARG,
     FORMAT_ARG,
     GLUE_JOB_NAME_ARG,
@@ -63,6 +64,7 @@ OPTIONAL = {
     _dest(RUN_TOKEN_ARG): "",
     _dest(LEDGER_TABLE_ARG): "",
     _dest(FORMAT_ARG): "auto",
+    _dest(FEED_ARG): "",
     _dest(SORT_KEYS_ARG): "[]",
     _dest(BATCH_ARG): "",
     _dest(BATCH_URI_ARG): "",
@@ -90,6 +92,7 @@ _HELP = {
              "source_version, attempt, output_uri, quarantine_uri, manifest_uri (absent: one file, named above)",
     "batch_uri": "a JSON object {\"files\": [...]} holding the batch list, when --batch would be too long",
     "run_manifest_uri": "where a batch run writes its per-file results (after every file)",
+    "feed": "the feed the files belong to (recorded in the manifest as feed)",
     "format": "csv, jsonl or parquet: how to read the files (a feed's format); auto: from each file's suffix",
 }
 
@@ -117,6 +120,7 @@ class JobArgs:
     batch_uri: str = ""
     run_manifest_uri: str = ""
     format: str = "auto"
+    feed: str = ""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -202,7 +206,7 @@ def parse_args(argv: list[str]) -> JobArgs:
         run_token=values["run_token"], ledger_table=values["ledger_table"],
         sort_keys=_sort_keys(values["sort_keys"]),
         batch=values["batch"], batch_uri=values["batch_uri"], run_manifest_uri=values["run_manifest_uri"],
-        format=_format(values["format"]),
+        format=_format(values["format"]), feed=values["feed"],
     )
 
 

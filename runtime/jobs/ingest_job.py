@@ -240,7 +240,7 @@ def _manifest(args: JobArgs, fmt: str, validated: Validated, good: DataFrame, to
         "manifest_version": MANIFEST_VERSION,
         "status": "SUCCEEDED",
         "job_name": args.job_name, "run_id": args.run_id, "attempt": args.attempt,
-        "file_id": args.file_id, "group": args.group,
+        "file_id": args.file_id, "group": args.group, "feed": args.feed or None,
         "source_key": args.source_key, "source_version": args.source_version,
         "input_uri": args.input_uri, "input_format": fmt,
         "rows_in": rows_in, "rows_out": rows_in - rows_quarantined, "rows_quarantined": rows_quarantined,
