@@ -256,7 +256,15 @@ def _report(running: pipeline.RunningPipeline, deployment: Deployment, ledger: d
                         dict(recorder.enqueued), design=design,
                         group_of=lambda key: group_for_key(key, deployment.spec), now=clock.now(),
                         wall_s=clock.wall_elapsed(),
-                        ignored_reason=lambda upload: _ignored_reason(upload, deployment, dead_letters))
+                        ignored_reason=lambda upload: _ignored_reason(upload, deployment, dead_letters),
+                        feed_of=lambda key, group: _feed_name(deployment.spec, key, group))
+
+
+def _feed_name(spec: Any, key: str, group: str) -> str | None:
+    from landing_pipeline.runtime.feeds import feed_for
+
+    feed = feed_for(spec.feeds, group, key.rsplit("/", 1)[-1]) if spec.feeds else None
+    return feed.name if feed is not None else None
 
 
 def _ignored_reason(upload: Any, deployment: Deployment, dead_letters: dict[str, list[dict[str, Any]]]) -> str:

@@ -45,11 +45,13 @@ class LedgerView:
 
 def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs: list[RunObservation],
           intake_messages: dict[str, set[str]], enqueued: dict[str, int], *, design: str, group_of: Any, now: float,
-          wall_s: float, ignored_reason: Callable[[Upload], str] | None = None) -> dict[str, Any]:
+          wall_s: float, ignored_reason: Callable[[Upload], str] | None = None,
+          feed_of: Callable[[str, str], str | None] | None = None) -> dict[str, Any]:
     """``uploads``: (file id, upload) in landing order; ``enqueued``: file id -> position of its first message in
     the ordered queue (``--design seed``, whose card enqueues one message per file; empty otherwise: the order
     is then the ledger's order key); ``group_of(key)``: the grouping rule, for files the ledger never saw;
-    ``ignored_reason(upload)``: why the pipeline did not take a file in (the router's own rule)."""
+    ``ignored_reason(upload)``: why the pipeline did not take a file in (the router's own rule); ``feed_of(key,
+    group)``: the feed the file belongs to (``feeds``), None for a file of no feed."""
     if not enqueued:
         ranked = sorted(ledger.values(), key=lambda v: (v.order, v.file_id))
         enqueued = {view.file_id: position for position, view in enumerate(ranked, 1)}
@@ -65,9 +67,10 @@ def build(uploads: list[tuple[str, Upload]], ledger: dict[str, LedgerView], runs
         record = ledger.get(file_id)
         file_runs = runs_by_file.get(file_id, [])
         status, attempts = _status(record, file_runs, design)
+        group = record.group if record else _group(group_of, upload.key)
         files.append({
             "key": upload.key, "file_id": file_id,
-            "group": record.group if record else _group(group_of, upload.key),
+            "group": group, "feed": feed_of(upload.key, group) if feed_of is not None and group else None,
             "status": status, "attempts": attempts,
             "enqueue_seq": enqueued.get(file_id),
             "runs": [{"run_id": r.run_id, "start": round(r.start, 3),

@@ -40,6 +40,7 @@ def _csv(header: str, rows: list[str]) -> bytes:
 
 
 _ORDERS = "order_id,customer_id,amount,order_ts"
+_CUSTOMERS = "customer_id,name,country,updated_at"
 
 
 def builtin() -> list[Arrival]:
@@ -54,9 +55,9 @@ def builtin() -> list[Arrival]:
         Arrival(0, "orders_20250915_101500.csv", _csv(_ORDERS, [
             "o-1001,c-01,120.50,2025-09-15 10:02:11", "o-1002,c-02,75.00,2025-09-15 10:05:40",
             "o-1003,c-01,19.99,2025-09-15 10:09:02", "o-1004,c-03,250.00,2025-09-15 10:14:55"]), 240),
-        Arrival(30, "customers_20250915_102000.csv", _csv(_ORDERS, [
-            "o-2001,c-01,0.00,2025-09-15 10:20:00", "o-2002,c-02,0.00,2025-09-15 10:20:00",
-            "o-2003,c-03,0.00,2025-09-15 10:20:00"]), 180),
+        Arrival(30, "customers_20250915_102000.csv", _csv(_CUSTOMERS, [   # the customers feed's own columns
+            "c-01,Ada Lovelace,GB,2025-09-15 10:20:00", "c-02,Grace Hopper,US,2025-09-15 10:20:00",
+            "c-03,Katherine Johnson,US,2025-09-15 10:20:00"]), 180),
         Arrival(60, "orders_20250915_103000.csv", _csv(_ORDERS, [
             "o-1005,c-04,42.00,2025-09-15 10:21:13", "o-1006,c-02,310.75,2025-09-15 10:26:30",
             "o-1002,c-02,80.00,2025-09-15 10:29:59"]), 180),
@@ -111,15 +112,16 @@ def from_trace(trace: Path, spec: PipelineSpec) -> list[Arrival]:
         duration = row.get("duration_s")
         fails = row.get("fail_attempts")
         arrivals.append(Arrival(
-            at, name, generated_rows(spec, size, seed=line),
+            at, name, generated_rows(spec, size, seed=line, key=key),
             _number(duration, trace, line, "duration_s") if duration not in (None, "") else None,
             int(_number(fails, trace, line, "fail_attempts")) if fails not in (None, "") else 0))
     return sorted(arrivals, key=lambda a: a.at)
 
 
-def generated_rows(spec: PipelineSpec, size_bytes: int, *, seed: int) -> bytes:
-    """A CSV of about ``size_bytes`` whose rows fit the stack's schema (so the Spark engine accepts it)."""
-    columns = spec.schema_columns or [("id", "string"), ("value", "double")]
+def generated_rows(spec: PipelineSpec, size_bytes: int, *, seed: int, key: str = "") -> bytes:
+    """A CSV of about ``size_bytes`` whose rows fit the schema the file is read with (its feed's, else the
+    stack's), so the Spark engine accepts it."""
+    columns = _columns_for(spec, key) or [("id", "string"), ("value", "double")]
     out = io.StringIO()
     out.write(",".join(name for name, _ in columns) + "\n")
     row = 0
@@ -127,6 +129,22 @@ def generated_rows(spec: PipelineSpec, size_bytes: int, *, seed: int) -> bytes:
         out.write(",".join(_value(kind, name, seed, row) for name, kind in columns) + "\n")
         row += 1
     return out.getvalue().encode("utf-8")
+
+
+def _columns_for(spec: PipelineSpec, key: str) -> list[tuple[str, str]]:
+    from landing_pipeline.runtime.feeds import feed_for
+    from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
+    from landing_pipeline.runtime.spec import _split_column
+
+    if key and spec.feeds:
+        full = key if key.startswith(spec.key_prefix) else spec.key_prefix + key
+        try:
+            feed = feed_for(spec.feeds, group_for_key(full, spec), full.rsplit("/", 1)[-1])
+        except UngroupableKey:
+            feed = None
+        if feed is not None:
+            return [_split_column(column) for column in feed.schema]
+    return list(spec.schema_columns)
 
 
 def _value(kind: str, name: str, seed: int, row: int) -> str:

@@ -245,11 +245,12 @@ def test_aws_cli_lands_files_and_reads_the_parquet_back(tmp_path: Path) -> None:
 
     files = {"orders_20250915_101500.csv": ["o-1,c-1,10.5,2025-09-15 10:01:00", "o-2,c-2,20.0,2025-09-15 10:02:00"],
              "orders_20250915_103000.csv": ["o-3,c-1,30.0,2025-09-15 10:20:00"],
-             "customers_20250915_102000.csv": ["o-9,c-9,0.0,2025-09-15 10:20:00"]}
+             "customers_20250915_102000.csv": ["c-9,Ada,GB,2025-09-15 10:20:00"]}   # the customers feed's columns
     drop = tmp_path / "drop"
     drop.mkdir()
     for name, rows in files.items():
-        (drop / name).write_text(ORDERS + "\n".join(rows) + "\n")
+        header = "customer_id,name,country,updated_at\n" if name.startswith("customers") else ORDERS
+        (drop / name).write_text(header + "\n".join(rows) + "\n")
     with serving(tmp_path, "--engine", "spark") as server:
         assert any("java" in cmdline(pid) for pid in server.seen), "no JVM seen: the leftover check would be empty"
         landing = outputs(tmp_path)["landing_bucket_name"]
