@@ -21,7 +21,7 @@ def _feed_line(feed: Feed) -> str:
     parts = [f"{feed.name}: {feed.match}{on}"]
     if feed.format != "auto":
         parts.append(feed.format)
-    parts.append(f"{len(feed.schema)} columns" if feed.schema else "stack schema")
+    parts.append(f"{len(feed.schema)} columns" if feed.schema else "no schema")
     if feed.merge_keys:
         parts.append("merge " + ",".join(feed.merge_keys))
     if feed.table_name != feed.name:

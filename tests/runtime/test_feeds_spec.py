@@ -113,3 +113,13 @@ def test_the_documented_feeds_example_is_a_valid_stack() -> None:
     example = doc.split("## Feeds", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     spec = spec_from_config(yaml.safe_load(example)["config"])
     assert [feed.name for feed in spec.feeds] == ["orders", "customers"] and spec.unmatched_files == "reject"
+
+
+def test_a_decimal_split_by_a_yaml_flow_list_is_named_with_the_quoting_fix() -> None:
+    import yaml
+
+    config = yaml.safe_load("landing-pipeline:schema: [id:string, amount:decimal(12,2)]\n")
+    with pytest.raises(SpecError) as caught:
+        spec_from_config(config)
+    [problem] = caught.value.problems   # one problem, not one for each half
+    assert "split at the comma" in problem.message and "'amount:decimal(12,2)'" in problem.fix
