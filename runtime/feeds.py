@@ -303,6 +303,18 @@ def feed_of_group(feeds: Sequence[Feed], group: str) -> Feed | None:
     return next((feed for feed in feeds if feed.match_on == "group" and feed.matches(group, "")), None)
 
 
+def unmatched_reason(feeds: Sequence[Feed], unmatched_files: str, group: str, key: str) -> str | None:
+    """Why the router refuses a file under ``unmatchedFiles: reject`` (None: some feed is its, or unmatched files
+    take the stack-wide settings); the simulator counts the same files as rejected."""
+    if not feeds or unmatched_files != "reject":
+        return None
+    if feed_for(feeds, group, key.rstrip("/").rsplit("/", 1)[-1]) is not None:
+        return None
+    names = ", ".join(feed.name for feed in feeds)
+    return (f"no feed matches {key!r} (group {group!r}; feeds: {names}) and unmatchedFiles is 'reject': "
+            "add a feed for it, or set unmatchedFiles to 'default' and redrive the message")
+
+
 def group_feed_conflict(feeds: Sequence[Feed], group: str, file_names: Sequence[str]) -> str | None:
     """Why the files of ``group`` cannot be one feed's, or None when they can.
 

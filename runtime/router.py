@@ -27,7 +27,7 @@ from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.batch import process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context
 from landing_pipeline.runtime.events import IgnoredEvent, MalformedEvent, ObjectCreated, parse_message_body
-from landing_pipeline.runtime.feeds import feed_for
+from landing_pipeline.runtime.feeds import unmatched_reason
 from landing_pipeline.runtime.group_state import OpenFile, Policy
 from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
 from landing_pipeline.runtime.ledger import Lineage
@@ -100,7 +100,7 @@ def _route_object(ctx: RuntimeContext, body: str, obj: ObjectCreated, routed: Ro
         routed.rejected.append(obj.key)
         return
     obs.add_keys(group=group)
-    unmatched = unmatched_reason(ctx.spec, group, obj.key)
+    unmatched = unmatched_reason(ctx.spec.feeds, ctx.spec.unmatched_files, group, obj.key)
     if unmatched is not None:
         reject(ctx, body, unmatched)
         routed.rejected.append(obj.key)
@@ -128,19 +128,6 @@ def _route_object(ctx: RuntimeContext, body: str, obj: ObjectCreated, routed: Ro
         send_wake(ctx, group, recorded.wake_id)
     obs.logger.info("file recorded", extra={"order": readable(key), "woke": recorded.wake_id is not None})
     routed.enqueued.append(obj.key)
-
-
-def unmatched_reason(spec: PipelineSpec, group: str, key: str) -> str | None:
-    """Why a file is refused under ``unmatchedFiles: reject`` (None: some feed is its, or unmatched files take
-    the stack-wide settings)."""
-    if not spec.feeds or spec.unmatched_files != "reject":
-        return None
-    name = key.rstrip("/").rsplit("/", 1)[-1]
-    if feed_for(spec.feeds, group, name) is not None:
-        return None
-    names = ", ".join(feed.name for feed in spec.feeds)
-    return (f"no feed matches {key!r} (group {group!r}; feeds: {names}) and unmatchedFiles is 'reject': "
-            "add a feed for it, or set unmatchedFiles to 'default' and redrive the message")
 
 
 def reject(ctx: RuntimeContext, body: str, reason: str) -> None:

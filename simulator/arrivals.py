@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from landing_pipeline.runtime.feeds import unmatched_reason
 from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.arrival_specs import ArrivalProcess, Burst, Diurnal, FileList, GroupChoice, Poisson
@@ -205,6 +206,8 @@ def route_keys(landed: Landed, spec: PipelineSpec) -> Grouped:
             group = group_for_key(key, spec)
         except UngroupableKey:
             return rejected_code
+        if unmatched_reason(spec.feeds, spec.unmatched_files, group, key) is not None:
+            return rejected_code   # the router parks it in the intake DLQ (unmatchedFiles: reject)
         index = index_of.get(group)
         if index is None:
             index = index_of[group] = len(names)

@@ -93,7 +93,8 @@ def warnings(metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario) ->
                      + ("ran each next." if spec.late_files == "run" else "parked each as DEAD for an operator."))
     if mean_of(metrics["ignored"]) or mean_of(metrics["rejected"]):
         notes.append(f"{show(metrics['ignored'])} file(s) do not match keyPrefix/keySuffixes and "
-                     f"{show(metrics['rejected'])} fit no group (groupingFallback=reject): the router skips them.")
+                     f"{show(metrics['rejected'])} fit no group (groupingFallback=reject) or no feed "
+                     "(unmatchedFiles=reject): the router skips them.")
     if mean_of(metrics["unfinished"]):
         notes.append(f"{show(metrics['unfinished'])} file(s) were still unfinished when the drain limit "
                      f"({duration(scenario.limits.drain_limit_s)} after the last arrival) ended the simulation.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -50,3 +52,18 @@ def test_generated_keys_carry_the_landing_time_and_the_stack_prefix(dev_spec: Pi
                               dev_spec, np.random.default_rng(1))
     assert workload.keys == ["landing/orders_20250915_101503.csv"]
     assert workload.group_names == ["orders_20250915"]
+
+
+def test_files_of_no_feed_are_rejected_under_unmatched_files_reject_as_the_router_parks_them(
+        tmp_path: Path, dev_spec: PipelineSpec) -> None:
+    """The simulator counts what the router parks (runtime.feeds.unmatched_reason, shared), not processes it."""
+    from landing_pipeline.simulator.runner import simulate
+    from tests.simulator.conftest import trace_scenario
+
+    rows = ["0,landing/orders_20250915_101500.csv,20,0", "1,landing/customers_20250915_102000.csv,20,0",
+            "2,landing/refunds_20250915_090000.csv,20,0"]
+    default = simulate(dev_spec, trace_scenario(tmp_path, rows, overheads="none"), seed=1).metrics
+    rejecting = simulate(dev_spec.replace(unmatched_files="reject"), trace_scenario(tmp_path, rows, overheads="none"),
+                         seed=1).metrics
+    assert (default["succeeded"], default["rejected"]) == (3, 0)        # dev's feeds: orders and customers
+    assert (rejecting["succeeded"], rejecting["rejected"], rejecting["landed"]) == (2, 1, 3)
