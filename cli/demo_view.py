@@ -40,6 +40,7 @@ def _duration(file: dict[str, Any]) -> str:
 def group_table(result: DemoResult) -> Table:
     """Files per group in run order (files that never ran after them, in landing order)."""
     table = Table(title="Files by group, in run order", title_justify="left", show_lines=False)
+    with_feeds = any(file.get("feed") for file in result.report["files"])   # a stack with feeds: say whose
     for column, justify in (("group", "left"), ("#", "right"), ("file", "left"), ("status", "left"),
                             ("attempts", "right"), ("runs", "left"), ("last run", "right"), ("note", "left")):
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
@@ -52,7 +53,10 @@ def group_table(result: DemoResult) -> Table:
         for index, file in enumerate(files, start=1):
             status = file["status"]
             runs = " ".join(_run_mark(run["state"]) for run in file["runs"]) or "-"
-            table.add_row(escape(group) if index == 1 else "", str(index), escape(file["key"].rsplit("/", 1)[-1]),
+            label = Text(group)
+            if with_feeds:   # the group's feed under its name (a column of its own would fold the file names)
+                label.append(f"\nfeed {file.get('feed') or '-'}", style="dim")
+            table.add_row(label if index == 1 else "", str(index), escape(file["key"].rsplit("/", 1)[-1]),
                           Text(status, style=STATUS_STYLE.get(status, "")), str(file["attempts"]), runs,
                           _duration(file), escape(file.get("_reason") or ""))
         table.add_section()

@@ -128,3 +128,24 @@ def test_every_blank_stretch_of_a_waiting_group_has_a_cause() -> None:
 def test_the_picture_renders_ignored_files_and_tiny_bars(tmp_path: Path) -> None:
     path = render(REPORT, tmp_path / "t.png", title="t", group_limit=2)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_group_table_names_each_groups_feed_when_the_stack_has_feeds() -> None:
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from landing_pipeline.cli.demo_view import group_table
+
+    def file(key: str, group: str, feed: str | None) -> dict[str, object]:
+        return {"key": f"landing/{key}", "group": group, "feed": feed, "status": "SUCCEEDED", "attempts": 0,
+                "runs": [{"start": 1.0, "end": 2.0, "state": "SUCCEEDED"}], "_reason": None}
+
+    def shown(files: list[dict[str, object]]) -> str:
+        console = Console(width=120, record=True, color_system=None)
+        console.print(group_table(SimpleNamespace(report={"files": files})))  # type: ignore[arg-type]
+        return console.export_text()
+
+    with_feeds = shown([file("orders_1.csv", "orders", "orders"), file("refunds_1.csv", "refunds", None)])
+    assert "feed orders" in with_feeds and "feed -" in with_feeds   # a group of no feed says so
+    assert "feed" not in shown([file("orders_1.csv", "orders", None)])   # a stack without feeds: as before
