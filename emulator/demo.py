@@ -261,9 +261,9 @@ def _report(running: pipeline.RunningPipeline, deployment: Deployment, ledger: d
 
 
 def _feed_name(spec: Any, key: str, group: str) -> str | None:
-    from landing_pipeline.runtime.feeds import feed_for
+    from landing_pipeline.runtime.feeds import feed_of_key
 
-    feed = feed_for(spec.feeds, group, key.rsplit("/", 1)[-1]) if spec.feeds else None
+    feed = feed_of_key(spec.feeds, group, key)
     return feed.name if feed is not None else None
 
 

@@ -132,14 +132,14 @@ def generated_rows(spec: PipelineSpec, size_bytes: int, *, seed: int, key: str =
 
 
 def _columns_for(spec: PipelineSpec, key: str) -> list[tuple[str, str]]:
-    from landing_pipeline.runtime.feeds import feed_for
+    from landing_pipeline.runtime.feeds import feed_of_key
     from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
     from landing_pipeline.runtime.spec import _split_column
 
     if key and spec.feeds:
         full = key if key.startswith(spec.key_prefix) else spec.key_prefix + key
         try:
-            feed = feed_for(spec.feeds, group_for_key(full, spec), full.rsplit("/", 1)[-1])
+            feed = feed_of_key(spec.feeds, group_for_key(full, spec), full)
         except UngroupableKey:
             feed = None
         if feed is not None:

@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 from landing_pipeline.runtime.errors import Problem, SpecError
+from landing_pipeline.runtime.grouping import file_name as base_name
 
 FORMATS = ("auto", "csv", "jsonl", "parquet")
 SYNTAXES = ("glob", "regex")
@@ -297,6 +298,12 @@ def feed_for(feeds: Sequence[Feed], group: str, file_name: str) -> Feed | None:
     return next((feed for feed in feeds if feed.matches(group, file_name)), None)
 
 
+def feed_of_key(feeds: Sequence[Feed], group: str, key: str) -> Feed | None:
+    """The feed of an object by its key (matched on its group or its base name): what the router, the
+    dispatcher and the emulator ask."""
+    return feed_for(feeds, group, base_name(key)) if feeds else None
+
+
 def feed_of_group(feeds: Sequence[Feed], group: str) -> Feed | None:
     """The feed a group belongs to by its name alone (``matchOn: group`` feeds; a ``file_name`` feed needs a
     file): what settings of the whole group, such as a feed's ``onFailure``, are read from."""
@@ -308,7 +315,7 @@ def unmatched_reason(feeds: Sequence[Feed], unmatched_files: str, group: str, ke
     take the stack-wide settings); the simulator counts the same files as rejected."""
     if not feeds or unmatched_files != "reject":
         return None
-    if feed_for(feeds, group, key.rstrip("/").rsplit("/", 1)[-1]) is not None:
+    if feed_of_key(feeds, group, key) is not None:
         return None
     names = ", ".join(feed.name for feed in feeds)
     return (f"no feed matches {key!r} (group {group!r}; feeds: {names}) and unmatchedFiles is 'reject': "

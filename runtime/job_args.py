@@ -32,7 +32,7 @@ from landing_pipeline.runtime.contract import (
     SOURCE_KEY_ARG,
     SOURCE_VERSION_ARG,
 )
-from landing_pipeline.runtime.feeds import Feed, feed_for
+from landing_pipeline.runtime.feeds import feed_of_key
 from landing_pipeline.runtime.paths import path_component
 from landing_pipeline.runtime.spec import PipelineSpec
 
@@ -57,7 +57,8 @@ def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bu
     output; the snapshot path is per group, which is why runs of one group must never overlap."""
     group, file_id = file.group, file.file_id
     folder = path_component(group)  # the group as a folder no reader globs (runtime/paths.py)
-    feed = feed_of(spec, file)
+    feed = feed_of_key(spec.feeds, group, file.key)   # None: the stack-wide settings apply
+    # a feed's own schema and merge keys are the whole of them: one that declares none reads its files unmerged
     schema, merge_keys = (feed.schema, feed.merge_keys) if feed is not None else (spec.schema, spec.merge_keys)
     arguments = {
         INPUT_URI_ARG: f"s3://{file.bucket}/{file.key}",
@@ -78,14 +79,6 @@ def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bu
         if feed.format != "auto":
             arguments[FORMAT_ARG] = feed.format
     return arguments
-
-
-def feed_of(spec: PipelineSpec, file: JobInput) -> Feed | None:
-    """The feed of the file's group (None: no feed matches, the stack-wide settings apply). A feed's own schema
-    and merge keys are the whole of them: a feed that declares none reads its files as they are, unmerged."""
-    if not spec.feeds:
-        return None
-    return feed_for(spec.feeds, file.group, file.key.rstrip("/").rsplit("/", 1)[-1])
 
 
 def run_matches(arguments: Mapping[str, str] | None, file_id: str, attempt: int) -> bool:
