@@ -289,8 +289,6 @@ def settings() -> list[Setting]:
     result = []
     for f in dataclasses.fields(PipelineSpec):
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc,operator]
-        if default and isinstance(default, tuple) and isinstance(default[0], Feed):
-            default = json.loads(feeds_to_json(default))
         result.append(Setting(name=f.name, config_key=_camel(f.name), kind=_kind_of(str(f.type)),
                               default=list(default) if isinstance(default, tuple) else default,
                               description=f.metadata["description"], runtime=f.metadata["runtime"]))

@@ -7,6 +7,7 @@ wrong with a stack at once, each with the setting, the value and the fix.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime.contract import PROJECT
@@ -279,20 +280,22 @@ def column_problems(schema: tuple[str, ...], merge_keys: tuple[str, ...], prefix
     def add(name: str, message: str, fix: str, value: Any) -> None:
         problems.append(Problem(f"{prefix}{name}", value, message, fix))
 
+    # a YAML flow list, [amount:decimal(12,2)], splits at the comma: one column became two, reported once
+    split = {index for index, (column, following) in enumerate(pairwise(schema))
+             if (declared := _split_column(column)[1]).startswith("decimal(") and ")" not in declared
+             and following.rstrip().endswith(")")}
     names: list[str] = []
     for index, column in enumerate(schema):
         name, kind = _split_column(column)
-        following = schema[index + 1] if index + 1 < len(schema) else ""
-        if kind.startswith("decimal(") and ")" not in kind and following.rstrip().endswith(")"):
-            # a YAML flow list, [amount:decimal(12,2)], splits at the comma: one column became two
+        if index - 1 in split:
+            continue   # the second half of the split decimal before it
+        if index in split:
+            following = schema[index + 1]
             add("schema", f"column {name!r} was split at the comma of its decimal type ({column!r}, {following!r})",
                 f"quote it: '{column},{following.strip()}' (YAML splits an unquoted [..] list at every comma)",
                 column)
             names.append(name)
             continue
-        if kind == "" and name.endswith(")") and index and "decimal(" in schema[index - 1] \
-                and ")" not in schema[index - 1]:
-            continue   # the second half of the split decimal above, already reported
         if not _COLUMN_NAME.match(name):
             add("schema", f"column {column!r} has no valid name", "write columns as 'name:type'", column)
         elif kind not in SCHEMA_TYPES and not _DECIMAL.match(kind):
