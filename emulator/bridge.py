@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,3 +204,13 @@ def require(inputs: dict[str, Any], key: str, typ: str, name: str) -> Any:
     if value in (None, ""):
         raise BridgeError(f"{typ} {name!r} has no {key!r}; the emulator cannot create it without one")
     return value
+
+
+def write_zip_entry(zipped: zipfile.ZipFile, name: str, data: bytes) -> None:
+    """Every entry gets the same timestamp and mode, so the same code always zips to the same bytes: Lambda's
+    CodeSha256 then names the code, not the second it was packaged in (``writestr`` stamps the clock, ``write``
+    the file's mtime; a replayed deploy saw one function's hash change at a 2-second boundary)."""
+    entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    entry.external_attr = 0o644 << 16
+    zipped.writestr(entry, data)

@@ -6,7 +6,15 @@ import io
 import zipfile
 from typing import Any
 
-from landing_pipeline.emulator.bridge import BridgeContext, BridgeError, Handler, pascal, require, whole
+from landing_pipeline.emulator.bridge import (
+    BridgeContext,
+    BridgeError,
+    Handler,
+    pascal,
+    require,
+    whole,
+    write_zip_entry,
+)
 
 ACKNOWLEDGED: dict[str, str] = {
     # type token -> why the emulator records it without creating anything in moto
@@ -98,18 +106,19 @@ def _add_to_zip(ctx: BridgeContext, zipped: zipfile.ZipFile, item: Any, at: str)
         for key, value in item.assets.items():
             _add_to_zip(ctx, zipped, value, f"{at}{key}" if not at else f"{at}/{key}")
     elif hasattr(item, "text"):
-        zipped.writestr(at, item.text)
+        write_zip_entry(zipped, at, item.text.encode())
     elif hasattr(item, "path"):
         source = ctx.resolve_path(item.path)
         if source.is_dir():
             for file in sorted(source.rglob("*")):
                 if file.is_file() and "__pycache__" not in file.parts and file.suffix != ".pyc":
                     relative = file.relative_to(source).as_posix()
-                    zipped.write(file, f"{at}/{relative}" if at else relative)
+                    write_zip_entry(zipped, f"{at}/{relative}" if at else relative, file.read_bytes())
         else:
-            zipped.write(source, at or source.name)
+            write_zip_entry(zipped, at or source.name, source.read_bytes())
     else:
         raise BridgeError(f"cannot package {item!r} into a Lambda zip")
+
 
 
 def event_source_mapping(ctx: BridgeContext, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

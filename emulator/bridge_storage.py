@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from landing_pipeline.emulator.bridge import BridgeContext, BridgeError, Handler, pascal, require, tag_list, whole
+from landing_pipeline.emulator.bridge import (
+    BridgeContext,
+    BridgeError,
+    Handler,
+    pascal,
+    require,
+    tag_list,
+    whole,
+    write_zip_entry,
+)
 
 _S3_RENAMES = {"id": "ID", "sseAlgorithm": "SSEAlgorithm", "kmsMasterKeyId": "KMSMasterKeyID"}
 
@@ -130,9 +139,9 @@ def _zip_archive(ctx: BridgeContext, assets: dict[str, Any]) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for member, asset in sorted(assets.items()):
             if hasattr(asset, "path"):
-                archive.writestr(member, ctx.resolve_path(asset.path).read_bytes())
+                write_zip_entry(archive, member, ctx.resolve_path(asset.path).read_bytes())
             elif hasattr(asset, "text"):
-                archive.writestr(member, str(asset.text))
+                write_zip_entry(archive, member, str(asset.text).encode())
             else:
                 raise BridgeError(f"archive member {member!r} is neither a file nor a string asset")
     return buffer.getvalue()

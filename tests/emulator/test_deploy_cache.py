@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -54,6 +55,24 @@ def test_a_replayed_deploy_builds_the_same_stack_and_rewires_random_ids() -> Non
     wiring = json.dumps([r.state for r in second.created], default=str)
     stale = sorted(old for old in drawn if old in wiring)
     assert not stale, f"the replay still names values of the first account: {stale[:3]}"
+
+
+def test_the_same_code_packaged_at_another_time_has_the_same_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the replay packages each function's zip again; a timestamp in it changed one function's CodeSha256 at a
+    # 2-second boundary, and the rewiring then put the first deploy's hash into the other functions' state
+    def code_hashes(deployment: Deployment) -> dict[str, object]:
+        return {r.name: r.state["sourceCodeHash"] for r in deployment.created if r.type.endswith("function:Function")}
+
+    with deploy_cache.fresh_deployments(), deploy_cache.reused_deployments():
+        stack = read_stack("dev")
+        with InProcessAWS(stack.region) as aws:
+            first = code_hashes(deploy(aws, stack))
+        an_hour_later = time.localtime(time.time() + 3600)
+        monkeypatch.setattr(time, "localtime", lambda *_: an_hour_later)
+        with InProcessAWS(stack.region) as aws:
+            second = code_hashes(deploy(aws, stack))
+    assert len(first) >= 4 and all(first.values())
+    assert second == first
 
 
 def test_reuse_is_off_outside_the_block() -> None:
