@@ -5,6 +5,12 @@ duration, every attempt), ``fail_attempts`` (the first N attempts fail) and
 ``event_delay_s`` (the file's S3 event reaches EventBridge that much late, as the
 emulator's ``delay-event`` fault) are optional, so a trace can pin down every run
 and make a simulation deterministic, for tests and for comparing with the emulator.
+
+``feed`` and ``group`` (as ``landing history export`` writes them) are kept for
+``landing simulate calibrate``, which would otherwise derive them from the key.
+Any other column (``state``, ``run_id``, ``dpu_seconds``, ...) is ignored, so an
+exported history replays as it is; only a column one typo away from a trace
+column (``duraton_s``) is refused, since ignoring it would silently drop the data.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from landing_pipeline.simulator.errors import Problems, ScenarioError, ScenarioP
 
 REQUIRED_COLUMNS = ("time_s", "key")
 OPTIONAL_COLUMNS = ("size_bytes", "duration_s", "fail_attempts", "event_delay_s")
+LABEL_COLUMNS = ("feed", "group")
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,10 @@ class TraceRow:
     duration_s: float | None = None
     fail_attempts: int | None = None
     event_delay_s: float = 0.0
+    feed: str | None = None
+    """The feed the history says the file belonged to (column ``feed``); ``None``: not given."""
+    group: str | None = None
+    """The group the history says the file belonged to (column ``group``); ``None``: not given."""
 
     @property
     def size_mb(self) -> float | None:
@@ -63,13 +74,14 @@ def read_trace(path: Path, max_problems: int = 20) -> list[TraceRow]:
         reader = csv.DictReader(handle)
         header = [name.strip() for name in (reader.fieldnames or [])]
         missing = [name for name in REQUIRED_COLUMNS if name not in header]
-        unknown = [name for name in header if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+        known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS + LABEL_COLUMNS
+        unknown = [name for name in header if name not in known and _typo_of(name, known)]
         if missing:
             problems.add(f"{path.name}: header", ",".join(header), f"missing column(s) {', '.join(missing)}",
                          "start the file with a header line such as: time_s,key,size_bytes,duration_s,fail_attempts")
         for name in unknown:
-            problems.add(f"{path.name}: header", name, "not a trace column",
-                         f"use only: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}")
+            problems.add(f"{path.name}: header", name, f"not a trace column (did you mean {_typo_of(name, known)!r}?)",
+                         f"rename it (trace columns: {', '.join(known)}); columns far from these are ignored")
         problems.raise_if_any(str(path))
         reader.fieldnames = header
         rows: list[TraceRow] = []
@@ -96,7 +108,17 @@ def _row(problems: Problems, where: str, record: dict[str, str | None]) -> Trace
     return TraceRow(time_s=time_s or 0.0, key=key,
                     size_bytes=_number(problems, f"{where} size_bytes", record.get("size_bytes") or ""),
                     duration_s=_number(problems, f"{where} duration_s", record.get("duration_s") or ""),
-                    fail_attempts=None if fail is None else int(fail), event_delay_s=delay or 0.0)
+                    fail_attempts=None if fail is None else int(fail), event_delay_s=delay or 0.0,
+                    feed=(record.get("feed") or "").strip() or None, group=(record.get("group") or "").strip() or None)
+
+
+def _typo_of(name: str, known: tuple[str, ...]) -> str:
+    """The trace column ``name`` is one slip away from (``duraton_s``), or ``""``; a strict cutoff, so an
+    export's own columns (``attempts``, ``size_mb``, ``state``) are ignored rather than refused."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.85)
+    return close[0] if close else ""
 
 
 def _missing(path: Path, exc: OSError) -> ScenarioProblem:

@@ -129,3 +129,14 @@ def test_a_trace_can_delay_a_files_event(tmp_path: Path) -> None:
     path.write_text("time_s,key,event_delay_s\n0,a_1.csv,45\n1,a_2.csv,\n")
     rows = read_trace(path)
     assert [(r.key, r.event_delay_s) for r in rows] == [("a_1.csv", 45.0), ("a_2.csv", 0.0)]
+
+
+def test_a_trace_keeps_feed_and_group_ignores_other_columns_and_refuses_a_typo(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("time_s,key,feed,group,state,run_id,dpu_seconds,attempts\n"
+                    "0,a_1.csv,orders,a,SUCCEEDED,jr_1,120,1\n1,b_1.csv,,,FAILED,jr_2,60,2\n")
+    rows = read_trace(path)
+    assert [(r.key, r.feed, r.group) for r in rows] == [("a_1.csv", "orders", "a"), ("b_1.csv", None, None)]
+    path.write_text("time_s,key,duraton_s\n0,a_1.csv,5\n")
+    with pytest.raises(ScenarioError, match=r"duraton_s.*did you mean 'duration_s'"):
+        read_trace(path)
