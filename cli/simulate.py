@@ -127,6 +127,7 @@ def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _inputs(run: RunOptions) -> tuple[PipelineSpec, Scenario, str]:
+    from landing_pipeline.simulator.feed_models import check_feed_models
     from landing_pipeline.simulator.overheads import preset
     from landing_pipeline.simulator.scenario import load_scenario, scenario_from_trace
 
@@ -138,6 +139,7 @@ def _inputs(run: RunOptions) -> tuple[PipelineSpec, Scenario, str]:
     spec = load_spec_or_exit(stack, spec_file)
     scenario = load_scenario(scenario_file) if scenario_file is not None else scenario_from_trace(
         trace if trace is not None else Path())  # a ScenarioError exits 2 with every problem (cli/errors.py)
+    check_feed_models(scenario, spec)   # a feeds: entry the stack has no feed of: exit 2, naming its feeds
     if run.overheads is not None:
         scenario = scenario.with_overheads(preset(run.overheads.value))
     scenario = scenario.for_region(_region(stack, spec_file))   # prices of the stack's aws:region

@@ -68,7 +68,7 @@ class Glue:
         for index, (fid, number) in enumerate(zip(fids, run_numbers, strict=True)):
             run_s, ok = self.draws.attempt(fid, number)
             if index and self.draws.exact_s[fid] < 0:   # one Spark session a run: a batch pays the start-up once
-                run_s = max(0.0, run_s - self.draws.job.startup_s)
+                run_s = max(0.0, run_s - self.draws.startup_s(fid))
             if end + run_s - running_at > timeout:   # Glue kills the run at the timeout, on whichever file
                 end, state = running_at + timeout, TIMEOUT
                 break

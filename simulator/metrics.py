@@ -16,6 +16,7 @@ import numpy as np
 
 from landing_pipeline.simulator.billing import usage_of
 from landing_pipeline.simulator.capacity import glue_capacity
+from landing_pipeline.simulator.feed_report import per_feed_metrics
 from landing_pipeline.simulator.ledger import BLOCKED, DEAD, LOST, PENDING, SUCCEEDED
 from landing_pipeline.simulator.model import PipelineModel, sort_keys
 from landing_pipeline.simulator.ordering import late_files, ordering_violations, ranks
@@ -140,6 +141,8 @@ def compute(model: Model, scenario: Scenario, stability: Stability, wall_s: floa
     }
     if isinstance(model, PipelineModel):
         metrics.update(protocol_metrics(model, slots))
+    if model.spec.feeds:   # only stacks with feeds: other reports stay as they were
+        metrics["per_feed"] = per_feed_metrics(model, scenario)
     return metrics
 
 

@@ -24,6 +24,7 @@ from landing_pipeline.simulator.acting import Actor
 from landing_pipeline.simulator.attempts import Attempts
 from landing_pipeline.simulator.capacity import dpus, duration_scale, glue_capacity
 from landing_pipeline.simulator.faults import FaultDraws
+from landing_pipeline.simulator.feed_models import job_plan
 from landing_pipeline.simulator.glue import Run
 from landing_pipeline.simulator.glue_slots import GlueSlots
 from landing_pipeline.simulator.ledger import BLOCKED, DEAD, PENDING, SUCCEEDED, FileLedger, RunLog, Series
@@ -69,8 +70,9 @@ class PipelineModel:
         self.glue_slots = GlueSlots(env, groups, glue_capacity(spec, scenario))
         self.random = uniform_stream(rng)
         self.dpus = dpus(spec)
-        self.draws = Attempts(workload, job, duration_scale(spec, reference_dpus or self.dpus, job.parallel_fraction),
-                              float(spec.job_timeout_s), rng, self.random)
+        reference = reference_dpus or self.dpus
+        self.draws = Attempts(workload, job, lambda model: duration_scale(spec, reference, model.parallel_fraction),
+                              float(spec.job_timeout_s), rng, self.random, job_plan(scenario, spec, workload))
         self.glue = QuotaGlue(self.glue_slots, self.draws, over.glue_start_s.stream(rng), limits=scenario.limits,
                               job_runs=spec.glue_max_concurrent_runs, dpus_per_run=self.dpus, log=self.quota_log)
         self.faults = FaultDraws(scenario.faults, int(rng.integers(2**62)))

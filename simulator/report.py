@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.simulator.feed_report import per_feed_table
 from landing_pipeline.simulator.overheads import describe as describe_overheads
 from landing_pipeline.simulator.prices import PRICES_AS_OF, REGION
 from landing_pipeline.simulator.quota_report import quota_notes, regional_as_of
@@ -193,6 +194,9 @@ def render(console: Console, metrics: dict[str, Any], spec: PipelineSpec, scenar
         console.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
     for table in summary_tables(metrics, scenario.region, regional_as_of(scenario)):
         console.print(table)
+    feeds = per_feed_table(metrics)
+    if feeds is not None:
+        console.print(feeds)
     needed = int(mean_of(metrics["parallel_groups_needed"]))
     console.print(f"Capacity: the work of this scenario keeps about {mean_of(metrics['offered_load']):.1f} Glue "
                   f"runs busy on average over its {duration(scenario.duration_s)} window, so at least {needed} "

@@ -23,7 +23,7 @@ from landing_pipeline.simulator.prices import DEFAULT_PRICES, Prices, given_pric
 from landing_pipeline.simulator.trace import read_trace
 
 _TOP_LEVEL = {"name", "description", "duration_s", "start_clock", "seed", "arrivals", "trace", "job", "overheads",
-              "limits", "prices", "faults"}
+              "limits", "prices", "faults", "feeds"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ class Scenario:
     """The prices the scenario sets itself; the Region's table gives the rest (``for_region``)."""
     region: str = "us-east-1"
     price_notes: tuple[str, ...] = ()
+    feed_jobs: tuple[tuple[str, JobModel], ...] = ()
+    """Run-time models of named feeds (``feeds:``), each replacing ``job`` for that feed's files; the stack's
+    feeds say which files those are (``simulator.feed_models``). Empty: every file uses ``job``."""
 
     def with_overheads(self, overheads: Overheads) -> Scenario:
         return replace(self, overheads=overheads)
@@ -117,12 +120,14 @@ def parse_scenario(document: Any, source: str, base_dir: Path) -> Scenario:
         duration = max(1.0, max(row.time_s for p in arrivals if isinstance(p, FileList) for row in p.rows))
     duration_s = read_number(problems, "duration_s", duration, strictly_positive=True,
                              fix="give the arrival window in seconds, e.g. duration_s: 3600")
+    job = read_job(problems, "job", document.get("job"))
     scenario = Scenario(
         name=str(document.get("name") or Path(source).stem),
         description=str(document.get("description") or ""),
         duration_s=duration_s or 1.0,
         arrivals=arrivals,
-        job=_job(problems, document.get("job")),
+        job=job,
+        feed_jobs=_feed_jobs(problems, document.get("feeds"), job),
         overheads=read_overheads(problems, "overheads", document.get("overheads")),
         limits=read_limits(problems, document.get("limits")),
         prices=read_prices(problems, "prices", document.get("prices")),
@@ -143,32 +148,51 @@ def scenario_from_trace(path: Path) -> Scenario:
                     source=str(path))
 
 
-def _job(problems: Problems, value: Any) -> JobModel:
+def _feed_jobs(problems: Problems, value: Any, job: JobModel) -> tuple[tuple[str, JobModel], ...]:
+    """``feeds: {orders: {startup_s: .., duration: ..}, ...}``: a job model per feed name, each field it does
+    not give taken from ``job:`` (so a feed that only fails more often says just that). Feed names are
+    checked against the stack's feeds when the scenario meets a stack (``simulator.feed_models``)."""
     if value is None:
-        return JobModel()
+        return ()
+    if not isinstance(value, Mapping) or not value:
+        problems.add("feeds", value, "expected a mapping of feed name to run-time model",
+                     "write e.g. feeds: {orders: {startup_s: 30, duration: {dist: lognormal, mean_s: 200, "
+                     "sigma: 0.4, per_mb_s: 2}}}")
+        return ()
+    return tuple((str(name), read_job(problems, f"feeds.{name}", body if body is not None else {}, job))
+                 for name, body in value.items())
+
+
+def read_job(problems: Problems, where: str, value: Any, default: JobModel = JobModel()) -> JobModel:
+    """A run-time model (the scenario's ``job:``, or one feed's under ``feeds:``); ``where`` prefixes problems,
+    ``default`` gives the fields not written."""
+    if value is None:
+        return default
     if not isinstance(value, Mapping):
-        problems.add("job", value, "expected a mapping", "write e.g. job: {startup_s: 20, duration: {dist: fixed, "
-                     "seconds: 120}}")
-        return JobModel()
+        problems.add(where, value, "expected a mapping", f"write e.g. {where}: {{startup_s: 20, duration: "
+                     "{dist: fixed, seconds: 120}}")
+        return default
     allowed = {"startup_s", "duration", "failure_rate", "parallel_fraction"}
     for extra in sorted(set(value) - allowed):
-        problems.add(f"job.{extra}", value[extra], "not a job field", f"use only: {', '.join(sorted(allowed))}")
-    default = JobModel()
-    startup = read_number(problems, "job.startup_s", value.get("startup_s", default.startup_s))
-    raw_duration = value.get("duration", {"dist": "lognormal", "mean_s": 90.0, "sigma": 0.5})
-    duration = read_distribution(problems, "job.duration", raw_duration, "s")
-    per_mb = 0.0
-    if isinstance(raw_duration, Mapping) and "per_mb_s" in raw_duration:
-        per_mb = read_number(problems, "job.duration.per_mb_s", raw_duration["per_mb_s"]) or 0.0
-    failure = read_number(problems, "job.failure_rate", value.get("failure_rate", 0.0))
+        problems.add(f"{where}.{extra}", value[extra], "not a job field", f"use only: {', '.join(sorted(allowed))}")
+    startup = read_number(problems, f"{where}.startup_s", value.get("startup_s", default.startup_s))
+    duration, per_mb = default.duration, default.per_mb_s
+    if "duration" in value or where == "job":   # job's own default duration: lognormal, mean 90 s, sigma 0.5
+        raw_duration = value.get("duration", {"dist": "lognormal", "mean_s": 90.0, "sigma": 0.5})
+        duration = read_distribution(problems, f"{where}.duration", raw_duration, "s") or default.duration
+        per_mb = 0.0
+        if isinstance(raw_duration, Mapping) and "per_mb_s" in raw_duration:
+            per_mb = read_number(problems, f"{where}.duration.per_mb_s", raw_duration["per_mb_s"]) or 0.0
+    failure = read_number(problems, f"{where}.failure_rate", value.get("failure_rate", default.failure_rate))
     if failure is not None and failure >= 1:
-        problems.add("job.failure_rate", failure, "every run would fail", "give a probability below 1, e.g. 0.02")
-    fraction = read_number(problems, "job.parallel_fraction", value.get("parallel_fraction", 0.0))
+        problems.add(f"{where}.failure_rate", failure, "every run would fail", "give a probability below 1, e.g. 0.02")
+    fraction = read_number(problems, f"{where}.parallel_fraction",
+                           value.get("parallel_fraction", default.parallel_fraction))
     if fraction is not None and fraction > 1:
-        problems.add("job.parallel_fraction", fraction, "a share cannot exceed 1", "give a number from 0 to 1")
-    return JobModel(startup_s=default.startup_s if startup is None else startup,
-                    duration=duration or default.duration, per_mb_s=per_mb,
-                    failure_rate=min(failure or 0.0, 0.999), parallel_fraction=min(fraction or 0.0, 1.0))
+        problems.add(f"{where}.parallel_fraction", fraction, "a share cannot exceed 1", "give a number from 0 to 1")
+    return JobModel(startup_s=default.startup_s if startup is None else startup, duration=duration,
+                    per_mb_s=per_mb, failure_rate=min(failure or 0.0, 0.999),
+                    parallel_fraction=min(fraction or 0.0, 1.0))
 
 
 def _clock(problems: Problems, value: Any) -> float:

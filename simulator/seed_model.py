@@ -20,6 +20,7 @@ from landing_pipeline.runtime.contract import GLUE_SUCCEEDED
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.attempts import Attempts
 from landing_pipeline.simulator.capacity import dpus, duration_scale, glue_capacity
+from landing_pipeline.simulator.feed_models import job_plan
 from landing_pipeline.simulator.glue import Glue, Run
 from landing_pipeline.simulator.glue_slots import GlueSlots
 from landing_pipeline.simulator.ledger import LOST, SUCCEEDED, FileLedger, RunLog, Series
@@ -45,8 +46,9 @@ class SeedModel:
         self.glue_slots = GlueSlots(env, groups, glue_capacity(spec, scenario))
         self.random = uniform_stream(rng)
         self.dpus = dpus(spec)
-        self.draws = Attempts(workload, job, duration_scale(spec, reference_dpus or self.dpus, job.parallel_fraction),
-                              float(spec.job_timeout_s), rng, self.random)
+        reference = reference_dpus or self.dpus
+        self.draws = Attempts(workload, job, lambda model: duration_scale(spec, reference, model.parallel_fraction),
+                              float(spec.job_timeout_s), rng, self.random, job_plan(scenario, spec, workload))
         self.glue = Glue(self.glue_slots, self.draws, over.glue_start_s.stream(rng))
         self.dispatch_latency = None if over.dispatcher_s.is_zero else over.dispatcher_s.stream(rng)
         self.visibility_s = float(spec.queue_visibility_s(spec.dispatcher_timeout_s))
