@@ -202,6 +202,20 @@ def input_gone(aws: InProcessAWS, arguments: dict[str, str]) -> str | None:
     return None
 
 
+def glue_time(epoch: float) -> datetime:
+    """A pipeline-clock instant as moto's run timestamps hold it (naive UTC): GetJobRun(s) then report each run's
+    StartedOn and CompletedOn on the pipeline's clock, as ``landing history export`` reads them (moto stamps the
+    wall clock, which a scaled or virtual clock does not follow)."""
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
+def _report_execution_time(run: Any, seconds: int) -> None:
+    """moto answers ``ExecutionTime: 123`` for every run; Glue's is the run's seconds (whole), which the emulator
+    knows (no worker start-up: StartedOn to CompletedOn)."""
+    plain = type(run).as_dict.__get__(run)
+    run.as_dict = lambda: {**plain(), "ExecutionTime": seconds}
+
+
 class GlueEngine:
     """Executes every run moto accepts for the pipeline's job and reports its end."""
 
@@ -265,6 +279,7 @@ class GlueEngine:
         # Called inside moto's request (the lock is held): just note it and hand the run to a worker.
         run = self._moto_run(run_id)
         run.status = "RUNNING"
+        run.started_on = glue_time(self.aws.clock.epoch())
         arguments = dict(run.arguments or {})
         request = RunRequest(run_id, self.job_name, arguments, self.timeout_s, verdict=self._file_verdict,
                              progress=BatchProgress(self.recorder, run_id, self.aws.clock.now))
@@ -332,7 +347,8 @@ class GlueEngine:
         with self.aws.lock:
             run = self._moto_run(request.run_id)
             run.status = outcome.state
-            run.completed_on = run.modified_on = datetime.now(UTC).replace(tzinfo=None)
+            run.completed_on = run.modified_on = glue_time(self.aws.clock.epoch())
+            _report_execution_time(run, round((run.completed_on - run.started_on).total_seconds()))
             run.error_message = outcome.message
         self.recorder.run_finished(request.run_id, end, outcome.state, outcome.message, fenced=outcome.fenced)
         if outcome.state == "EXPIRED":  # Glue documents state change events for the other ends only
