@@ -62,6 +62,11 @@ SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("trace", Annotated[Path | None, typer.Option("--trace", help="CSV of landings (time_s,key[,size_bytes,"
                                                   "duration_s,fail_attempts,event_delay_s]) to replay instead of "
                                                   "a scenario.")], None),
+    ("scale", Annotated[float | None, typer.Option("--scale", help="Replay the trace at F times its volume: each "
+                                                   "group kept floor(F) times plus once with probability "
+                                                   "F-floor(F), copies in new groups of the same family and "
+                                                   "feed, at the same time of day (e.g. 2, 0.5; docs/simulator."
+                                                   "md, 'Replaying at another volume').")], None),
     ("overheads", Annotated[OverheadsChoice | None, typer.Option(
         "--overheads", help="Override the scenario's overheads: realistic (EventBridge, SQS, Lambda, DynamoDB and "
         "Glue start latencies) or none (pure queueing, comparable with theory when settleSeconds is 0).")], None),
@@ -91,6 +96,7 @@ class RunOptions:
     spec_file: Path | None
     scenario_file: Path | None
     trace: Path | None
+    scale: float | None
     overheads: OverheadsChoice | None
     design: DesignChoice
     replications: int
@@ -139,12 +145,30 @@ def _inputs(run: RunOptions) -> tuple[PipelineSpec, Scenario, str]:
     spec = load_spec_or_exit(stack, spec_file)
     scenario = load_scenario(scenario_file) if scenario_file is not None else scenario_from_trace(
         trace if trace is not None else Path())  # a ScenarioError exits 2 with every problem (cli/errors.py)
+    if run.scale is not None:
+        scenario = _scaled(scenario, spec, run.scale, run.seed if run.seed is not None else (scenario.seed or 0))
     check_feed_models(scenario, spec)   # a feeds: entry the stack has no feed of: exit 2, naming its feeds
     if run.overheads is not None:
         scenario = scenario.with_overheads(preset(run.overheads.value))
     scenario = scenario.for_region(_region(stack, spec_file))   # prices of the stack's aws:region
     label = stack or (str(spec_file) if spec_file else "dev")
     return spec, scenario, label
+
+
+def _scaled(scenario: Scenario, spec: PipelineSpec, factor: float, seed: int) -> Scenario:
+    from landing_pipeline.simulator.trace_scale import ScaleError, scale_scenario
+
+    try:
+        scaled, what = scale_scenario(scenario, spec, factor, seed)
+    except ScaleError as exc:
+        _usage_error(str(exc))
+    files_in = sum(len(p.rows) for p in scenario.arrivals if hasattr(p, "rows"))
+    err_console.print(f"--scale {factor:g}: {files_in:,} files in {what.groups_in:,} groups become "
+                      f"{len(what.rows):,} files in {what.groups_out:,} groups (seed {seed})"
+                      + (f"; {what.same_group_copies:,} copied files share their original's group (the stack's "
+                         "grouping rule names no new group for them)" if what.same_group_copies else ""),
+                      highlight=False)
+    return scaled
 
 
 def _region(stack: str | None, spec_file: Path | None) -> str | None:
@@ -241,6 +265,7 @@ def simulate(
                                 "overheads": scenario.overheads.preset, "seed": seed, "replications": replications,
                                 "max_parallel_groups_setting": spec.max_parallel_groups,
                                 "prices_region": scenario.region, "price_notes": list(scenario.price_notes),
+                                **({"scale": run.scale} if run.scale is not None else {}),
                                 "metrics": metrics, "theory": theory, **_flat(metrics)})
         err_console.print(f"wrote {json_path}", highlight=False)
     if plots is not None:
