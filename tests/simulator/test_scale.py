@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
@@ -56,7 +57,7 @@ def test_a_copied_group_keeps_its_order_and_spacing(dev_spec: PipelineSpec) -> N
     copy = sorted((r for r in scaled.rows if group_for_key(r.key, dev_spec) == "orders_20250003-c1"),
                   key=lambda r: r.time_s)
     assert [r.key.split("_")[-1] for r in copy] == ["100000.csv", "100100.csv", "100200.csv"]
-    assert [b.time_s - a.time_s for a, b in zip(copy, copy[1:])] == pytest.approx([60.0, 60.0])
+    assert [b.time_s - a.time_s for a, b in itertools.pairwise(copy)] == pytest.approx([60.0, 60.0])
 
 
 def test_a_fractional_factor_keeps_a_share_of_groups_and_is_deterministic_per_seed(dev_spec: PipelineSpec) -> None:
