@@ -373,4 +373,7 @@ def _write_stack(best: Any, stack: str | None, spec_file: Path | None) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from landing_pipeline.cli.simulate_calibrate import add_to
+
+    add_to(simulate_app)
     app.add_typer(simulate_app, name="simulate")

@@ -195,6 +195,13 @@ def read_job(problems: Problems, where: str, value: Any, default: JobModel = Job
                     parallel_fraction=min(fraction or 0.0, 1.0))
 
 
+def clock_seconds(value: Any) -> float | None:
+    """``"HH:MM:SS"`` as seconds after midnight, None if it is not a time of day (``--start-clock``)."""
+    problems = Problems()
+    seconds = _clock(problems, value)
+    return None if problems.items else seconds
+
+
 def _clock(problems: Problems, value: Any) -> float:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 86400:
         return float(value)  # YAML 1.1 reads an unquoted 10:00:00 as sexagesimal seconds
