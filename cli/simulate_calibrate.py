@@ -118,25 +118,25 @@ def fit_tables(result: Calibration) -> list[Table]:
     for f in result.families:
         fit = f.arrivals
         rate = (f"{fit.trough_rate_per_s * 3600:.0f}-{fit.peak_rate_per_s * 3600:.0f}" if fit.kind == "diurnal"
-                else f"{fit.rate_per_s * 3600:.1f}")
+                else f"{fit.rate_per_s * 3600:.{0 if fit.rate_per_s * 3600 >= 100 else 1}f}")
         process = f"diurnal, peak {fit.peak_hour:.1f} h" if fit.kind == "diurnal" else "poisson"
         arrivals.add_row(f.feed or f"{f.prefix}*", f"{fit.files:,}", str(f.groups), process, rate,
                          str(sum(b.files for b in fit.bursts)) if fit.bursts else "-",
                          "-" if fit.dispersion is None else f"{fit.dispersion:.1f}", _ks(fit.ks, fit.ks_critical),
-                         "-" if fit.hourly_error is None else f"{100 * fit.hourly_error:.0f} %")
+                         "-" if fit.hourly_error is None else f"{100 * fit.hourly_error:.0f}%")
     runtimes = Table(title="Run-time models", title_justify="left", pad_edge=False, caption="duration = startup + "
-                     "lognormal(mean, sigma) + per_mb x MB; R^2 of duration on size; KS of the lognormal spread",
+                     "lognormal(mean, sigma) + per MB (s) x MB; R^2 of duration on size; KS of the lognormal spread",
                      caption_justify="left")
-    for column in ("model", "runs", "startup", "mean", "sigma", "per MB", "R^2", "KS", "fail"):
+    for column in ("model", "runs", "start", "mean", "sigma", "per MB", "R^2", "KS", "fail"):
         runtimes.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
     for model, runtime in result.runtimes.items():
         if runtime is None:
             runtimes.add_row(model, "<5", "defaults", "", "", "", "", "", "")
             continue
-        runtimes.add_row(model, f"{runtime.runs:,}", f"{runtime.startup_s:.1f} s", f"{runtime.mean_s:.1f} s",
+        runtimes.add_row(model, f"{runtime.runs:,}", f"{runtime.startup_s:.0f} s", f"{runtime.mean_s:.0f} s",
                          f"{runtime.sigma:.2f}",
-                         f"{runtime.per_mb_s:.2f} s", "-" if runtime.r2 is None else f"{runtime.r2:.2f}",
-                         "-" if runtime.ks is None else f"{runtime.ks:.3f}", f"{100 * runtime.failure_rate:.1f} %")
+                         f"{runtime.per_mb_s:.2f}", "-" if runtime.r2 is None else f"{runtime.r2:.2f}",
+                         "-" if runtime.ks is None else f"{runtime.ks:.3f}", f"{100 * runtime.failure_rate:.1f}%")
     return [arrivals, runtimes]
 
 

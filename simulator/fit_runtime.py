@@ -78,7 +78,9 @@ def fit_runtime(durations: list[float], sizes_mb: list[float | None], fail_attem
     slope, r2 = 0.0, None
     if known.all() and np.ptp(x) > 0:
         slope, intercept = np.polyfit(x, y, 1)
-        slope = max(0.0, float(slope))
+        if slope < 0:   # a larger file never runs shorter: no size effect, the mean explains what it can
+            slope, intercept = 0.0, float(y.mean())
+        slope = float(slope)
         fitted = intercept + slope * x
         total = float(((y - y.mean()) ** 2).sum())
         r2 = 1.0 - float(((y - fitted) ** 2).sum()) / total if total > 0 else None
