@@ -3,7 +3,8 @@
 The scenario format has three processes, so the fit says a history in their terms: bursts (``burst:``) are
 runs of minutes far busier than the minutes around them (a rolling median, so a busy afternoon is not a
 burst); the rest is ``poisson:`` at its mean rate, or ``diurnal:`` when a cosine day (the simulator's
-shape: peak hour, peak and trough rates) fits the hourly counts clearly better. Goodness of fit:
+shape: peak hour, peak and trough rates) fits the hourly counts significantly better
+(``DIURNAL_CHI2``). Goodness of fit:
 
 * KS distance of the rescaled gaps: by the time-rescaling theorem, gaps between arrivals measured in the
   fitted process's expected counts are Exp(1) if the process is right; ``ks_critical`` is the 5 % level.
@@ -22,6 +23,9 @@ import numpy as np
 BIN_S = 60.0
 MIN_BURST_FILES = 10
 DIURNAL_MIN_WINDOW_S = 6 * 3600.0
+DIURNAL_CHI2 = 13.8
+"""How much better (chi-square of the hourly counts) the cosine day must fit than a flat rate: the 0.1 %
+level for its two extra parameters, so a flat history's hour-to-hour noise is not read as a day's shape."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ def fit_arrivals(times_s: list[float], window_s: float, start_clock_s: float) ->
         mean, amplitude, peak_hour = _cosine(hours[used], observed[used] / covered[used], covered[used])
         peak, trough = mean + amplitude, max(0.0, mean - amplitude)
         shaped = (trough + (peak - trough) * (1 + np.cos(2 * np.pi * (hours - peak_hour) / 24)) / 2) * covered
-        if np.abs(observed - shaped).sum() < 0.7 * np.abs(observed - flat).sum() and amplitude > 0.2 * mean:
+        if _chi2(observed, flat) - _chi2(observed, shaped) > DIURNAL_CHI2 and amplitude > 0.2 * mean:
             kind, expected = "diurnal", shaped
         else:
             peak, trough, peak_hour = rate, rate, 12.0
@@ -116,6 +120,11 @@ def fit_arrivals(times_s: list[float], window_s: float, start_clock_s: float) ->
     dispersion = float(counts.var() / counts.mean()) if len(times) > 1 and counts.mean() > 0 else None
     return ArrivalFit(kind, len(times), rate, peak, trough, peak_hour, tuple(bursts), dispersion, ks, critical,
                       hourly_error)
+
+
+def _chi2(observed: np.ndarray, expected: np.ndarray) -> float:
+    used = expected > 0
+    return float((((observed - expected) ** 2)[used] / expected[used]).sum())
 
 
 def _ks(times: np.ndarray, kind: str, rate: float, peak: float, trough: float, peak_hour: float,
