@@ -40,17 +40,18 @@ WORKLOAD = """time_s,key,size_bytes,duration_s,fail_attempts
 4,landing/refunds_20250915_080000.csv,400,62,0
 4,landing/refunds_20250915_080100.csv,400,37,0
 6,landing/payments_20250915_080000.csv,400,83,1
-200,landing/customers_20250915_090000.csv,400,73,0
-200,landing/customers_20250915_090100.csv,400,22,0
-200,landing/customers_20250915_090200.csv,400,19,0
-203,landing/refunds_20250915_090000.csv,400,57,0
-400,landing/orders_20250915_100000.csv,400,101,0
+700,landing/customers_20250915_090000.csv,400,73,0
+700,landing/customers_20250915_090100.csv,400,22,0
+700,landing/customers_20250915_090200.csv,400,19,0
+702,landing/refunds_20250915_090000.csv,400,57,0
+704,landing/orders_20250915_100000.csv,400,101,0
 """
-"""Four groups' bursts in 6 s (two groups run, two wait for a slot), a second burst at 200 s, a last file at 400 s;
-orders_..._080200 fails once as the last file of a batch, payments_..._080000 once alone. A group's burst lands
-in one second, so no group has work of its own ready at the instant its run ends while another waits: which of
-the two takes the freed slot is a race (on AWS too), which the emulator's threads do not always run the same
-way and the simulator's replay cannot know."""
+"""Four groups' bursts in 6 s (two groups run, two wait for a slot), then, once all is done, three groups' files
+2 s apart at 700 s (the third waits); orders_..._080200 fails once as the last file of a batch, payments_..._080000
+once alone. No group has work of its own ready at the instant its run ends while another group waits for a slot,
+and no two groups ask for a slot at one instant: which of the two takes the slot is a race (on AWS too), which the
+emulator's threads do not always run the same way and the simulator's replay cannot know (docs/simulator.md,
+"History: export and replay")."""
 
 
 @pytest.fixture(scope="module")
