@@ -116,6 +116,18 @@ def details_path(output: Path) -> Path:
     return output.with_name(output.stem + ".details.csv")
 
 
+def check_writable(output: Path) -> None:
+    """Refuse an output the command could not write before reading a day of history (exit 2, naming -o)."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OpsError(f"-o {output}: cannot create its folder ({exc.strerror}). Fix: give a path you can "
+                       "write") from None
+    unwritable = output.exists() and not os.access(output, os.W_OK)
+    if output.is_dir() or unwritable or not os.access(output.parent, os.W_OK):
+        raise OpsError(f"-o {output}: not a file this user can write. Fix: give a writable file path, e.g. -o day.csv")
+
+
 @history_app.command("export")
 def export_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the trace CSV (the simulator's "
@@ -145,6 +157,7 @@ def export_cmd(
     """
     now = time.time()
     start, end = window(since, until, now)
+    check_writable(output)
     try:
         names = resolve_names({"ledger_table": table, "job_name": job}, read_outputs(outputs) if outputs else {},
                               os.environ, ("ledger_table", "job_name"), stack)
@@ -155,7 +168,6 @@ def export_cmd(
     with _progress(err_console.is_terminal) as on_page:
         exported = _run(lambda: export_history(clients, names["ledger_table"], names["job_name"], since=start,
                                                until=end, on_page=on_page))
-    output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(to_csv(exported.trace, TRACE_HEADER), encoding="utf-8")
     details_path(output).write_text(to_csv(exported.details, DETAILS_HEADER), encoding="utf-8")
     typer.echo(f"wrote {output}: {len(exported.trace)} file(s) in {exported.groups} group(s), {exported.runs} Glue "

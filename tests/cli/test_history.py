@@ -202,3 +202,12 @@ def test_a_missing_job_name_names_the_flag(tmp_path: Path, monkeypatch: Any) -> 
     monkeypatch.delenv("LANDING_JOB_NAME", raising=False)
     result = runner.invoke(app, ["history", "export", "-o", str(tmp_path / "x.csv"), "--table", "t"])
     assert result.exit_code == 2 and "missing --job (stack output job_name)" in result.output
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_read(tmp_path: Path, monkeypatch: Any) -> None:
+    def no_reads(endpoint: Any, region: Any) -> Any:
+        raise AssertionError("read before checking -o")
+
+    monkeypatch.setattr(history, "_clients", no_reads)
+    result = runner.invoke(app, ["history", "export", "-o", str(tmp_path), "--table", "t", "--job", "j"])
+    assert result.exit_code == 2 and f"-o {tmp_path}: not a file this user can write" in result.output
