@@ -91,6 +91,14 @@ def _table(i: dict[str, Any]) -> list[str]:
             f"{_yes((i.get('serverSideEncryption') or {}).get('enabled'))}"]
 
 
+def _catalog_table(i: dict[str, Any]) -> list[str]:
+    descriptor = i.get("storageDescriptor") or {}
+    columns = ", ".join(f"{c.get('name')} {c.get('type')}" for c in descriptor.get("columns") or [])
+    keys = ", ".join(str(k.get("name")) for k in i.get("partitionKeys") or [])
+    return [f"{i.get('databaseName')}.{i.get('name')}: Parquet at {descriptor.get('location')}, partitioned by "
+            f"{keys or 'nothing'}", f"columns {columns}"]
+
+
 def _encryption(i: dict[str, Any]) -> list[str]:
     rule = (i.get("rules") or [{}])[0]
     default = rule.get("applyServerSideEncryptionByDefault") or {}
@@ -170,6 +178,8 @@ SUMMARIES: dict[str, Summary] = {
     "aws:lambda/function:Function": _function,
     "aws:glue/job:Job": _job,
     "aws:dynamodb/table:Table": _table,
+    "aws:glue/catalogDatabase:CatalogDatabase": lambda i: [f"database {i.get('name')}"],
+    "aws:glue/catalogTable:CatalogTable": _catalog_table,
     "aws:scheduler/schedule:Schedule": _schedule,
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _encryption,
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _public_access,

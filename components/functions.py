@@ -23,6 +23,7 @@ from landing_pipeline.components.common import Statement, allow, partition, regi
 from landing_pipeline.components.lambda_function import QueueFunction
 from landing_pipeline.components.reconciler import Reconciler
 from landing_pipeline.runtime.contract import (
+    CATALOG_DATABASE_ENV,
     CHECK_INDEX,
     COMPLETION_HANDLER,
     DEAD_FILES_QUEUE_URL_ENV,
@@ -72,6 +73,10 @@ class PipelineResources:
     output_bucket_name: pulumi.Input[str]
     dead_files_queue_url: pulumi.Input[str]
     dead_files_queue_arn: pulumi.Input[str]
+    catalog_database_name: pulumi.Input[str] | None = None
+    """With feeds: the Glue database whose partitions completion and the reconciler register."""
+    catalog_statements: tuple[Statement, ...] = ()
+    """With feeds: the permissions that takes (``FeedCatalog.statements``)."""
 
 
 def function_environment(spec: PipelineSpec, res: PipelineResources) -> dict[str, pulumi.Input[str]]:
@@ -87,6 +92,8 @@ def function_environment(spec: PipelineSpec, res: PipelineResources) -> dict[str
         "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
     })
+    if res.catalog_database_name is not None:
+        env[CATALOG_DATABASE_ENV] = res.catalog_database_name
     return env
 
 
@@ -108,6 +115,7 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
     batch_lists = [allow("WriteBatchLists", ["s3:PutObject"], [s3_arn(res.output_bucket_name, f"{RUNS_PREFIX}*")])]
     if spec.bucket_kms_key_arn:
         batch_lists.append(allow("EncryptBatchLists", ["kms:GenerateDataKey"], [spec.bucket_kms_key_arn]))
+    catalog = catalog_statements(res, spec)
     return {
         "router": [
             # records the file, its pointer and the group's seq in one transaction (Put, Put, Update)
@@ -129,6 +137,7 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
             deciding, wake, announce,
             # a run the ledger does not know yet (its start's answer was lost) is looked up to adopt it
             allow("ReadJobRun", ["glue:GetJobRun"], [res.job_arn]),
+            *catalog,
         ],
         "reconciler": [
             deciding, wake, announce,
@@ -138,11 +147,28 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
             # started again with the same token past its grace (fencing makes a second run do nothing)
             allow("FinishOrResolveRuns", ["glue:GetJobRun", "glue:GetJobRuns", "glue:StartJobRun"], [res.job_arn]),
             *batch_lists,
+            *catalog,
             # PutMetricData has no resource-level permissions: "*" with the namespace condition is the narrowest
             allow("PublishDeadFileCount", ["cloudwatch:PutMetricData"], ["*"],
                   Condition={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}}),
         ],
     }
+
+
+def catalog_statements(res: PipelineResources, spec: PipelineSpec) -> list[Statement]:
+    """Whoever settles a run registers its group's partitions (runtime/catalog_sync.py): the catalog calls, and
+    reading the snapshot pointers (and, for a feed without a schema, the manifests) that say what to register."""
+    if not res.catalog_statements:
+        return []
+    reads = [s3_arn(res.output_bucket_name, f"snapshots/{feed.table_name}/*") for feed in spec.feeds if feed.merge_keys]
+    if any(not feed.schema for feed in spec.feeds):
+        reads.append(s3_arn(res.output_bucket_name, "manifests/*"))
+    statements = list(res.catalog_statements)
+    if reads:
+        statements.append(allow("ReadWhatRunsPublished", ["s3:GetObject"], reads))
+    if spec.bucket_kms_key_arn:
+        statements.append(allow("DecryptWhatRunsPublished", ["kms:Decrypt"], [spec.bucket_kms_key_arn]))
+    return statements
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import pulumi_aws as aws
 
 from landing_pipeline.components.args import IngestionPipelineArgs as IngestionPipelineArgs
 from landing_pipeline.components.args import args_from_spec, spec_from_args
+from landing_pipeline.components.catalog import FeedCatalog, catalog_database
 from landing_pipeline.components.completion_path import CompletionPath
 from landing_pipeline.components.dead_files import DeadFilesQueue
 from landing_pipeline.components.functions import PipelineFunctions, PipelineResources
@@ -94,6 +95,8 @@ class IngestionPipeline(pulumi.ComponentResource):
     """Name of the reconciler Lambda function (invoked every reconcileMinutes)."""
     reconciler_schedule_name: pulumi.Output[str]
     """Name of the EventBridge Scheduler schedule that invokes the reconciler."""
+    catalog_database_name: pulumi.Output[str]
+    """Name of the Glue database holding each feed's tables (empty for a stack without feeds)."""
 
     def __init__(self, name: str, args: IngestionPipelineArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -127,6 +130,9 @@ class IngestionPipeline(pulumi.ComponentResource):
         completion = CompletionPath(f"{name}-completion", job_name=job.job_name,
                                     visibility_timeout_s=spec.queue_visibility_s(spec.completion_timeout_s),
                                     tags=tags, opts=child)
+        catalog = (FeedCatalog(f"{name}-catalog", spec=spec, output_bucket=output.bucket_name,
+                               database=catalog_database(spec, name), tags=tags, opts=child)
+                   if spec.feeds else None)
         functions = PipelineFunctions(f"{name}-functions", spec=spec, resources=PipelineResources(
             landing_bucket_name=landing.bucket_name, intake_queue_arn=intake.queue_arn,
             intake_dlq_url=intake.dlq_url, intake_dlq_arn=intake.dlq_arn, ordered_queue_url=ordered.queue_url,
@@ -134,7 +140,9 @@ class IngestionPipeline(pulumi.ComponentResource):
             completion_queue_arn=completion.queue_arn, ledger_table_name=ledger.table_name,
             ledger_table_arn=ledger.table_arn, job_name=job.job_name, job_arn=job.job_arn,
             output_bucket_name=output.bucket_name, dead_files_queue_url=dead_files.queue_url,
-            dead_files_queue_arn=dead_files.queue_arn), tags=tags, opts=child)
+            dead_files_queue_arn=dead_files.queue_arn,
+            catalog_database_name=catalog.database_name if catalog else None,
+            catalog_statements=tuple(catalog.statements(spec)) if catalog else ()), tags=tags, opts=child)
         monitoring = Monitoring(f"{name}-monitoring", spec=spec, watched=Watched(
             queues={"intake queue": intake.queue_name, "ordered queue": ordered.queue_name,
                     "completion queue": completion.queue_name, "intake-dlq": intake.dlq_name,
@@ -166,6 +174,8 @@ class IngestionPipeline(pulumi.ComponentResource):
         self.completion_function_name = functions.completion_function_name
         self.reconciler_function_name = functions.reconciler_function_name
         self.reconciler_schedule_name = functions.reconciler.schedule_name
+        self.catalog_database_name = catalog.database_name if catalog else pulumi.Output.from_input("")
+        self.catalog: FeedCatalog | None = catalog
         self._expose(landing, output, intake, ordered, ledger, dead_files, job, completion, functions, monitoring)
         self.register_outputs(self.outputs())
 

@@ -86,12 +86,13 @@ Handler = Callable[[BridgeContext, str, dict[str, Any]], tuple[str, dict[str, An
 
 
 def _handlers() -> dict[str, Handler]:
+    from landing_pipeline.emulator.bridge_catalog import HANDLERS as catalog
     from landing_pipeline.emulator.bridge_compute import HANDLERS as compute
     from landing_pipeline.emulator.bridge_control import HANDLERS as control
     from landing_pipeline.emulator.bridge_messaging import HANDLERS as messaging
     from landing_pipeline.emulator.bridge_storage import HANDLERS as storage
 
-    return {**storage, **messaging, **compute, **control}
+    return {**storage, **messaging, **compute, **control, **catalog}
 
 
 def _acknowledged() -> dict[str, str]:

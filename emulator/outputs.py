@@ -38,14 +38,21 @@ class DataView:
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
     """file id -> the manifest of its successful run."""
     snapshots: list[SnapshotView] = field(default_factory=list)
+    tables: list[Any] = field(default_factory=list)
+    """The feeds' catalog tables read back through the catalog (``emulator/catalog_view.TableView``)."""
     kept: Path | None = None
     """Where ``--keep`` copied the output bucket (``s3://<output bucket>/KEY`` -> ``kept/KEY``)."""
     kept_files: int = 0
 
 
-def collect(s3: Any, bucket: str) -> DataView:
-    """Read every manifest and every group's snapshot pointer (and the version it names) from ``bucket``."""
+def collect(s3: Any, bucket: str, *, glue: Any = None, database: str = "") -> DataView:
+    """Read every manifest and every group's snapshot pointer (and the version it names) from ``bucket``, and
+    with a ``database`` its tables through the catalog."""
     view = DataView()
+    if glue is not None and database:
+        from landing_pipeline.emulator.catalog_view import read_tables
+
+        view.tables = read_tables(glue, s3, database)
     keys = _keys(s3, bucket)
     for key in keys:
         if key.startswith("manifests/") and key.endswith(".json"):
@@ -76,6 +83,13 @@ def attach(report: dict[str, Any], data: DataView) -> None:
         file["quarantine_uri"] = manifest.get("quarantine_uri") if quarantined else None
         file["manifest_uri"] = manifest.get("manifest_uri")
         file["quarantine_sample"] = list(manifest.get("quarantine_sample") or [])
+    table_of = {t.location: t.name for t in data.tables}
+    for file in report["files"]:   # the table whose location holds the file's output
+        uri = str(file.get("output_uri") or "")
+        file["table"] = next((name for location, name in table_of.items() if location and uri.startswith(location)),
+                             None)
+    if data.tables:
+        report["tables"] = [t.as_dict() for t in data.tables]
 
 
 def keep(s3: Any, bucket: str, folder: Path, extra: list[Path] | None = None) -> int:

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from landing_pipeline.runtime import observability as obs
+from landing_pipeline.runtime.catalog_sync import sync_run
 from landing_pipeline.runtime.context import RuntimeContext, aws_error_code, is_aws_error
 from landing_pipeline.runtime.contract import LEDGER_TABLE_ARG, RUN_TOKEN_ARG, SORT_KEYS_ARG
 from landing_pipeline.runtime.decide import Caller, Decision, Outcome, RunEnd, restart, run_ended, start_refused
@@ -179,10 +180,11 @@ def resolve_check(ctx: RuntimeContext, view: GroupView, d: Decision, caller: Cal
     assert check is not None
     group = view.group.group
     now, rules = ctx.now(), policy(ctx, group)
+    seen: dict[str, Any] | None = None   # the run as Glue shows it: the catalog is brought up to date from it
     if check.run_id:
         try:
-            run = ctx.glue.get_job_run(JobName=ctx.job_name, RunId=check.run_id)["JobRun"]
-            state, error = str(run.get("JobRunState", "")), run.get("ErrorMessage")
+            seen = ctx.glue.get_job_run(JobName=ctx.job_name, RunId=check.run_id)["JobRun"]
+            state, error = str(seen.get("JobRunState", "")), seen.get("ErrorMessage")
         except Exception as exc:
             if not is_aws_error(exc, "EntityNotFoundException"):
                 raise
@@ -190,7 +192,7 @@ def resolve_check(ctx: RuntimeContext, view: GroupView, d: Decision, caller: Cal
         decision = run_ended(view.group, view.files, RunEnd(check.run_id, check.token, state, error), now, rules,
                              caller=caller)
     else:
-        found = find_run_by_token(ctx, check.token)
+        found = seen = find_run_by_token(ctx, check.token)
         if found is not None:
             ctx.ledger.put_run(str(found["Id"]), group, check.token)
             decision = run_ended(view.group, view.files, RunEnd(str(found["Id"]), check.token,
@@ -204,6 +206,8 @@ def resolve_check(ctx: RuntimeContext, view: GroupView, d: Decision, caller: Cal
         return "live"
     if carry_out(ctx, view, decision) != Commit.OK:
         return "conflict"
+    if seen is not None:
+        sync_run(ctx, seen)
     obs.count(obs.RECOVERED)
     obs.logger.warning("lease resolved from Glue", extra={"action": decision.kind, "reason": decision.reason})
     if decision.kind == "restart":

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.acting import carry_out, policy, wake_waiters
 from landing_pipeline.runtime.batch import process_batch
+from landing_pipeline.runtime.catalog_sync import sync_run
 from landing_pipeline.runtime.context import RuntimeContext, handler_context, is_aws_error
 from landing_pipeline.runtime.contract import (
     GLUE_ACTIVE_STATES,
@@ -91,23 +92,31 @@ def complete(ctx: RuntimeContext, body: str) -> str:
         wake_waiters(ctx, 1)  # a run of this job started by hand held one of its MaxConcurrentRuns slots too
         return "foreign"
     group, token = run
-    rules = policy(ctx, group)
     with obs.file_context(group=group, run_id=ended.run_id):
-        for _ in range(_REEVALUATIONS):
-            view = ctx.ledger.load_group(group)
-            d = run_ended(view.group, view.files, RunEnd(ended.run_id, token, ended.state, ended.message),
-                          ctx.now(), rules, caller=Caller.COMPLETION)
-            if not d.writes:
-                obs.logger.info("completion changes nothing", extra={"action": d.kind, "reason": d.reason})
-                return d.kind
-            if carry_out(ctx, view, d) == Commit.OK:
-                started = view.group.lease_at
-                if started is not None:
-                    obs.seconds(obs.RUN_DURATION, ctx.now() - started)
-                obs.logger.info("completion applied", extra={"action": d.kind, "outcome": str(d.outcome),
-                                                             "state": ended.state, "reason": d.reason})
-                return d.kind
-        raise RuntimeError(f"group {group!r} kept changing while a run's end was applied; the event is retried")
+        kind = _apply_end(ctx, ended, group, token)
+        if ctx.catalog_database and ctx.spec.feeds:   # also when nothing changed: a retried event retries this
+            run_now = ctx.glue.get_job_run(JobName=ctx.job_name, RunId=ended.run_id)["JobRun"]
+            sync_run(ctx, {**run_now, "JobRunState": ended.state})   # the event's word: Glue's may lag it
+        return kind
+
+
+def _apply_end(ctx: RuntimeContext, ended: RunEnded, group: str, token: str) -> str:
+    rules = policy(ctx, group)
+    for _ in range(_REEVALUATIONS):
+        view = ctx.ledger.load_group(group)
+        d = run_ended(view.group, view.files, RunEnd(ended.run_id, token, ended.state, ended.message),
+                      ctx.now(), rules, caller=Caller.COMPLETION)
+        if not d.writes:
+            obs.logger.info("completion changes nothing", extra={"action": d.kind, "reason": d.reason})
+            return d.kind
+        if carry_out(ctx, view, d) == Commit.OK:
+            started = view.group.lease_at
+            if started is not None:
+                obs.seconds(obs.RUN_DURATION, ctx.now() - started)
+            obs.logger.info("completion applied", extra={"action": d.kind, "outcome": str(d.outcome),
+                                                         "state": ended.state, "reason": d.reason})
+            return d.kind
+    raise RuntimeError(f"group {group!r} kept changing while a run's end was applied; the event is retried")
 
 
 def adopt_run(ctx: RuntimeContext, run_id: str) -> tuple[str, str] | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime.contract import (
+    CATALOG_DATABASE_ENV,
     DEAD_FILES_QUEUE_URL_ENV,
     INTAKE_DLQ_URL_ENV,
     JOB_NAME_ENV,
@@ -97,6 +98,7 @@ class RuntimeContext:
     job_name: str = ""
     output_bucket: str = ""
     dead_files_queue_url: str = ""
+    catalog_database: str = ""   # only with feeds: where the feeds' tables are
     clients: dict[str, Any] = field(default_factory=dict)
     client_factory: ClientFactory = _default_client_factory
     clock: Callable[[], float] = time.time
@@ -116,7 +118,8 @@ class RuntimeContext:
                       ordered_dlq_url=env.get(ORDERED_DLQ_URL_ENV, ""), intake_dlq_url=env.get(INTAKE_DLQ_URL_ENV, ""),
                       ledger_table=env.get(LEDGER_TABLE_ENV, ""), job_name=env.get(JOB_NAME_ENV, ""),
                       output_bucket=env.get(OUTPUT_BUCKET_ENV, ""),
-                      dead_files_queue_url=env.get(DEAD_FILES_QUEUE_URL_ENV, ""))
+                      dead_files_queue_url=env.get(DEAD_FILES_QUEUE_URL_ENV, ""),
+                      catalog_database=env.get(CATALOG_DATABASE_ENV, ""))
         if client_factory is not None:
             context.client_factory = client_factory
         if clock is not None:

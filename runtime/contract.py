@@ -38,6 +38,10 @@ DEAD_FILES_QUEUE_URL_ENV = "LANDING_DEAD_FILES_QUEUE_URL"
 """URL of the dead-files FIFO queue: one message per death of a file (dedup id ``<file id>-dead-<n>``),
 sent by whoever records the death and, if that was lost, by the reconciler (F5)."""
 
+CATALOG_DATABASE_ENV = "LANDING_CATALOG_DATABASE"
+"""Name of the pipeline's Glue database. Set only for a stack with feeds (it has tables then); the completion
+handler and the reconciler register each group's partitions there as runs end (runtime/catalog.py)."""
+
 RESOURCE_ENV: dict[str, str] = {
     "ordered_queue_url": ORDERED_QUEUE_URL_ENV, "ordered_dlq_url": ORDERED_DLQ_URL_ENV,
     "intake_dlq_url": INTAKE_DLQ_URL_ENV, "ledger_table": LEDGER_TABLE_ENV, "job_name": JOB_NAME_ENV,

@@ -206,10 +206,17 @@ def feed_problems(feeds: Sequence[Feed], *, overlap: bool = True) -> list[Proble
             add("table", table, "not a valid Glue table name",
                 "use at most 255 lowercase letters, digits or '_' (set table, or rename the feed)")
         elif table in tables:
-            add("table", table, f"the table is already written by feed {tables[table].name!r}",
+            written = "snapshot table" if tables[table].table_name != table else "table"
+            add("table", table, f"the {written} is already written by feed {tables[table].name!r}",
                 "give each feed its own table")
         else:
             tables[table] = feed
+            snapshot = f"{table}_snapshot"   # a merging feed's second table (runtime/catalog.snapshot_table)
+            if feed.merge_keys and isinstance(feed.merge_keys, tuple) and snapshot in tables:
+                add("table", table, f"its snapshot table {snapshot!r} is already written by feed "
+                    f"{tables[snapshot].name!r}", "rename one of the two tables")
+            elif feed.merge_keys:
+                tables[snapshot] = feed
         for problem in column_problems(feed.schema, feed.merge_keys, prefix=f"{at}."):
             problems.append(Problem(problem.setting, problem.value, f"{label}: {problem.message}", problem.fix))
     if overlap:

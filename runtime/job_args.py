@@ -48,8 +48,11 @@ class JobInput:
     file_id: str
 
 
-def output_uri(spec: PipelineSpec, output_bucket: str, group: str, file_id: str) -> str:
-    return f"s3://{output_bucket}/{spec.output_prefix}{path_component(group)}/{file_id}/"
+def output_uri(spec: PipelineSpec, output_bucket: str, group: str, file_id: str, table: str = "") -> str:
+    """``processed/<group>/<file_id>/``; a feed's files under its table, ``processed/<table>/<group>/...``, so
+    the catalog table's location holds that feed's files only (runtime/catalog.py)."""
+    nested = f"{table}/" if table else ""
+    return f"s3://{output_bucket}/{spec.output_prefix}{nested}{path_component(group)}/{file_id}/"
 
 
 def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bucket: str) -> dict[str, str]:
@@ -60,6 +63,8 @@ def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bu
     feed = feed_of_key(spec.feeds, group, file.key)   # None: the stack-wide settings apply
     # a feed's own schema and merge keys are the whole of them: one that declares none reads its files unmerged
     schema, merge_keys = (feed.schema, feed.merge_keys) if feed is not None else (spec.schema, spec.merge_keys)
+    table = feed.table_name if feed is not None else ""
+    nested = f"{table}/" if table else ""
     arguments = {
         INPUT_URI_ARG: f"s3://{file.bucket}/{file.key}",
         SOURCE_KEY_ARG: file.key,
@@ -67,10 +72,10 @@ def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bu
         GROUP_ARG: group,
         FILE_ID_ARG: file_id,
         ATTEMPT_ARG: str(attempt),
-        OUTPUT_URI_ARG: output_uri(spec, output_bucket, group, file_id),
+        OUTPUT_URI_ARG: output_uri(spec, output_bucket, group, file_id, table),
         QUARANTINE_URI_ARG: f"s3://{output_bucket}/{spec.quarantine_prefix}{folder}/{file_id}/",
         MANIFEST_URI_ARG: f"s3://{output_bucket}/manifests/{folder}/{file_id}.json",
-        SNAPSHOT_URI_ARG: f"s3://{output_bucket}/snapshots/{folder}/",
+        SNAPSHOT_URI_ARG: f"s3://{output_bucket}/snapshots/{nested}{folder}/",
         MERGE_KEYS_ARG: ",".join(merge_keys),
         SCHEMA_ARG: json.dumps(list(schema)),
     }

@@ -93,17 +93,46 @@ def batch_lists(run: ProgramRun) -> str:
     return f"arn:aws:s3:::{run.exports['output_bucket_name']}/runs/*"
 
 
-def test_completion_role_exactly(run: ProgramRun) -> None:
+def catalog(run: ProgramRun, spec: PipelineSpec) -> dict[str, set[str]]:
+    """Registering partitions: on the catalog, the pipeline's database and exactly the tables the program created;
+    reading the snapshot pointers of merging feeds (and manifests, for a feed without a schema)."""
+    if not spec.feeds:
+        return {}
+    (database,) = run.of_type("aws:glue/catalogDatabase:CatalogDatabase")
+    db = database.outputs["name"]
+    tables = [t.outputs["name"] for t in run.of_type("aws:glue/catalogTable:CatalogTable")]
+    assert len(tables) == len(spec.feeds) + sum(1 for f in spec.feeds if f.merge_keys)
+    where = "arn:aws:glue:eu-west-1:123456789012"   # both stacks deploy to eu-west-1 (aws:region)
+    resources = {f"{where}:catalog", f"{where}:database/{db}", *(f"{where}:table/{db}/{t}" for t in tables)}
+    actions = ["GetTable", "GetPartition", "CreatePartition", "UpdatePartition"]
+    if any(not f.schema for f in spec.feeds):
+        actions.append("UpdateTable")
+    output = run.exports["output_bucket_name"]
+    reads = {f"arn:aws:s3:::{output}/snapshots/{f.table or f.name}/*" for f in spec.feeds if f.merge_keys}
+    if any(not f.schema for f in spec.feeds):
+        reads.add(f"arn:aws:s3:::{output}/manifests/*")
+    return {**{f"glue:{a}": resources for a in actions}, **({"s3:GetObject": reads} if reads else {})}
+
+
+def merged(*grant_sets: dict[str, set[str]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for grants_ in grant_sets:
+        for action, resources in grants_.items():
+            out[action] |= resources
+    return dict(out)
+
+
+def test_completion_role_exactly(run: ProgramRun, spec: PipelineSpec) -> None:
     table = arn(run, "aws:dynamodb/table:Table", "ingest-ledger-table")
     ordered, dead = run.exports["ordered_queue_arn"], run.exports["dead_files_queue_arn"]
     completion = run.exports["completion_queue_arn"]
     logs = arn(run, "aws:cloudwatch/logGroup:LogGroup", "ingest-functions-completion-logs") + ":*"
-    assert grants(run, "ingest-functions-completion-role-policy") == {
+    assert grants(run, "ingest-functions-completion-role-policy") == merged({
         "sqs:ReceiveMessage": {completion}, "sqs:GetQueueAttributes": {completion}, "sqs:DeleteMessage": {completion},
         "sqs:SendMessage": {ordered, dead}, "glue:GetJobRun": {arn(run, "aws:glue/job:Job", "ingest-processing-job")},
         **decide(table),
         "logs:CreateLogStream": {logs}, "logs:PutLogEvents": {logs},
-    }
+    }, catalog(run, spec))
 
 
 def test_no_function_reads_an_index_to_decide(run: ProgramRun) -> None:
@@ -115,18 +144,18 @@ def test_no_function_reads_an_index_to_decide(run: ProgramRun) -> None:
                            if function == "reconciler" else set()), function
 
 
-def test_reconciler_role_exactly(run: ProgramRun) -> None:
+def test_reconciler_role_exactly(run: ProgramRun, spec: PipelineSpec) -> None:
     table = arn(run, "aws:dynamodb/table:Table", "ingest-ledger-table")
     job = arn(run, "aws:glue/job:Job", "ingest-processing-job")
     logs = arn(run, "aws:cloudwatch/logGroup:LogGroup", "ingest-functions-reconciler-logs") + ":*"
-    assert grants(run, "ingest-functions-reconciler-role-policy") == {
+    assert grants(run, "ingest-functions-reconciler-role-policy") == merged({
         **decide(table), "dynamodb:Query": {table, f"{table}/index/by_check"},
         "glue:GetJobRun": {job}, "glue:GetJobRuns": {job}, "glue:StartJobRun": {job},
         "s3:PutObject": {batch_lists(run)},   # a restart of a batch writes its list again
         "sqs:SendMessage": {run.exports["ordered_queue_arn"], run.exports["dead_files_queue_arn"]},
         "cloudwatch:PutMetricData": {"*"},
         "logs:CreateLogStream": {logs}, "logs:PutLogEvents": {logs},
-    }
+    }, catalog(run, spec))
     (metrics,) = [s for s in statements(run.find(ROLE_POLICY, "ingest-functions-reconciler-role-policy"))
                   if s["Action"] == ["cloudwatch:PutMetricData"]]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "LandingPipeline"}}

@@ -247,6 +247,8 @@ def test_functions_pin_runtime_architecture_powertools_layer_and_the_environment
                     "LANDING_OUTPUT_BUCKET": run.exports["output_bucket_name"],
                     "LANDING_DEAD_FILES_QUEUE_URL": run.exports["dead_files_queue_url"],
                     "POWERTOOLS_SERVICE_NAME": "landing-pipeline", "POWERTOOLS_METRICS_NAMESPACE": "LandingPipeline"}
+    if spec.feeds:   # where the feeds' tables are: completion and the reconciler register partitions there
+        resource_env["LANDING_CATALOG_DATABASE"] = run.exports["catalog_database_name"]
     handlers = set()
     for function in run.of_type("aws:lambda/function:Function"):
         inputs = function.inputs

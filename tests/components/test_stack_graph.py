@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from landing_pipeline.components.program_runner import ProgramRun
+from landing_pipeline.runtime.spec import PipelineSpec
 from tests.components.conftest import plan
 
 S3 = "aws:s3/"
@@ -26,7 +27,7 @@ EXPECTED_CHILDREN = {
         "landing:index:LandingBucket": 1, "landing:index:SecureBucket": 1, "landing:index:Intake": 1,
         "landing:index:OrderedQueue": 1, "landing:index:Ledger": 1, "landing:index:ProcessingJob": 1,
         "landing:index:CompletionPath": 1, "landing:index:PipelineFunctions": 1, "landing:index:Monitoring": 1,
-        "landing:index:DeadFilesQueue": 1}),
+        "landing:index:DeadFilesQueue": 1, "landing:index:FeedCatalog": 1}),
     "landing:index:LandingBucket": Counter({"landing:index:SecureBucket": 1,
                                             "aws:s3/bucketNotification:BucketNotification": 1}),
     "landing:index:SecureBucket": SECURE_BUCKET,
@@ -55,15 +56,20 @@ def child_types(run: ProgramRun, urn: str) -> Counter[str]:
     return Counter(r.type for r in run.children_of(urn))
 
 
-def test_every_component_has_exactly_its_expected_children(run: ProgramRun) -> None:
+def test_every_component_has_exactly_its_expected_children(run: ProgramRun, spec: PipelineSpec) -> None:
+    # with feeds (both stacks have them): one database, and a table per feed plus one per merging feed's snapshot
+    assert spec.feeds
+    tables = len(spec.feeds) + sum(1 for f in spec.feeds if f.merge_keys)
+    expected = {**EXPECTED_CHILDREN, "landing:index:FeedCatalog": Counter({
+        "aws:glue/catalogDatabase:CatalogDatabase": 1, "aws:glue/catalogTable:CatalogTable": tables})}
     components = [r for r in run.resources if not r.custom]
-    assert {r.type for r in components} == set(EXPECTED_CHILDREN)
+    assert {r.type for r in components} == set(expected)
     for component in components:
-        assert child_types(run, component.urn) == EXPECTED_CHILDREN[component.type], component.name
+        assert child_types(run, component.urn) == expected[component.type], component.name
     custom = [r for r in run.resources if r.custom]
     # 2 buckets x 7, notification, 2 rule-fed queues x 7, ordered 5, table, job 7, 3 functions x 5,
-    # reconciler 8, dead-files queue 2, monitoring 13: every custom resource sits in a component, none outside.
-    assert len(custom) == 14 + 1 + 14 + 5 + 1 + 7 + 15 + 8 + 2 + 13
+    # reconciler 8, dead-files queue 2, monitoring 13, catalog: every custom resource sits in a component.
+    assert len(custom) == 14 + 1 + 14 + 5 + 1 + 7 + 15 + 8 + 2 + 13 + 1 + tables
 
 
 def test_one_pipeline_at_the_root_and_every_resource_parented_under_it(run: ProgramRun) -> None:

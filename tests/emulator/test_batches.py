@@ -79,7 +79,7 @@ def test_the_real_job_on_local_spark_runs_a_batch_and_merges_each_file_in_order(
     assert_nothing_lost(result)
     runs = engine_runs(result)
     assert len(runs) == 1 and names(runs[0]) == [a.name for a in files], explain(result)
-    pointer = json.loads(result.s3_objects["snapshots/orders_20250915/_current.json"])
+    pointer = json.loads(result.s3_objects["snapshots/orders/orders_20250915/_current.json"])
     assert pointer["version"] == 5 and pointer["file_id"] == runs[0].files[-1].file_id
     reference: dict[str, float] = {}
     for a in files:   # last row per key wins, files applied in landing order

@@ -20,7 +20,7 @@ def _snapshot(objects: dict[str, bytes], group: str) -> dict[str, tuple[str, flo
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pointer = json.loads(objects[f"snapshots/{group}/_current.json"])
+    pointer = json.loads(objects[f"snapshots/orders/{group}/_current.json"])  # the orders feed writes under its table
     prefix = pointer["path"].split("/", 3)[3]  # s3://bucket/<prefix>
     parts = [pq.read_table(io.BytesIO(body)) for key, body in sorted(objects.items())
              if key.startswith(prefix) and key.endswith(".parquet")]

@@ -106,7 +106,8 @@ def test_functions_get_exactly_the_contracts_variables_and_handlers(run: Program
     for function in functions:
         names = set(function.inputs["environment"]["variables"])
         landing = {name for name in names if name.startswith(c.ENV_PREFIX)}
-        assert landing == {*to_env(spec), *c.RESOURCE_ENV.values()}, function.name
+        catalog = {c.CATALOG_DATABASE_ENV} if spec.feeds else set()   # only a stack with feeds has tables
+        assert landing == {*to_env(spec), *c.RESOURCE_ENV.values(), *catalog}, function.name
 
 
 def test_dispatcher_mapping_uses_the_contracts_concurrency_rule(run: ProgramRun) -> None:
