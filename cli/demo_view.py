@@ -149,7 +149,25 @@ def data_views(result: DemoResult) -> list[Any]:
         for row in snap.sample:
             view.add_row(*("" if row.get(c) is None else escape(str(row.get(c))) for c in snap.columns))
         shown += [Text(title, style="italic"), view]
+    if data.tables:
+        shown.append(catalog_view(data.tables, result.output_bucket))
     return shown
+
+
+def catalog_view(tables: list[Any], bucket: str) -> Any:
+    """Each feed's table read back through the catalog, as a query engine would: its partitions and rows, and
+    whether the files' columns and types are the table's."""
+    view = Table(title="Catalog tables, read back through the catalog", title_justify="left")
+    for column, justify in (("table", "left"), ("location", "left"), ("partitions", "right"), ("rows", "right"),
+                            ("columns", "left")):
+        view.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for t in tables:
+        problems = [*(f"missing {c}" for c in t.missing), *(f"not in table {c}" for c in t.unlisted), *t.mistyped]
+        verdict = Text("; ".join(problems), style="red") if problems else Text(
+            f"{len(t.columns)}, as the files" if t.partitions and t.rows else f"{len(t.columns)}", style="green")
+        view.add_row(escape(t.name), escape(_relative(t.location, bucket)), str(len(t.partitions)), str(t.rows),
+                     verdict)
+    return view
 
 
 def _relative(uri: str | None, bucket: str) -> str:

@@ -41,3 +41,4 @@ def test_each_feeds_tables_hold_exactly_what_its_runs_wrote_with_the_catalogs_sc
     # and the demo names each file's table
     assert {f["key"].rsplit("/", 1)[-1].split("_")[0]: f["table"] for f in result.report["files"]} == {
         "orders": "orders", "customers": "customers"}
+
