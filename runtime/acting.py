@@ -28,12 +28,13 @@ RATE_CODES = ("ThrottlingException",)
 MAX_RUN_PAGES = 5
 
 
-def policy(ctx: RuntimeContext, group: str | None = None) -> Policy:
-    """The rules for ``group``: the stack's, with the group's feed's own ``onFailure`` when it sets one."""
+def policy(ctx: RuntimeContext, group: str | None = None, feed_name: str | None = None) -> Policy:
+    """The rules for ``group``: the stack's, with the group's feed's own ``onFailure`` when it sets one. The feed:
+    by the group's name (``matchOn: group``), else ``feed_name``, the one the group item records (``file_name``)."""
     rules = Policy.from_spec(ctx.spec)
     if group is None or not ctx.spec.feeds:
         return rules
-    feed = feed_of_group(ctx.spec.feeds, group)
+    feed = feed_of_group(ctx.spec.feeds, group) or next((f for f in ctx.spec.feeds if f.name == feed_name), None)
     if feed is None or not feed.on_failure or feed.on_failure == rules.on_failure:
         return rules
     return dataclasses.replace(rules, on_failure=feed.on_failure)
@@ -151,7 +152,7 @@ def _ambiguous(exc: BaseException) -> bool:
 def _refused(ctx: RuntimeContext, group: str, *, no_slot: bool, code: str | None) -> str:
     for _ in range(4):
         view = ctx.ledger.load_group(group)
-        d = start_refused(view.group, view.files, ctx.now(), policy(ctx, group), no_slot=no_slot)
+        d = start_refused(view.group, view.files, ctx.now(), policy(ctx, group, view.group.feed), no_slot=no_slot)
         if carry_out(ctx, view, d) == Commit.OK:
             obs.logger.info("Glue refused the start; the lease is released", extra={"error_code": code,
                                                                                      "state": str(d.state)})
@@ -179,7 +180,7 @@ def resolve_check(ctx: RuntimeContext, view: GroupView, d: Decision, caller: Cal
     check = d.check
     assert check is not None
     group = view.group.group
-    now, rules = ctx.now(), policy(ctx, group)
+    now, rules = ctx.now(), policy(ctx, group, view.group.feed)
     seen: dict[str, Any] | None = None   # the run as Glue shows it: the catalog is brought up to date from it
     if check.run_id:
         try:

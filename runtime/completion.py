@@ -101,9 +101,9 @@ def complete(ctx: RuntimeContext, body: str) -> str:
 
 
 def _apply_end(ctx: RuntimeContext, ended: RunEnded, group: str, token: str) -> str:
-    rules = policy(ctx, group)
     for _ in range(_REEVALUATIONS):
         view = ctx.ledger.load_group(group)
+        rules = policy(ctx, group, view.group.feed)
         d = run_ended(view.group, view.files, RunEnd(ended.run_id, token, ended.state, ended.message),
                       ctx.now(), rules, caller=Caller.COMPLETION)
         if not d.writes:

@@ -42,9 +42,9 @@ class HoldWake(Exception):
 def dispatch(ctx: RuntimeContext, group: str, receipt_handle: str | None = None) -> str:
     """Handle one wake-up of ``group``; returns what was done (start, settle, backoff, wait_for_slot, blocked,
     idle, hold, ...). Raises ``HoldWake`` when the message must come back later."""
-    rules = policy(ctx, group)
     for _ in range(_REEVALUATIONS):
         view = ctx.ledger.load_group(group)
+        rules = policy(ctx, group, view.group.feed)
         d = decide(view.group, view.files, ctx.now(), rules, caller=Caller.DISPATCHER)
         if d.check is not None:
             resolved = resolve_check(ctx, view, d, Caller.DISPATCHER)

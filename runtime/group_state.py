@@ -104,6 +104,7 @@ class GroupItem:
     last_started_key: str = ""           # the greatest sort key ever started: "late" is below it
     next_check_at: float | None = None   # when the reconciler looks at the group (None: never)
     waiting_since: float | None = None   # in line for a Glue slot since
+    feed: str | None = None              # matchOn file_name stacks: the feed of the group's first file ("" none)
 
     @property
     def leased(self) -> bool:

@@ -88,6 +88,7 @@ class Recorded:
     late: bool
     wake_id: str | None   # the wake-up to send (this write set wake_pending), else None
     group: GroupItem
+    feed_conflict: str | None = None   # not recorded: the group's files go to this other feed ("" none)
 
 
 class Ledger:
@@ -221,14 +222,20 @@ class Ledger:
 
     # --- the router's write ---------------------------------------------------------------------------------
     def record_file(self, group: str, file: OpenFile, lineage: Lineage, *, wake_check_s: float,
-                    attempts: int = 6) -> Recorded:
+                    attempts: int = 6, feed: str | None = None) -> Recorded:
         """Record a file, its pointer and ``seq + 1`` in one transaction; set ``wake_pending`` (and say which
-        wake-up to send) when the group is idle with none pending. A file id already recorded: not created."""
+        wake-up to send) when the group is idle with none pending. A file id already recorded: not created.
+
+        ``feed`` (stacks whose feeds match on the file name): the file's feed, "" for none. The group's first
+        file sets the group's feed; a file of another feed is not recorded (``feed_conflict``), so a group's
+        files all go to one feed. The write is conditional on it, so two first files cannot both win."""
         from landing_pipeline.runtime.group_state import wake_dedup_id
 
         for _ in range(attempts):
             current = self.get_group(group)
             g = current or GroupItem(group)
+            if feed is not None and g.feed is not None and g.feed != feed:
+                return Recorded(False, False, None, g, feed_conflict=g.feed)
             now = self.clock()
             rec = support.record_file(g, file, now, wake_check_s=wake_check_s)   # late, owed a wake-up: one rule
             late, wake, stored = rec.late, rec.wake, rec.file
@@ -241,6 +248,10 @@ class Ledger:
             else:
                 condition = "#epoch = :e"
                 values[":e"] = {"N": str(g.epoch)}
+            if feed is not None:
+                names["#feed"], values[":feed"] = "feed", {"S": feed}
+                sets.append("#feed = if_not_exists(#feed, :feed)")
+                condition += " AND (attribute_not_exists(#feed) OR #feed = :feed)"
             if wake:
                 names.update({"#check": CHECK_INDEX_RANGE, "#pool": CHECK_INDEX_HASH, "#wake": "wake_pending"})
                 values.update({":t": {"BOOL": True}, ":f": {"BOOL": False}, ":check": encode_value(now + wake_check_s),

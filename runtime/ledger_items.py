@@ -184,7 +184,8 @@ def group_from_item(group: str, item: Mapping[str, Any] | None) -> GroupItem:
         not_before=None if not_before is None else float(not_before), wake_pending=bool(_get(item, "wake_pending",
                                                                                              False)),
         last_started_key=str(_get(item, "last_started_key", "")),
-        next_check_at=None if check is None else float(check), waiting_since=None if since is None else float(since))
+        next_check_at=None if check is None else float(check), waiting_since=None if since is None else float(since),
+        feed=_get(item, "feed"))
 
 
 def group_values(g: GroupItem) -> dict[str, Any]:

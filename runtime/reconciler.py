@@ -70,9 +70,9 @@ def reconcile(ctx: RuntimeContext) -> Pass:
 
 
 def reconcile_group(ctx: RuntimeContext, group: str) -> str:
-    rules = policy(ctx, group)
     for _ in range(_REEVALUATIONS):
         view = ctx.ledger.load_group(group)
+        rules = policy(ctx, group, view.group.feed)
         if not view.exists:
             return "gone"
         d = decide(view.group, view.files, ctx.now(), rules, caller=Caller.RECONCILER)

@@ -27,7 +27,7 @@ from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.batch import process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context
 from landing_pipeline.runtime.events import IgnoredEvent, MalformedEvent, ObjectCreated, parse_message_body
-from landing_pipeline.runtime.feeds import unmatched_reason
+from landing_pipeline.runtime.feeds import feed_of_key, unmatched_reason
 from landing_pipeline.runtime.group_state import OpenFile, Policy
 from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
 from landing_pipeline.runtime.ledger import Lineage
@@ -112,7 +112,15 @@ def _route_object(ctx: RuntimeContext, body: str, obj: ObjectCreated, routed: Ro
     lineage = Lineage(bucket=obj.bucket, key=obj.key, etag=obj.etag, version_id=obj.version_id, size=obj.size,
                       recorded_at=now)
     stored = OpenFile(key, file_id, landed_at=float(landed), size=int(obj.size or 0))
-    recorded = ctx.ledger.record_file(group, stored, lineage, wake_check_s=Policy.from_spec(ctx.spec).check_interval_s)
+    feed = _file_name_feed(ctx.spec, group, obj.key)
+    recorded = ctx.ledger.record_file(group, stored, lineage, wake_check_s=Policy.from_spec(ctx.spec).check_interval_s,
+                                      feed=feed)
+    if recorded.feed_conflict is not None:
+        reject(ctx, body, f"{obj.key!r} reaches {_reach(feed)} but the files of its group {group!r} go to "
+                          f"{_reach(recorded.feed_conflict)} (its first file's); a group's files all go to one feed. "
+                          "Fix: correct the feeds' match patterns, or rename the file")
+        routed.rejected.append(obj.key)
+        return
     if not recorded.created:
         # a repeated S3 / EventBridge delivery, caught beyond any dedup window by the pointer item
         obs.logger.info("duplicate event for a file already recorded")
@@ -128,6 +136,19 @@ def _route_object(ctx: RuntimeContext, body: str, obj: ObjectCreated, routed: Ro
         send_wake(ctx, group, recorded.wake_id)
     obs.logger.info("file recorded", extra={"order": readable(key), "woke": recorded.wake_id is not None})
     routed.enqueued.append(obj.key)
+
+
+def _file_name_feed(spec: PipelineSpec, group: str, key: str) -> str | None:
+    """For feeds that match on the file name, the feed the file reaches ("" none), which the ledger holds the
+    group to; None when feeds match on the group, where every file of a group reaches the same feed anyway."""
+    if not any(f.match_on == "file_name" for f in spec.feeds):
+        return None
+    feed = feed_of_key(spec.feeds, group, key)
+    return feed.name if feed is not None else ""
+
+
+def _reach(feed: str | None) -> str:
+    return f"feed {feed!r}" if feed else "no feed"
 
 
 def reject(ctx: RuntimeContext, body: str, reason: str) -> None:
