@@ -2,7 +2,7 @@
 
 Thin: the fitting is ``simulator.calibrate`` (arrivals per feed or group family, run-time models per feed),
 the file ``simulator.calibrate_yaml``; this module reads the options, prints the goodness-of-fit tables and
-checks the written scenario loads before saying it was written.
+checks the scenario parses before writing it.
 """
 
 from __future__ import annotations
@@ -56,9 +56,11 @@ def calibrate_command(
     Then: landing simulate --stack prod --scenario calibrated.yaml (or replay the history itself with
     --trace history.csv, at another volume with --scale 2).
     """
+    import yaml
+
     from landing_pipeline.simulator.calibrate import calibrate
     from landing_pipeline.simulator.calibrate_yaml import scenario_yaml
-    from landing_pipeline.simulator.scenario import clock_seconds, load_scenario
+    from landing_pipeline.simulator.scenario import clock_seconds, parse_scenario
     from landing_pipeline.simulator.trace import read_trace
 
     if stack and spec_file:
@@ -82,9 +84,10 @@ def calibrate_command(
             err_console.print(f"[yellow]warning:[/] groups named {family.prefix}NNN do not reach feed "
                               f"{family.feed or '(none)'} under the stack's feeds; edit that process's prefix.",
                               highlight=False)
+    text = scenario_yaml(result, name or output.stem)
+    parse_scenario(yaml.safe_load(text), str(output), output.parent)   # a scenario 'landing simulate' accepts
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(scenario_yaml(result, name or output.stem), encoding="utf-8")
-    load_scenario(output)   # what was written must be a scenario 'landing simulate' accepts
+    output.write_text(text, encoding="utf-8")
     label = f"--stack {stack}" if stack else (f"--spec {spec_file}" if spec_file else "--stack dev")
     err_console.print(f"wrote {output}; simulate it with: landing simulate {label} --scenario {output}",
                       highlight=False)
@@ -110,6 +113,8 @@ def _ks(value: float | None, critical: float | None) -> str:
 
 def fit_tables(result: Calibration) -> list[Table]:
     """Arrival fits per family and run-time fits per model, with their goodness of fit."""
+    from landing_pipeline.simulator.fit_runtime import MIN_RUNS
+
     arrivals = Table(title=f"Arrivals fitted to {result.files:,} files", title_justify="left", pad_edge=False,
                      caption="per h: files an hour; KS: rescaled gaps vs Exp(1), (poor) above the 5 % level; hourly: "
                      "files misplaced by hour; disp: per-minute variance/mean (1: Poisson)", caption_justify="left")
@@ -131,7 +136,7 @@ def fit_tables(result: Calibration) -> list[Table]:
         runtimes.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
     for model, runtime in result.runtimes.items():
         if runtime is None:
-            runtimes.add_row(model, "<5", "defaults", "", "", "", "", "", "")
+            runtimes.add_row(model, f"<{MIN_RUNS}", "not fitted", "", "", "", "", "", "")
             continue
         runtimes.add_row(model, f"{runtime.runs:,}", f"{runtime.startup_s:.0f} s", f"{runtime.mean_s:.0f} s",
                          f"{runtime.sigma:.2f}",

@@ -8,7 +8,7 @@ saying it was written, so the file is always one ``landing simulate --scenario``
 from __future__ import annotations
 
 from landing_pipeline.simulator.calibrate import STACK_WIDE, Calibration, FamilyFit
-from landing_pipeline.simulator.fit_runtime import RuntimeFit
+from landing_pipeline.simulator.fit_runtime import MIN_RUNS, RuntimeFit
 
 
 def _g(value: float, digits: int = 4) -> str:
@@ -26,7 +26,7 @@ def _clock(seconds: float) -> str:
 
 def _size(family: FamilyFit) -> str:
     if family.size_mean_mb is None:
-        return "1   # sizes unknown in the trace: 1 MB"
+        return "1"   # sizes unknown in the trace (the family's comment says so)
     if family.size_sigma < 1e-6:
         return _g(family.size_mean_mb)
     return f"{{dist: lognormal, mean_mb: {_g(family.size_mean_mb)}, sigma: {_g(family.size_sigma, 3)}}}"
@@ -42,6 +42,8 @@ def _family(family: FamilyFit, start_clock_s: float) -> list[str]:
     if fit.hourly_error is not None:
         quality.append(f"hourly error {100 * fit.hourly_error:.0f} %")
     background = fit.files - sum(b.files for b in fit.bursts)
+    if family.size_mean_mb is None:
+        quality.append("sizes unknown: 1 MB")
     lines = [f"  # {label}: {fit.files} files in {family.groups} group(s); " + ", ".join(quality)]
     common = f"groups: {family.groups}, prefix: {family.prefix}, size_mb: {_size(family)}"
     if background > 0 and fit.kind == "diurnal":
@@ -58,7 +60,8 @@ def _family(family: FamilyFit, start_clock_s: float) -> list[str]:
 
 def _job(fit: RuntimeFit | None, indent: str) -> list[str]:
     if fit is None:
-        return [f"{indent}# fewer than 5 runs with a duration_s: the defaults (startup 20 s, lognormal mean 90 s)"]
+        return [f"{indent}# fewer than {MIN_RUNS} runs with a duration_s: not fitted, job:'s defaults (or job:'s "
+                "fields, for a feed) apply"]
     r2 = "size unknown or constant" if fit.r2 is None else f"R^2 {fit.r2:.2f}"
     ks = "" if fit.ks is None else f", KS of the lognormal spread {fit.ks:.3f}"
     return [f"{indent}# {fit.runs} runs: duration = startup + lognormal + per_mb_s x MB ({r2}{ks})",

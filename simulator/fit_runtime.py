@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_RUNS = 5
-"""Fewer runs with a duration than this: no run-time fit (the scenario keeps the defaults, said so)."""
+MIN_RUNS = 20
+"""Fewer runs with a duration than this: no run-time fit (the scenario keeps the defaults, said so); a
+lognormal's sigma and a start-up from a handful of runs would read noise as a model."""
 
 
 @dataclass(frozen=True)

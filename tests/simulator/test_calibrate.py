@@ -139,3 +139,15 @@ def test_a_feed_column_is_used_over_the_keys_feed(spec: PipelineSpec, tmp_path: 
         f"{10 * i},landing/x_{i:03d}_101500.csv,customers,SUCCEEDED\n" for i in range(30)))
     families = calibrate(read_trace(path), spec).families
     assert [(f.name, f.feed, f.arrivals.files) for f in families] == [("customers", "customers", 30)]
+
+
+def test_a_trace_of_keys_and_times_only_still_gives_a_scenario(tmp_path: Path) -> None:
+    trace = tmp_path / "t.csv"
+    trace.write_text("time_s,key\n0,landing/a_1.csv\n5,landing/b_2.csv\n")
+    out = tmp_path / "s.yaml"
+    result = CliRunner().invoke(app, ["simulate", "calibrate", "--stack", "dev", "--trace", str(trace), "-o",
+                                      str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "not fitted" in result.output and "sizes unknown: 1 MB" in out.read_text()
+    scenario = load_scenario(out)
+    assert len(scenario.arrivals) == 2 and scenario.feed_jobs == ()
