@@ -118,9 +118,14 @@ FEEDS_SECTION = [
     "a table per feed and, for a feed with `mergeKeys`, a `<table>_snapshot` table, partitioned by group and",
     "registered as runs end (see \"The catalog\" in `docs/job.md`); so `table` must be unique, including against",
     "other feeds' `<table>_snapshot`. The simulator takes per-feed run-time models from a scenario's `feeds:` and",
-    "reports per feed (`docs/simulator.md`). The feeds travel to the functions as",
-    "JSON in their environment (`LANDING_FEEDS`), which Lambda caps at 4 KB for every variable together: feeds",
-    "taking more than 2,048 bytes are refused before deployment.",
+    "reports per feed (`docs/simulator.md`).",
+    "",
+    "**Many feeds.** The feeds travel to the functions as JSON in their environment (`LANDING_FEEDS`) while they",
+    "take at most 2,048 bytes (Lambda allows 4 KB for every variable together; a handful of feeds). Longer lists",
+    "(150 feeds take about 15 KB) are written by `pulumi up` to `s3://<output bucket>/config/feeds-<digest>.json`,",
+    "which each function reads once per cold start (`LANDING_FEEDS_URI`; the role may read that object only);",
+    "the digest names the content, so changing the feeds redeploys the functions onto the new document. Feeds",
+    "over 256 KB are refused before deployment.",
     "",
 ]
 

@@ -64,19 +64,17 @@ def _table(resource: str, table: TableSpec, database: pulumi.Input[str], bucket:
     location = pulumi.Output.concat("s3://", bucket, "/", table.path)
     serde = PARQUET_STORAGE["SerdeInfo"]
     assert isinstance(serde, dict)
+    descriptor = aws.glue.CatalogTableStorageDescriptorArgs(
+        location=location, input_format=str(PARQUET_STORAGE["InputFormat"]),
+        output_format=str(PARQUET_STORAGE["OutputFormat"]),
+        ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
+            serialization_library=str(serde["SerializationLibrary"]), parameters=dict(serde["Parameters"])),
+        columns=[aws.glue.CatalogTableStorageDescriptorColumnArgs(name=n, type=t) for n, t in table.columns])
     return aws.glue.CatalogTable(
         resource, name=table.name, database_name=database, description=table.description,
-        table_type="EXTERNAL_TABLE",
-        parameters=dict(TABLE_PARAMETERS),
-        partition_keys=[{"name": PARTITION_KEY, "type": "string"}],
-        storage_descriptor={
-            "location": location, "input_format": PARQUET_STORAGE["InputFormat"],
-            "output_format": PARQUET_STORAGE["OutputFormat"],
-            "ser_de_info": {"serialization_library": serde["SerializationLibrary"],
-                            "parameters": serde["Parameters"]},
-            "columns": [{"name": n, "type": t} for n, t in table.columns],
-        },
-        opts=opts)
+        table_type="EXTERNAL_TABLE", parameters=dict(TABLE_PARAMETERS),
+        partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(name=PARTITION_KEY, type="string")],
+        storage_descriptor=descriptor, opts=opts)
 
 
 def catalog_database(spec: PipelineSpec, pipeline: str) -> str:

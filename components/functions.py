@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from landing_pipeline.components.code_archive import code_archive, powertools_layer_arn
 from landing_pipeline.components.common import Statement, allow, partition, region, s3_arn
@@ -28,6 +29,8 @@ from landing_pipeline.runtime.contract import (
     COMPLETION_HANDLER,
     DEAD_FILES_QUEUE_URL_ENV,
     DISPATCHER_HANDLER,
+    FEEDS_ENV_MAX_BYTES,
+    FEEDS_URI_ENV,
     INTAKE_DLQ_URL_ENV,
     JOB_NAME_ENV,
     LEDGER_TABLE_ENV,
@@ -39,6 +42,7 @@ from landing_pipeline.runtime.contract import (
     ROUTER_HANDLER,
     dispatcher_concurrency,
 )
+from landing_pipeline.runtime.feeds import feeds_document
 from landing_pipeline.runtime.job_args import RUNS_PREFIX
 from landing_pipeline.runtime.spec import PipelineSpec, to_env
 
@@ -79,8 +83,11 @@ class PipelineResources:
     """With feeds: the permissions that takes (``FeedCatalog.statements``)."""
 
 
-def function_environment(spec: PipelineSpec, res: PipelineResources) -> dict[str, pulumi.Input[str]]:
+def function_environment(spec: PipelineSpec, res: PipelineResources,
+                         feeds_uri: pulumi.Input[str] | None = None) -> dict[str, pulumi.Input[str]]:
     env: dict[str, pulumi.Input[str]] = dict(to_env(spec))
+    if feeds_uri is not None:   # feeds too long for the environment: the functions read them from S3
+        env[FEEDS_URI_ENV] = feeds_uri
     env.update({
         ORDERED_QUEUE_URL_ENV: res.ordered_queue_url,
         ORDERED_DLQ_URL_ENV: res.ordered_dlq_url,
@@ -116,12 +123,19 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
     if spec.bucket_kms_key_arn:
         batch_lists.append(allow("EncryptBatchLists", ["kms:GenerateDataKey"], [spec.bucket_kms_key_arn]))
     catalog = catalog_statements(res, spec)
+    feeds_read: list[Statement] = []
+    document = feeds_document(spec.feeds, FEEDS_ENV_MAX_BYTES)
+    if document is not None:   # every function reads the feeds at cold start
+        feeds_read.append(allow("ReadFeeds", ["s3:GetObject"], [s3_arn(res.output_bucket_name, document[0])]))
+        if spec.bucket_kms_key_arn:
+            feeds_read.append(allow("DecryptFeeds", ["kms:Decrypt"], [spec.bucket_kms_key_arn]))
     return {
         "router": [
             # records the file, its pointer and the group's seq in one transaction (Put, Put, Update)
             allow("RecordFiles", LEDGER_RECORD, [table]),
             allow("WakeGroups", ["sqs:SendMessage"], [res.ordered_queue_arn]),
             allow("RejectToIntakeDlq", ["sqs:SendMessage"], [res.intake_dlq_arn]),
+            *feeds_read,
         ],
         "dispatcher": [
             deciding, wake, announce,
@@ -132,12 +146,13 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
             # starts through a client without SDK retries; an unanswered start is found by its run token
             allow("StartAndFindRuns", ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns"], [res.job_arn]),
             *batch_lists,
+            *feeds_read,
         ],
         "completion": [
             deciding, wake, announce,
             # a run the ledger does not know yet (its start's answer was lost) is looked up to adopt it
             allow("ReadJobRun", ["glue:GetJobRun"], [res.job_arn]),
-            *catalog,
+            *catalog, *feeds_read,
         ],
         "reconciler": [
             deciding, wake, announce,
@@ -147,7 +162,7 @@ def role_statements(res: PipelineResources, spec: PipelineSpec) -> dict[str, lis
             # started again with the same token past its grace (fencing makes a second run do nothing)
             allow("FinishOrResolveRuns", ["glue:GetJobRun", "glue:GetJobRuns", "glue:StartJobRun"], [res.job_arn]),
             *batch_lists,
-            *catalog,
+            *catalog, *feeds_read,
             # PutMetricData has no resource-level permissions: "*" with the namespace condition is the narrowest
             allow("PublishDeadFileCount", ["cloudwatch:PutMetricData"], ["*"],
                   Condition={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}}),
@@ -209,7 +224,16 @@ class PipelineFunctions(pulumi.ComponentResource):
         super().__init__("landing:index:PipelineFunctions", name, None, opts)
         code = code_archive()
         layer = pulumi.Output.all(partition(), region()).apply(lambda pr: powertools_layer_arn(pr[0], pr[1]))
-        env = function_environment(spec, resources)
+        document = feeds_document(spec.feeds, FEEDS_ENV_MAX_BYTES)
+        self.feeds_object: aws.s3.BucketObjectv2 | None = None
+        """The feeds as a document in the output bucket, when they are too long for the environment."""
+        feeds_uri: pulumi.Input[str] | None = None
+        if document is not None:
+            self.feeds_object = aws.s3.BucketObjectv2(
+                f"{name}-feeds", bucket=resources.output_bucket_name, key=document[0], content=document[1],
+                content_type="application/json", tags=dict(tags), opts=pulumi.ResourceOptions(parent=self))
+            feeds_uri = pulumi.Output.concat("s3://", self.feeds_object.bucket, "/", self.feeds_object.key)
+        env = function_environment(spec, resources, feeds_uri)
         statements = role_statements(resources, spec)
         sources = {"router": resources.intake_queue_arn, "dispatcher": resources.ordered_queue_arn,
                    "completion": resources.completion_queue_arn}

@@ -75,7 +75,7 @@ def _read_table(glue: Any, s3: Any, database: str, table: dict[str, Any]) -> Tab
 
 def _read_parquet(s3: Any, location: str, columns: list[str]) -> tuple[int, int, dict[str, str]]:
     """Files and rows under ``location``, and each column the files have with its type as the catalog spells it."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]  # (the local extra's; no stubs)
 
     bucket, _, prefix = location[len("s3://"):].partition("/")
     files = rows = 0
@@ -96,7 +96,7 @@ def _read_parquet(s3: Any, location: str, columns: list[str]) -> tuple[int, int,
 
 def _catalog_type(arrow_type: Any) -> str:
     """An Arrow type as Hive/Glue spells it (what Athena compares a table's column against)."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     if pa.types.is_timestamp(arrow_type):
         return "timestamp"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from landing_pipeline.runtime.contract import (
     CATALOG_DATABASE_ENV,
     DEAD_FILES_QUEUE_URL_ENV,
+    FEEDS_URI_ENV,
     INTAKE_DLQ_URL_ENV,
     JOB_NAME_ENV,
     LEDGER_TABLE_ENV,
@@ -126,6 +127,9 @@ class RuntimeContext:
             context.clock = clock
         if rng is not None:
             context.rng = rng
+        uri = env.get(FEEDS_URI_ENV)
+        if uri and not context.spec.feeds:
+            context.spec = _with_feeds_from(context, uri)
         return context
 
     def require(self, *names: str) -> RuntimeContext:
@@ -198,6 +202,23 @@ def install(context: RuntimeContext | None) -> None:
     """
     global _installed
     _installed = context
+
+
+def _with_feeds_from(context: RuntimeContext, uri: str) -> PipelineSpec:
+    """The spec with the feeds of the document at ``uri`` (read once, at cold start): feeds too long for the
+    environment. A document that is missing or not feeds fails the cold start, naming the variable and the fix."""
+    import dataclasses
+
+    from landing_pipeline.runtime.feeds import feeds_from_json
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        text = context.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        return dataclasses.replace(context.spec, feeds=feeds_from_json(text))
+    except Exception as exc:
+        raise RuntimeConfigError(f"{FEEDS_URI_ENV}={uri}: the feeds document cannot be read ({exc}). Fix: deploy "
+                                 "the stack again (pulumi up writes it), or check the function's role may read "
+                                 "it") from exc
 
 
 def handler_context(*required: str) -> RuntimeContext:

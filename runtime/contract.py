@@ -42,6 +42,14 @@ CATALOG_DATABASE_ENV = "LANDING_CATALOG_DATABASE"
 """Name of the pipeline's Glue database. Set only for a stack with feeds (it has tables then); the completion
 handler and the reconciler register each group's partitions there as runs end (runtime/catalog.py)."""
 
+FEEDS_ENV_MAX_BYTES = 2048
+"""The most the feeds may take in the functions' environment (JSON): Lambda allows 4 KB for all variables, and
+the other settings and names take about 2 KB. Longer feeds go to an S3 document (``FEEDS_URI_ENV``)."""
+FEEDS_URI_ENV = "LANDING_FEEDS_URI"
+"""Feeds too long for the functions' environment (``FEEDS_ENV_MAX_BYTES``): ``s3://<output bucket>/config/
+feeds-<digest>.json``, the document the functions read once per cold start instead of ``LANDING_FEEDS``. The
+digest names the content, so changed feeds change the variable and every function starts again on them."""
+
 RESOURCE_ENV: dict[str, str] = {
     "ordered_queue_url": ORDERED_QUEUE_URL_ENV, "ordered_dlq_url": ORDERED_DLQ_URL_ENV,
     "intake_dlq_url": INTAKE_DLQ_URL_ENV, "ledger_table": LEDGER_TABLE_ENV, "job_name": JOB_NAME_ENV,

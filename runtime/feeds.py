@@ -378,3 +378,14 @@ def feeds_from_json(text: str) -> tuple[Feed, ...]:
     if problems:
         raise SpecError(problems)
     return tuple(replace(feed, position=None) for feed in feeds)
+
+
+def feeds_document(feeds: Sequence[Feed], max_env_bytes: int) -> tuple[str, str] | None:
+    """``(key, text)`` of the S3 document holding ``feeds`` when their JSON is longer than ``max_env_bytes`` (the
+    functions' environment cannot hold it), else None. The key names the content (``config/feeds-<digest>.json``)."""
+    text = feeds_to_json(feeds) if feeds else ""
+    if len(text.encode()) <= max_env_bytes:
+        return None
+    import hashlib
+
+    return f"config/feeds-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json", text

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from landing_pipeline.runtime.contract import ENV_PREFIX, PROJECT
+from landing_pipeline.runtime.contract import ENV_PREFIX, FEEDS_ENV_MAX_BYTES, PROJECT
 from landing_pipeline.runtime.errors import Problem, SpecError
 from landing_pipeline.runtime.feeds import Feed, feeds_to_json, parse_feeds
 
@@ -323,7 +323,9 @@ def to_env(spec: PipelineSpec) -> dict[str, str]:
     for name, value in spec.runtime_part().items():
         setting = SETTINGS_BY_NAME[name]
         if setting.kind == "objects":
-            env[setting.env_var] = feeds_to_json(value)
+            text = feeds_to_json(value)
+            if len(text.encode()) <= FEEDS_ENV_MAX_BYTES:   # else the component hands them over in S3
+                env[setting.env_var] = text
         elif isinstance(value, tuple):
             env[setting.env_var] = json.dumps(list(value))
         elif isinstance(value, bool):
