@@ -23,6 +23,7 @@ def _root() -> None:
 
 from landing_pipeline.cli import config_cmd  # noqa: E402  (subcommands register themselves on the app above)
 from landing_pipeline.cli import demo as demo_cmd  # noqa: E402
+from landing_pipeline.cli import history as history_cmd  # noqa: E402
 from landing_pipeline.cli import ops as ops_cmd  # noqa: E402
 from landing_pipeline.cli import plan as plan_cmd  # noqa: E402
 from landing_pipeline.cli import serve as serve_cmd  # noqa: E402
@@ -35,6 +36,7 @@ plan_cmd.register(app)
 demo_cmd.register(app)
 serve_cmd.register(app)
 ops_cmd.register(app)
+history_cmd.register(app)
 simulate_cmd.register(app)
 reflow_all(app)
 install_error_handler(app)  # last: one handler around every command registered above
