@@ -80,6 +80,9 @@ class DemoOptions:
     recorder: Recorder | None = None
     """Where the emulator logs what it saw (a new one when None): chaos mode passes its own, so its operator
     stamps its actions on the same sequence as the runs (``Recorder.tick``)."""
+    backfill: bool = False
+    """Put the files into the landing bucket before the pipeline takes events (emulator/backfill.py), then bring
+    them in with ``landing backfill``'s code. The sleep engine then gives every run DEFAULT_RUN_S."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,8 @@ class DemoResult:
     answered as a success and dropped: how a message can vanish on AWS."""
     reconciler_passes: list[tuple[float, dict[str, Any] | None, str | None]] = field(default_factory=list)
     """Each reconciler pass the scheduler fired: (pipeline time, what it did, its error)."""
+    backfills: list[Any] = field(default_factory=list)
+    """``--backfill``: the backfill's outcome (cli/backfill_run.Outcome)."""
 
     @property
     def nothing_processed(self) -> bool:
@@ -180,10 +185,18 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
         clock.restart()
         requests_before = aws.requests
         operator_actions: list[str] = []
-        running = pipeline.start(aws, deployment, arrivals, engine=options.engine, design=options.design,
-                                 faults=faults, recorder=options.recorder or Recorder(),
+        recorder = options.recorder or Recorder()
+        backfills: list[Any] = []
+        if options.backfill:
+            from landing_pipeline.emulator import backfill
+
+            backfill.seed_before_intake(aws, deployment, arrivals, recorder)
+        running = pipeline.start(aws, deployment, [] if options.backfill else arrivals, engine=options.engine,
+                                 design=options.design, faults=faults, recorder=recorder,
                                  strict=not options.lenient)
         try:
+            if options.backfill:
+                backfills.append(backfill.backfill(aws, deployment, stack=options.stack))
             quiet = _wait_until_quiet(running, len(arrivals), options, on_progress)
             for turn in range(1, OPERATOR_TURNS + 1):
                 if not quiet or options.operator is None:
@@ -218,7 +231,7 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
             dead_letters=dead_letters, group_limit=deployment.spec.max_parallel_groups,
             recorder=running.recorder, operator_actions=operator_actions,
             dropped_sends=list(running.strict.sqs.dropped) if running.strict is not None else [],
-            reconciler_passes=[(p.at, p.result, p.error) for p in passes])
+            reconciler_passes=[(p.at, p.result, p.error) for p in passes], backfills=backfills)
         if keep_output:
             result.s3_objects = _objects(aws, deployment.output_bucket)
         result.data = outputs.collect(aws.client("s3"), deployment.output_bucket)
