@@ -102,6 +102,10 @@ def demo(
         metavar="SEED")] = None,
     groups: Annotated[int | None, typer.Option(
         help="With --chaos: how many groups the drawn files fall into (default 5).", min=1)] = None,
+    backfill: Annotated[bool, typer.Option(
+        "--backfill", help="Put the files into the landing bucket before the pipeline takes events (its EventBridge "
+                           "notifications off), then bring them in with `landing backfill`'s code; the sleep "
+                           "engine gives every run 60 s.")] = False,
 ) -> None:
     """Run the stack you would deploy on this machine: real program, real handlers, real Glue script.
 
@@ -123,7 +127,7 @@ def demo(
         _chaos(chaos, files=files, groups=groups, stack=stack, engine=engine or "sleep", lenient=lenient,
                json_path=json_path, timeline=timeline, logs=logs, timeout=timeout,
                refused={"--trace": trace, "--fault": fault or None, "--speedup": speedup, "--keep": keep,
-                        "--design": design if design != "held" else None})
+                        "--design": design if design != "held" else None, "--backfill": backfill or None})
         return
     if groups is not None:
         _bad("--groups only sizes a chaos draw: give --chaos SEED too")
@@ -147,7 +151,8 @@ def demo(
     options = DemoOptions(stack=stack, engine=engine, speedup=speedup, faults=list(fault or []),  # type: ignore[arg-type]
                           design=design, files=Path(files) if files is not None else None,  # type: ignore[arg-type]
                           trace=trace, timeout_s=timeout,
-                          function_log=log_file, keep_dir=keep, lenient=lenient, virtual_time=fast)
+                          function_log=log_file, keep_dir=keep, lenient=lenient, virtual_time=fast,
+                          backfill=backfill)
     title = f"landing demo: stack {stack}, {design} design, {engine} engine"
     try:
         with Live(console=console, refresh_per_second=4, transient=True) as live:
@@ -199,6 +204,14 @@ def _show(console: Console, result: Any, json_path: Path | None, timeline: Path 
     from landing_pipeline.emulator.report import to_json
     from landing_pipeline.emulator.timeline import render, title_for
 
+    if result.backfills:
+        from landing_pipeline.cli.backfill import report as backfill_report
+        from landing_pipeline.emulator.backfill import Target
+
+        for outcome in result.backfills:
+            shown = Target(stack=result.stack, bucket=result.landing_bucket, intake_queue_url="(the intake queue)")
+            for line in backfill_report(outcome, shown, "", dry_run=False):
+                console.print(f"backfill: {line}", highlight=False, markup=False)
     console.print(group_table(result))
     for renderable in data_views(result):
         console.print(renderable)
