@@ -206,7 +206,7 @@ def _show(console: Console, result: Any, json_path: Path | None, timeline: Path 
 
     if result.backfills:
         from landing_pipeline.cli.backfill import report as backfill_report
-        from landing_pipeline.emulator.backfill import Target
+        from landing_pipeline.cli.backfill_run import Target
 
         for outcome in result.backfills:
             shown = Target(stack=result.stack, bucket=result.landing_bucket, intake_queue_url="(the intake queue)")
