@@ -21,7 +21,8 @@ def _root() -> None:
     """
 
 
-from landing_pipeline.cli import config_cmd  # noqa: E402  (subcommands register themselves on the app above)
+from landing_pipeline.cli import backfill as backfill_cmd  # noqa: E402  (subcommands register themselves on the app above)
+from landing_pipeline.cli import config_cmd  # noqa: E402
 from landing_pipeline.cli import demo as demo_cmd  # noqa: E402
 from landing_pipeline.cli import history as history_cmd  # noqa: E402
 from landing_pipeline.cli import ops as ops_cmd  # noqa: E402
@@ -36,6 +37,7 @@ plan_cmd.register(app)
 demo_cmd.register(app)
 serve_cmd.register(app)
 ops_cmd.register(app)
+backfill_cmd.register(app)
 history_cmd.register(app)
 simulate_cmd.register(app)
 reflow_all(app)
