@@ -31,6 +31,7 @@ from landing_pipeline.emulator.function_output import routed_stdout
 from landing_pipeline.emulator.observe import Recorder, per_file
 from landing_pipeline.emulator.report import LedgerView
 from landing_pipeline.emulator.virtual_clock import VirtualClock
+from landing_pipeline.runtime.contract import CATALOG_DATABASE_ENV
 
 DEFAULT_SPEEDUP = {"spark": 10.0, "sleep": 60.0}
 """Spark runs take real seconds, and a run's wall time x speedup must stay well inside the stack's job timeout
@@ -234,7 +235,8 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
             reconciler_passes=[(p.at, p.result, p.error) for p in passes], backfills=backfills)
         if keep_output:
             result.s3_objects = _objects(aws, deployment.output_bucket)
-        result.data = outputs.collect(aws.client("s3"), deployment.output_bucket)
+        result.data = outputs.collect(aws.client("s3"), deployment.output_bucket, glue=aws.client("glue"),
+                                      database=deployment.environment.get(CATALOG_DATABASE_ENV, ""))
         outputs.attach(result.report, result.data)
         if options.keep_dir is not None:
             from landing_pipeline.emulator.spark_executor import session_log
