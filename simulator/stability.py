@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from landing_pipeline.runtime.feeds import feed_of_key
 from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.arrival_specs import Burst, Diurnal, FileList, GroupChoice, Poisson
@@ -61,7 +62,7 @@ def check(scenario: Scenario, spec: PipelineSpec, reference_dpus: float | None =
     attempts = _expected_attempts(job.failure_rate, spec.max_attempts)
     backoff = sum(job.failure_rate**k * spec.retry_backoff_s(k) for k in range(1, spec.max_attempts))
     per_attempt_overhead = over.dispatcher_s.mean + over.glue_start_s.mean + over.completion_s.mean
-    work = _expected_work(scenario, spec, scale)
+    work = _expected_work(scenario, spec, scale, reference_dpus)
     total_files = sum(files for files, _ in work.values())
     total_run = sum(run for _, run in work.values())
     mean_run = total_run / total_files if total_files else job.mean_run_s(scale=scale)
@@ -85,18 +86,31 @@ UNIQUE = ""
 of one file never queues behind itself. (No group name is empty, so the key cannot collide.)"""
 
 
-def _expected_work(scenario: Scenario, spec: PipelineSpec, scale: float) -> dict[str, tuple[float, float]]:
-    """Per group: expected files over the window and their expected total run time (one attempt each)."""
+def _expected_work(scenario: Scenario, spec: PipelineSpec, scale: float,
+                   reference_dpus: float | None = None) -> dict[str, tuple[float, float]]:
+    """Per group: expected files over the window and their expected total run time (one attempt each).
+
+    A group of a feed the scenario models (``feeds:``) runs with that feed's model (``simulator.feed_models``);
+    the retries' share stays ``job:``'s (``check``)."""
     job = scenario.job
+    models = dict(scenario.feed_jobs)
     work: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     suffix = spec.key_suffixes[0] if spec.key_suffixes else ".csv"
     timeout = float(spec.job_timeout_s)
 
-    def add(key: str, files: float, run_s: float) -> None:
+    def mean_run(group: str, key: str, size_mb: float) -> float:
+        feed = feed_of_key(spec.feeds, group, key) if models and spec.feeds else None
+        model = models.get(feed.name, job) if feed is not None else job
+        if model is job:
+            return job.mean_run_s(size_mb, scale)
+        return model.mean_run_s(size_mb, duration_scale(spec, reference_dpus or dpus(spec), model.parallel_fraction))
+
+    def add(key: str, files: float, size_mb: float, exact_s: float | None = None) -> None:
         try:
             group = group_for_key(key, spec)
         except UngroupableKey:
             return
+        run_s = exact_s if exact_s is not None else mean_run(group, key, size_mb)
         entry = work[group]
         entry[0] += files
         entry[1] += files * min(run_s, timeout)
@@ -104,36 +118,35 @@ def _expected_work(scenario: Scenario, spec: PipelineSpec, scale: float) -> dict
     for process in scenario.arrivals:
         if isinstance(process, FileList):
             for row in process.rows:
-                size = max(0.0, row.size_mb or 0.0)
-                run = row.duration_s if row.duration_s is not None else job.mean_run_s(size, scale)
-                add(row.key, 1.0, run)
+                add(row.key, 1.0, max(0.0, row.size_mb or 0.0), row.duration_s)
             continue
-        run = job.mean_run_s(process.size_mb.mean, scale)
+        size = process.size_mb.mean
         if isinstance(process, Poisson):
             end = scenario.duration_s if process.end_s is None else process.end_s
             files = process.rate_per_s * max(0.0, end - process.start_s)
         elif isinstance(process, Burst):
             files = float(process.files)
             if process.group is not None:
-                add(spec.key_prefix + process.group + "_000000" + suffix, files, run)
+                add(spec.key_prefix + process.group + "_000000" + suffix, files, size)
                 continue
         else:
             assert isinstance(process, Diurnal)
             grid = np.linspace(0.0, scenario.duration_s, 1441)
             files = float(np.mean(diurnal_rate(process, scenario.start_clock_s)(grid))) * scenario.duration_s
         if process.groups.count is None:
+            run = job.mean_run_s(size, scale)
             entry = work[UNIQUE]
             entry[0] += files
             entry[1] += files * min(run, timeout)
             continue
-        _spread(process.groups, files, run, spec.key_prefix, suffix, add)
+        _spread(process.groups, files, size, spec.key_prefix, suffix, add)
     return {group: (entry[0], entry[1]) for group, entry in work.items()}
 
 
-def _spread(choice: GroupChoice, files: float, run: float, key_prefix: str, suffix: str,
+def _spread(choice: GroupChoice, files: float, size_mb: float, key_prefix: str, suffix: str,
             add: Callable[[str, float, float], None]) -> None:
     for index, share in enumerate(group_probabilities(choice).tolist()):
-        add(key_prefix + choice.name(index) + "_000000" + suffix, files * share, run)
+        add(key_prefix + choice.name(index) + "_000000" + suffix, files * share, size_mb)
 
 
 def expected_files(scenario: Scenario) -> float:
