@@ -41,17 +41,18 @@ def late_files(group: np.ndarray, rank: np.ndarray, recorded: np.ndarray, lease_
     first = _first_lease(n, lease_file, lease_at)
     order = np.lexsort((-rank, group))   # each group's files, latest sort key first
     g, starts = group[order], first[order]
-    finite = starts[np.isfinite(starts)]
-    horizon = float(max(np.abs(finite).max() if len(finite) else 0.0, np.abs(recorded).max())) + 1.0
-    capped = np.minimum(starts, horizon)
-    offset = g * (2 * horizon + 1.0)   # each group's values below the previous group's: one running minimum
-    running = np.minimum.accumulate(capped - offset) + offset
-    before = np.empty(n)   # the earliest start among the files before it in this order: those later by key
-    before[0] = horizon
-    before[1:] = running[:-1]
+    # A running minimum per group, on the starts' ranks among their distinct values rather than on the times
+    # themselves: integers survive the per-group offset exactly, where a float offset rounded a lease taken at the
+    # very instant a file was recorded to just before it (a file counted late that was not).
+    values = np.unique(starts)
+    index = np.searchsorted(values, starts)
+    offset = g.astype(np.int64) * (len(values) + 1)
+    running = np.minimum.accumulate(index - offset) + offset
+    before = np.full(n, math.inf)   # the earliest start among the files before it in this order: those later by key
+    before[1:] = values[running[:-1]]
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = g[1:] != g[:-1]
-    before[new_group] = horizon
+    before[new_group] = math.inf
     late = np.zeros(n, dtype=bool)
     late[order] = before < recorded[order]
     return late
