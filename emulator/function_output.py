@@ -110,8 +110,10 @@ def routed_stdout(sink: IO[str] | None) -> Iterator[None]:
     routed_out = _RoutedStream(sys.stdout, sink, lock, "stdout")
     routed_err = _RoutedStream(sys.stderr, sink, lock, "stderr")
     rebound: list[tuple[logging.StreamHandler[Any], IO[str]]] = []
+    targets = {id(stream): routed_out for stream in _underneath(originals[0], sys.__stdout__)}
+    targets.update({id(stream): routed_err for stream in _underneath(originals[1], sys.__stderr__)})
     for handler in _stream_handlers():
-        target = {id(originals[0]): routed_out, id(originals[1]): routed_err}.get(id(handler.stream))
+        target = targets.get(id(handler.stream))
         if target is None:
             continue
         try:
@@ -156,6 +158,20 @@ def json_line(line: str, stream: str) -> str:
         pass
     level = "WARNING" if stream == "stderr" else "INFO"
     return json.dumps({"level": level, "message": text, "stream": stream, "raw": True}) + "\n"
+
+
+def _underneath(stream: IO[str] | None, process_stream: IO[str] | None) -> list[IO[str]]:
+    """The stream and every file it writes through (rich's live display proxies the terminal and names it as
+    ``rich_proxied_file``), and the process's own stream. A log handler made before the live display started
+    (Powertools' Logger takes ``sys.stdout`` when it is created) holds the terminal itself, not the proxy that
+    ``sys.stdout`` is by now; left unrouted, every function's log lines tore through the display."""
+    found: list[IO[str]] = []
+    while stream is not None and all(stream is not seen for seen in found):
+        found.append(stream)
+        stream = getattr(stream, "rich_proxied_file", None)
+    if process_stream is not None:
+        found.append(process_stream)
+    return found
 
 
 def _stream_handlers() -> Iterator[logging.StreamHandler[Any]]:

@@ -8,6 +8,7 @@ run the command under a pseudo-terminal, as a user's shell would.
 
 from __future__ import annotations
 
+import logging
 import os
 import pty
 import select
@@ -69,6 +70,7 @@ def test_demo_finishes_in_a_terminal_and_shows_the_table(tmp_path: Path) -> None
     assert "Files by group, in run order" in screen, screen[-3000:]
     assert "orders_20250915_103000.csv" in screen and "SUCCEEDED" in screen
     assert "order held in every group" in screen
+    assert '"level"' not in screen, "the functions' JSON log lines reached the terminal"
 
 
 def test_a_live_display_and_routed_stdout_do_not_write_into_each_other(tmp_path: Path) -> None:
@@ -99,3 +101,27 @@ def test_a_live_display_and_routed_stdout_do_not_write_into_each_other(tmp_path:
     assert shown.count("a line from the demo itself") == 1
     assert "a function log line" not in shown
     assert sink.read_text() == '{"level": "INFO", "message": "a function log line"}\n'
+
+
+def test_a_log_handler_made_before_the_live_display_still_goes_to_the_function_log(tmp_path: Path) -> None:
+    """Powertools' Logger binds ``sys.stdout`` when it is created: one made before the live display started holds
+    the terminal itself, under rich's proxy. Its lines from inside a function must reach the function log."""
+    terminal = tmp_path / "terminal.txt"
+    sink = tmp_path / "functions.log"
+    logger = logging.getLogger("made-before-the-display")
+    logger.propagate = False
+    with terminal.open("w") as screen, sink.open("w") as log:
+        saved = sys.stdout
+        sys.stdout = screen
+        handler = logging.StreamHandler(sys.stdout)
+        logger.addHandler(handler)
+        try:
+            console = Console(file=sys.stdout, force_terminal=True, width=80)
+            with Live("progress", console=console, transient=True), routed_stdout(log), function_scope():
+                logger.warning('{"level": "WARNING", "message": "from a handler made earlier"}')
+        finally:
+            logger.removeHandler(handler)
+            sys.stdout = saved
+    assert "from a handler made earlier" not in terminal.read_text()
+    assert "from a handler made earlier" in sink.read_text()
+    assert handler.stream is screen   # given back when the routing ends
