@@ -23,8 +23,10 @@ def _reused_deployments() -> Iterator[None]:
         yield
 
 
-FAST = {"jobTimeoutMinutes": 5, "holdMarginS": 60}
-"""Stack settings shortened for tests: a held message reappears after 360 pipeline seconds (3 s at 120x)."""
+FAST = {"jobTimeoutMinutes": 15, "holdMarginS": 60}
+"""Stack settings shortened for tests (dev's job timeout is 30 minutes). 15 minutes holds a default batch (up to 10
+files) of any group the tests land: the demo's files take 60-180 s each, and with 5 minutes a batch of two of them
+was killed at the timeout whenever the second had landed before the first started (batches of one file had fit)."""
 
 
 def demo(*, faults: tuple[str, ...] = (), design: str = "held", overrides: dict[str, Any] | None = None,

@@ -49,7 +49,7 @@ def test_spark_demo_shows_rows_and_the_snapshot_and_keeps_the_output(tmp_path: P
     files = {f["key"].rsplit("/", 1)[-1]: f for f in json.loads((tmp_path / "demo.json").read_text())["files"]}
     assert files["orders_20250915_101500.csv"]["rows"] == {"in": 2, "out": 1, "quarantined": 1}
     assert list(keep.glob("manifests/orders_20250915/*.json")) and list(keep.glob("processed/**/*.parquet"))
-    assert (keep / "snapshots" / "orders_20250915" / "_current.json").exists()
+    assert (keep / "snapshots" / "orders" / "orders_20250915" / "_current.json").exists()  # under the feed's table
     assert list(keep.glob("quarantine/orders_20250915/**/*.parquet"))
     assert _leftovers(tmp) == []
 

@@ -39,8 +39,9 @@ def test_json_is_exactly_the_documented_format(held_result: DemoResult) -> None:
                                         "max_handoff_s", "reconciler_passes", "wall_s"}
     for file in document["files"]:
         # the sleep engine writes no manifest, so no rows or output locations (see test_demo_data for Spark's)
-        assert set(file) == {"key", "file_id", "group", "feed", "status", "reason", "attempts", "enqueue_seq",
-                             "late", "runs", "rows"}
+        assert set(file) == {"key", "file_id", "group", "feed", "table", "status", "reason", "attempts",
+                             "enqueue_seq", "late", "runs", "rows"}
+        assert file["table"] is None   # no output written, so no table holds it
         assert file["feed"] == file["key"].rsplit("/", 1)[-1].split("_", 1)[0]   # the dev stack's two feeds
         assert file["rows"] is None
         for run in file["runs"]:
