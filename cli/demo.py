@@ -206,11 +206,9 @@ def _show(console: Console, result: Any, json_path: Path | None, timeline: Path 
 
     if result.backfills:
         from landing_pipeline.cli.backfill import report as backfill_report
-        from landing_pipeline.cli.backfill_run import Target
 
         for outcome in result.backfills:
-            shown = Target(stack=result.stack, bucket=result.landing_bucket, intake_queue_url="(the intake queue)")
-            for line in backfill_report(outcome, shown, "", dry_run=False):
+            for line in backfill_report(outcome, result.backfill_target, "", dry_run=False):
                 console.print(f"backfill: {line}", highlight=False, markup=False)
     console.print(group_table(result))
     for renderable in data_views(result):

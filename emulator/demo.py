@@ -146,6 +146,8 @@ class DemoResult:
     """Each reconciler pass the scheduler fired: (pipeline time, what it did, its error)."""
     backfills: list[Any] = field(default_factory=list)
     """``--backfill``: the backfill's outcome (cli/backfill_run.Outcome)."""
+    backfill_target: Any = None
+    """``--backfill``: what it sent to (cli/backfill_run.Target: the bucket and the intake queue's URL)."""
 
     @property
     def nothing_processed(self) -> bool:
@@ -188,10 +190,12 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
         operator_actions: list[str] = []
         recorder = options.recorder or Recorder()
         backfills: list[Any] = []
+        backfill_target = None
         if options.backfill:
             from landing_pipeline.emulator import backfill
 
             backfill.seed_before_intake(aws, deployment, arrivals, recorder)
+            backfill_target = backfill.target_of(aws, deployment, options.stack)
         running = pipeline.start(aws, deployment, [] if options.backfill else arrivals, engine=options.engine,
                                  design=options.design, faults=faults, recorder=recorder,
                                  strict=not options.lenient)
@@ -232,7 +236,8 @@ def run_demo(options: DemoOptions, on_progress: Callable[[Progress], None] | Non
             dead_letters=dead_letters, group_limit=deployment.spec.max_parallel_groups,
             recorder=running.recorder, operator_actions=operator_actions,
             dropped_sends=list(running.strict.sqs.dropped) if running.strict is not None else [],
-            reconciler_passes=[(p.at, p.result, p.error) for p in passes], backfills=backfills)
+            reconciler_passes=[(p.at, p.result, p.error) for p in passes], backfills=backfills,
+            backfill_target=backfill_target)
         if keep_output:
             result.s3_objects = _objects(aws, deployment.output_bucket)
         result.data = outputs.collect(aws.client("s3"), deployment.output_bucket, glue=aws.client("glue"),
