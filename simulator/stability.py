@@ -22,7 +22,7 @@ from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.arrival_specs import Burst, Diurnal, FileList, GroupChoice, Poisson
 from landing_pipeline.simulator.arrivals import diurnal_rate, group_probabilities
 from landing_pipeline.simulator.capacity import dpus, duration_scale
-from landing_pipeline.simulator.scenario import Scenario
+from landing_pipeline.simulator.scenario import JobModel, Scenario
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,16 @@ def _expected_attempts(failure_rate: float, max_attempts: int) -> float:
 
 def check(scenario: Scenario, spec: PipelineSpec, reference_dpus: float | None = None) -> Stability:
     job, over = scenario.job, scenario.overheads
-    scale = duration_scale(spec, reference_dpus or dpus(spec), job.parallel_fraction)
+    reference = reference_dpus or dpus(spec)
+
+    def scale_of(model: JobModel) -> float:   # as the model scales each run (simulator.model)
+        return duration_scale(spec, reference, model.parallel_fraction)
+
+    scale = scale_of(job)
     attempts = _expected_attempts(job.failure_rate, spec.max_attempts)
     backoff = sum(job.failure_rate**k * spec.retry_backoff_s(k) for k in range(1, spec.max_attempts))
     per_attempt_overhead = over.dispatcher_s.mean + over.glue_start_s.mean + over.completion_s.mean
-    work = _expected_work(scenario, spec, scale, reference_dpus)
+    work = _expected_work(scenario, spec, scale_of)
     total_files = sum(files for files, _ in work.values())
     total_run = sum(run for _, run in work.values())
     mean_run = total_run / total_files if total_files else job.mean_run_s(scale=scale)
@@ -86,8 +91,8 @@ UNIQUE = ""
 of one file never queues behind itself. (No group name is empty, so the key cannot collide.)"""
 
 
-def _expected_work(scenario: Scenario, spec: PipelineSpec, scale: float,
-                   reference_dpus: float | None = None) -> dict[str, tuple[float, float]]:
+def _expected_work(scenario: Scenario, spec: PipelineSpec,
+                   scale_of: Callable[[JobModel], float]) -> dict[str, tuple[float, float]]:
     """Per group: expected files over the window and their expected total run time (one attempt each).
 
     A group of a feed the scenario models (``feeds:``) runs with that feed's model (``simulator.feed_models``);
@@ -101,9 +106,7 @@ def _expected_work(scenario: Scenario, spec: PipelineSpec, scale: float,
     def mean_run(group: str, key: str, size_mb: float) -> float:
         feed = feed_of_key(spec.feeds, group, key) if models and spec.feeds else None
         model = models.get(feed.name, job) if feed is not None else job
-        if model is job:
-            return job.mean_run_s(size_mb, scale)
-        return model.mean_run_s(size_mb, duration_scale(spec, reference_dpus or dpus(spec), model.parallel_fraction))
+        return model.mean_run_s(size_mb, scale_of(model))
 
     def add(key: str, files: float, size_mb: float, exact_s: float | None = None) -> None:
         try:
@@ -134,7 +137,7 @@ def _expected_work(scenario: Scenario, spec: PipelineSpec, scale: float,
             grid = np.linspace(0.0, scenario.duration_s, 1441)
             files = float(np.mean(diurnal_rate(process, scenario.start_clock_s)(grid))) * scenario.duration_s
         if process.groups.count is None:
-            run = job.mean_run_s(size, scale)
+            run = job.mean_run_s(size, scale_of(job))
             entry = work[UNIQUE]
             entry[0] += files
             entry[1] += files * min(run, timeout)
