@@ -37,8 +37,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
+from dataclasses import fields as dataclass_fields
 from enum import StrEnum
+from operator import attrgetter
 
 from landing_pipeline.runtime.contract import (
     GLUE_ACTIVE_STATES,
@@ -62,6 +64,8 @@ CAPACITY_MARKERS = re.compile(r"failed to acquire resources|concurrentrunsexceed
                               r"resource unavailable|insufficient capacity", re.IGNORECASE)
 """Glue's words for "no capacity": the run never got to the file, so it costs the file no attempt (F7)."""
 _INPUT_DELETED = re.compile(r"(?<![\w-])" + re.escape(INPUT_DELETED))
+_SORT_KEY = attrgetter("sort_key")
+_CLOSED = (FileStatus.SUCCEEDED, FileStatus.SKIPPED)
 LATE_REASON = "late: recorded after a later file of its group had started (lateFiles=park)"
 
 
@@ -190,13 +194,31 @@ class Decision:
     outcome: Outcome | None = None
 
 
+_DECISION_FIELDS = {f.name: f for f in dataclass_fields(Decision)}
+_DECISION_DEFAULTS = {name: f.default for name, f in _DECISION_FIELDS.items() if f.default is not MISSING}
+_DECISION_FIELD_COUNT = len(_DECISION_FIELDS)
+
+
+def _decision(values: dict[str, object]) -> Decision:
+    """``Decision(**values)`` without the frozen dataclass's ``object.__setattr__`` per field (22 fields: three
+    quarters of the cost of making one, and the simulator makes several a file). An unknown name is refused
+    (it would make one attribute too many); ``values`` always has the fields without a default."""
+    d = object.__new__(Decision)
+    state = d.__dict__
+    state.update(_DECISION_DEFAULTS)
+    state.update(values)
+    if len(state) != _DECISION_FIELD_COUNT:
+        raise TypeError(f"Decision has no field {sorted(state.keys() - _DECISION_FIELDS.keys())}")
+    return d
+
+
 # --- deciding what a group does next ---------------------------------------------------------------------
 
 def decide(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], now: float, policy: Policy, *,
            caller: Caller = Caller.DISPATCHER, slot_free: bool = True) -> Decision:
     """The next step of ``group`` at ``now``. ``slot_free=False``: the caller found no free Glue slot for
     the start this function proposed with ``slot_free=True`` (decide again to wait for one)."""
-    ordered = sorted(files, key=lambda f: f.sort_key)
+    ordered = sorted(files, key=_SORT_KEY)
     guard = Guard(group.seq, group.version, group.epoch)
     if group.leased:
         return _leased(group, ordered, now, policy, caller, guard)
@@ -216,7 +238,7 @@ def restart(group: GroupItem, now: float, policy: Policy) -> Decision:
 def run_ended(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], end: RunEnd, now: float,
               policy: Policy, *, caller: Caller = Caller.COMPLETION) -> Decision:
     """Apply the end (or the news) of the lease's run: per-file outcomes, release, and what follows."""
-    ordered = sorted(files, key=lambda f: f.sort_key)
+    ordered = sorted(files, key=_SORT_KEY)
     guard = Guard(group.seq, group.version, group.epoch)
     if not group.leased or not _same_run(group, end):
         return Decision("stale", "not the run of the group's current lease", guard, group.state, writes=False,
@@ -270,7 +292,7 @@ def start_refused(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...]
     guard = Guard(group.seq, group.version, group.epoch)
     released = evolve(group, state=Phase.IDLE, token=None, run_id=None, claimed_by=None, lease_keys=(),
                        lease_at=None)
-    ordered = sorted(files, key=lambda f: f.sort_key)
+    ordered = sorted(files, key=_SORT_KEY)
     hold = None if no_slot else now + min(30.0, float(policy.retry_backoff_base_s))
     d = _plan(released, ordered, now, policy, Caller.DISPATCHER, guard, slot_free=not no_slot, hold_until=hold)
     if d.lease is not None:   # cannot happen with slot_free=False; the rate case waits first
@@ -336,14 +358,15 @@ def _plan(group: GroupItem, files: list[OpenFile], now: float, policy: Policy, c
         was_waiting = group.state == Phase.WAITING_FOR_SLOT
         waiter = "add" if state == Phase.WAITING_FOR_SLOT and not was_waiting else (
             "remove" if was_waiting and state != Phase.WAITING_FOR_SLOT else None)
-        fields: dict[str, object] = {"wake_pending": False if caller == Caller.DISPATCHER else group.wake_pending,
+        fields: dict[str, object] = {"kind": kind, "reason": reason, "guard": guard, "state": state,
+                                     "files": tuple(changed), "announce": tuple(announce),
+                                     "wake_pending": False if caller == Caller.DISPATCHER else group.wake_pending,
                                      "last_started_key": group.last_started_key, "waiter": waiter}
         fields.update(kw)
         if announce:
             due = fields.get("next_check_at")
             fields["next_check_at"] = now if due is None else min(float(due), now)  # type: ignore[arg-type]
-        return Decision(kind, reason, guard, state, files=tuple(changed), announce=tuple(announce),
-                        **fields)  # type: ignore[arg-type]
+        return _decision(fields)
 
     if blocked_by is not None:
         return out("blocked", f"onFailure=block: {blocked_by.file_id} is DEAD; redrive or skip it", Phase.BLOCKED)
@@ -448,14 +471,16 @@ def _charge(head: OpenFile, outcome: Outcome, end: RunEnd, now: float, policy: P
 
 
 def _apply(files: list[OpenFile], changes: list[FileChange] | tuple[FileChange, ...]) -> list[OpenFile]:
-    by_key = {c.before.sort_key: c.after for c in changes}
-    result = [by_key.get(f.sort_key, f) for f in files]
-    return [f for f in result if f.status not in (FileStatus.SUCCEEDED, FileStatus.SKIPPED)]
+    if changes:
+        by_key = {c.before.sort_key: c.after for c in changes}
+        files = [by_key.get(f.sort_key, f) for f in files]
+    return [f for f in files if f.status not in _CLOSED]
 
 
 def _unannounced(files: list[OpenFile]) -> list[Announcement]:
+    # deaths > announced first: it is false for nearly every file, and cheaper than the status comparison
     return [Announcement(f.file_id, f.sort_key, f.deaths, f.reason or "DEAD")
-            for f in files if f.status == FileStatus.DEAD and f.deaths > f.announced]
+            for f in files if f.deaths > f.announced and f.status == FileStatus.DEAD]
 
 
 def _should_send(group: GroupItem, now: float, caller: Caller) -> bool:
@@ -483,8 +508,8 @@ def committed(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], d:
     """The group item and open files once ``d``'s writes are committed, exactly as the ledger writes them
     (and as the simulator keeps its table). ``run_id``: the id StartJobRun answered, once recorded."""
     if not d.writes:
-        return group, sorted(files, key=lambda f: f.sort_key)
-    after = _apply(sorted(files, key=lambda f: f.sort_key), d.files)
+        return group, sorted(files, key=_SORT_KEY)
+    after = _apply(sorted(files, key=_SORT_KEY), d.files)
     fields: dict[str, object] = {
         "version": group.version + 1, "state": d.state, "not_before": d.not_before,
         "next_check_at": d.next_check_at, "wake_pending": d.wake_pending or d.send_wake,
@@ -502,6 +527,7 @@ def committed(group: GroupItem, files: list[OpenFile] | tuple[OpenFile, ...], d:
         fields["run_id"] = d.run_id
     if run_id is not None:
         fields.update(run_id=run_id, state=Phase.RUNNING)
-    announced = {a.sort_key: a.death for a in d.announce}
-    after = [evolve(f, announced=announced[f.sort_key]) if f.sort_key in announced else f for f in after]
+    if d.announce:
+        announced = {a.sort_key: a.death for a in d.announce}
+        after = [evolve(f, announced=announced[f.sort_key]) if f.sort_key in announced else f for f in after]
     return evolve(group, **fields), after  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ Vocabulary, used the same way in the ledger, the docs and the simulator:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -168,14 +169,21 @@ def evolve(value: _T, **changes: Any) -> _T:
     return copy
 
 
+@functools.lru_cache(maxsize=65536)
+def _group_digest(group: str) -> str:
+    """The group name's SHA-256 in hex: a pure function of the name, asked for at every start and wake-up (a
+    simulated saturated day asks it millions of times for ten thousand names), so it is remembered."""
+    return hashlib.sha256(group.encode("utf-8")).hexdigest()
+
+
 def run_token(group: str, epoch: int) -> str:
     """The lease's run token: unique per group and epoch, deterministic so a restart of an unanswered
     start (and a retried transaction) uses the same one. Fits a Glue argument and a DynamoDB key."""
-    return f"{hashlib.sha256(group.encode('utf-8')).hexdigest()[:16]}-e{epoch}"
+    return f"{_group_digest(group)[:16]}-e{epoch}"
 
 
 def wake_dedup_id(group: str, version: int, seq: int) -> str:
     """The FIFO dedup id of a wake-up: the group and the group item's ``version`` and ``seq`` at the write
     that set ``wake_pending`` (so they cover its epoch and not_before). A resend of that same wake-up (the
     reconciler after a crash) is dropped by SQS; any later wake-up has another id."""
-    return f"{hashlib.sha256(group.encode('utf-8')).hexdigest()[:32]}-v{version}-s{seq}"
+    return f"{_group_digest(group)[:32]}-v{version}-s{seq}"
