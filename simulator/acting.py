@@ -46,16 +46,20 @@ class Actor:
         """(time, group, kind, reason) of every decision, when a caller asks for it (tests, debugging)."""
 
     def count(self, d: Decision, g: int = -1) -> None:
-        self.decisions[d.kind] = self.decisions.get(d.kind, 0) + 1
+        self.tally(d.kind, g, d.reason)
+
+    def tally(self, kind: str, g: int = -1, reason: str = "") -> None:
+        """One decision of ``kind`` taken (``count`` for one in hand)."""
+        self.decisions[kind] = self.decisions.get(kind, 0) + 1
         now = self.now()
         if self.log is not None:
-            self.log.append((now, self.names[g] if g >= 0 else "?", d.kind, d.reason))
+            self.log.append((now, self.names[g] if g >= 0 else "?", kind, reason))
         if now != self._instant:
             self._instant, self._at_instant = now, 0
         self._at_instant += 1
         if self._at_instant > 200_000:
             raise Livelock(f"more than 200,000 decisions at t={now:.3f} s without time passing (the last: "
-                           f"{d.kind}, {d.reason}); give the scenario non-zero overheads")
+                           f"{kind}, {reason}); give the scenario non-zero overheads")
 
     def _maybe_crash(self, g: int, where: str) -> None:
         if self.faults.crash():

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from landing_pipeline.runtime.decide import Caller, RunEnd, decide, run_ended
+from landing_pipeline.runtime.decide import Caller, Decision, RunEnd, decide, run_ended
 from landing_pipeline.runtime.decide_deadline import repeat_committed, repeat_wait
-from landing_pipeline.runtime.group_state import OpenFile, evolve, wake_dedup_id
+from landing_pipeline.runtime.group_state import GroupItem, OpenFile, evolve, wake_dedup_id
 from landing_pipeline.simulator.acting import Crash
 from landing_pipeline.simulator.glue import Run
 from landing_pipeline.simulator.table import Commit
@@ -117,7 +117,10 @@ def dispatch(model: PipelineModel, g: int) -> float | None:
     for _ in range(REEVALUATIONS):
         group, files = table.load(g, as_of)
         as_of = now
-        d = decide(group, files, now, policy, caller=Caller.DISPATCHER)
+        if table.slots >= table.max_slots and group is table.groups[g] and actor.log is None:
+            d = _decide_with_no_slot(model, group, files, now)
+        else:
+            d = decide(group, files, now, policy, caller=Caller.DISPATCHER)
         if d.check is not None:
             resolved = actor.resolve_check(g, d, group, files, Caller.DISPATCHER)
             if resolved != "live":
@@ -138,6 +141,19 @@ def dispatch(model: PipelineModel, g: int) -> float | None:
             return None
         return float(d.hold_wake_s) if d.hold_wake_s is not None else None
     raise Retried(table.groups[g].group)
+
+
+def _decide_with_no_slot(model: PipelineModel, group: GroupItem, files: list[OpenFile], now: float) -> Decision:
+    """What the dispatcher ends up deciding on a current load while every Glue slot is taken, without the
+    start it proposes first: that start's commit passes the guard (the load is current) and fails the slot
+    condition, and the handler decides again with ``slot_free=False``. For the dispatcher, ``slot_free`` only
+    turns a start into ``wait_for_slot``, so that answer stands for both; the refused start is counted as
+    the handler counts it. (A decision log asks for the start's own reason: then the handler's path runs.)"""
+    d = decide(group, files, now, model.policy, caller=Caller.DISPATCHER, slot_free=False)
+    if d.kind == "wait_for_slot":
+        model.actor.tally("start")
+        model.table.no_slot += 1
+    return d
 
 
 def completion(model: PipelineModel, run: Run) -> None:
