@@ -20,8 +20,10 @@ FAILED, TIMEOUT, RUNNING, STARTING = "FAILED", "TIMEOUT", "RUNNING", "STARTING"
 FAILURE_MESSAGE = "simulated failure of the file's own run"
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
+    """One Glue run. Slots, not a dict per instance: a saturated day keeps a million of them."""
+
     run_id: str
     token: str
     g: int
@@ -52,9 +54,8 @@ class Glue:
 
     def __init__(self, slots: GlueSlots, draws: Attempts, glue_start: Callable[[], float]) -> None:
         self.slots, self.draws, self.glue_start = slots, draws, glue_start
-        self.runs: list[Run] = []
+        self.runs: list[Run] = []   # run jr_N is runs[N - 1]: GetJobRun finds it without an index of its own
         self.by_token: dict[str, Run] = {}
-        self.by_id: dict[str, Run] = {}
         self.refused = 0
 
     def start(self, token: str, g: int, fids: tuple[int, ...], run_numbers: tuple[int, ...], now: float,
@@ -80,12 +81,11 @@ class Glue:
         run = Run(f"jr_{len(self.runs) + 1}", token, g, fids, now, running_at, end, state, lease_at, done)
         self.runs.append(run)
         self.by_token[token] = run   # GetJobRuns lists the newest run first
-        self.by_id[run.run_id] = run
         self.slots.take(g, end)
         return run
 
     def get_job_run(self, run_id: str, now: float) -> tuple[str, str | None]:
-        run = self.by_id[run_id]
+        run = self.runs[int(run_id[3:]) - 1]
         state = run.state_at(now)
         return state, run.error if state == run.state else None
 

@@ -9,6 +9,8 @@ run must not allocate an object per file.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,8 +32,8 @@ class RunLog:
     ok: np.ndarray
 
     @classmethod
-    def from_flat(cls, flat: list[float]) -> RunLog:
-        """From the model's flat record, six numbers a row (one list, cheap to append)."""
+    def from_flat(cls, flat: Sequence[float]) -> RunLog:
+        """From the model's flat record, six numbers a row (one list or ``array('d')``, cheap to append)."""
         table = np.asarray(flat, dtype=float).reshape(-1, 6)
         return cls(table[:, 0].astype(np.int64), table[:, 1].copy(), table[:, 2].copy(), table[:, 3].copy(),
                    table[:, 4].copy(), table[:, 5] > 0)
@@ -48,15 +50,18 @@ class RunLog:
 class FileLedger:
     """Per-file outcome; -1.0 marks a time that never came."""
 
-    first_start: list[float]
-    final_s: list[float]
-    done_s: list[float]
+    first_start: array[float]
+    final_s: array[float]
+    done_s: array[float]
     status: list[int]
     attempts: list[int]
 
     @classmethod
     def empty(cls, files: int) -> FileLedger:
-        return cls([-1.0] * files, [-1.0] * files, [-1.0] * files, [PENDING] * files, [0] * files)
+        """The times are ``array('d')``: 8 bytes a file each, where a list holds a float object (32 bytes) for
+        every time written (a saturated day of 1,000,000 files: 70 MB less)."""
+        unset = array("d", (-1.0,))
+        return cls(unset * files, unset * files, unset * files, [PENDING] * files, [0] * files)
 
 
 @dataclass

@@ -10,6 +10,7 @@ before an earlier one, shows here instead of being hidden by its own bookkeeping
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,7 +41,7 @@ def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float | None
     return [float(v) for v in np.percentile(values, qs)]
 
 
-def busy_share_while_waiting(spans: list[float], slot_from: np.ndarray, slot_to: np.ndarray,
+def busy_share_while_waiting(spans: Sequence[float], slot_from: np.ndarray, slot_to: np.ndarray,
                              slots: int) -> float | None:
     """Share of slot-time busy while at least one group waited for a slot (None if none ever waited).
 
