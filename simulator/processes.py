@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 REEVALUATIONS = 6          # runtime.dispatcher._REEVALUATIONS, runtime.completion._REEVALUATIONS
 RECONCILER_REEVALUATIONS = 4
 MAX_GROUPS_PER_PASS = 500  # runtime.reconciler.MAX_GROUPS_PER_PASS
+NO_SLOT_SHORTCUT = True    # _decide_with_no_slot (off: the handler's two decisions; tests compare the two)
 
 
 class Retried(Exception):
@@ -117,7 +118,7 @@ def dispatch(model: PipelineModel, g: int) -> float | None:
     for _ in range(REEVALUATIONS):
         group, files = table.load(g, as_of)
         as_of = now
-        if table.slots >= table.max_slots and group is table.groups[g] and actor.log is None:
+        if NO_SLOT_SHORTCUT and table.slots >= table.max_slots and group is table.groups[g] and actor.log is None:
             d = _decide_with_no_slot(model, group, files, now)
         else:
             d = decide(group, files, now, policy, caller=Caller.DISPATCHER)

@@ -233,3 +233,19 @@ def test_max_attempts_lowered_makes_the_head_dead_before_it_starts() -> None:
     tired = f(1, status=FileStatus.FAILED, attempts=3, finished_at=0)
     d = decide(G, [tired, f(2)], 1000, replace(POLICY, max_attempts=2))
     assert d.files[0].after.status == FileStatus.DEAD and d.lease is not None and d.lease.file_ids == ("id2",)
+
+
+def test_a_decision_made_the_fast_way_equals_the_dataclass_one_and_refuses_unknown_fields() -> None:
+    """``decide`` builds its decisions from a dict (``_decision``), not through the frozen dataclass's
+    ``__init__``: they must be the same values, hash alike and stay frozen."""
+    from dataclasses import FrozenInstanceError, asdict
+
+    from landing_pipeline.runtime.decide import Decision, _decision
+
+    d = decide(G, [f(1)], 100.0, POLICY)
+    assert d == Decision(**{name: getattr(d, name) for name in asdict(d)})
+    assert hash(d) == hash(Decision(**{name: getattr(d, name) for name in asdict(d)}))
+    with pytest.raises(FrozenInstanceError):
+        d.kind = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError, match=r"no field.*'wake'"):
+        _decision({"kind": "idle", "reason": "", "guard": d.guard, "state": Phase.IDLE, "wake": True})
