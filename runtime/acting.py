@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 from landing_pipeline.runtime import observability as obs
-from landing_pipeline.runtime.catalog_sync import sync_run
 from landing_pipeline.runtime.context import RuntimeContext, aws_error_code, is_aws_error
 from landing_pipeline.runtime.contract import LEDGER_TABLE_ARG, RUN_TOKEN_ARG, SORT_KEYS_ARG
 from landing_pipeline.runtime.decide import Caller, Decision, Outcome, RunEnd, restart, run_ended, start_refused
@@ -207,7 +206,9 @@ def resolve_check(ctx: RuntimeContext, view: GroupView, d: Decision, caller: Cal
         return "live"
     if carry_out(ctx, view, decision) != Commit.OK:
         return "conflict"
-    if seen is not None:
+    if seen is not None and ctx.catalog_database and ctx.spec.feeds:
+        from landing_pipeline.runtime.catalog_sync import sync_run  # only stacks with feeds keep a catalog
+
         sync_run(ctx, seen)
     obs.count(obs.RECOVERED)
     obs.logger.warning("lease resolved from Glue", extra={"action": decision.kind, "reason": decision.reason})

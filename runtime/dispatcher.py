@@ -13,9 +13,7 @@ A duplicate delivery finds the epoch moved and a live lease, and does nothing (F
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
-
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.acting import carry_out, policy, resolve_check, start_run
@@ -25,6 +23,9 @@ from landing_pipeline.runtime.decide import Caller, decide
 from landing_pipeline.runtime.ledger import Commit
 from landing_pipeline.runtime.queues import set_visibility
 from landing_pipeline.runtime.wakeups import MalformedWakeUp, parse_wake
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 REQUIRED = ("ordered_queue_url", "ledger_table", "job_name", "output_bucket")
 _REEVALUATIONS = 6

@@ -19,9 +19,7 @@ router fall back to that.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.batch import process_batch
@@ -35,6 +33,9 @@ from landing_pipeline.runtime.order import event_epoch_s, order_key, readable, s
 from landing_pipeline.runtime.queues import REASON_ATTRIBUTE
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.runtime.wakeups import send_wake
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 REQUIRED = ("ordered_queue_url", "ledger_table")
 

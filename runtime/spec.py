@@ -295,8 +295,9 @@ def settings() -> list[Setting]:
     return result
 
 
-SETTINGS_BY_KEY = {s.config_key: s for s in settings()}
 SETTINGS_BY_NAME = {s.name: s for s in settings()}
+SETTINGS_BY_KEY = {s.config_key: s for s in SETTINGS_BY_NAME.values()}
+"""Both tables hold the same ``Setting`` s, built once: every cold start imports this module."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ def from_env(environ: Mapping[str, str]) -> PipelineSpec:
     """Rebuild a spec from the variables ``to_env`` wrote; settings the Lambdas do not get keep defaults."""
     values: dict[str, Any] = {}
     problems: list[Problem] = []
-    for setting in settings():
+    for setting in SETTINGS_BY_NAME.values():   # the table built at import: a cold start need not build it again
         if setting.env_var in environ:
             raw = environ[setting.env_var]
             try:
