@@ -16,7 +16,6 @@ from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.context import RuntimeContext, aws_error_code, is_aws_error
 from landing_pipeline.runtime.contract import LEDGER_TABLE_ARG, RUN_TOKEN_ARG, SORT_KEYS_ARG
 from landing_pipeline.runtime.decide import Caller, Decision, Outcome, RunEnd, restart, run_ended, start_refused
-from landing_pipeline.runtime.feeds import feed_of_group
 from landing_pipeline.runtime.group_state import Phase, Policy
 from landing_pipeline.runtime.job_args import BatchFile, JobInput, run_arguments
 from landing_pipeline.runtime.ledger import Commit, GroupView
@@ -33,6 +32,8 @@ def policy(ctx: RuntimeContext, group: str | None = None, feed_name: str | None 
     rules = Policy.from_spec(ctx.spec)
     if group is None or not ctx.spec.feeds:
         return rules
+    from landing_pipeline.runtime.feeds import feed_of_group  # only stacks with feeds import the module
+
     feed = feed_of_group(ctx.spec.feeds, group) or next((f for f in ctx.spec.feeds if f.name == feed_name), None)
     if feed is None or not feed.on_failure or feed.on_failure == rules.on_failure:
         return rules

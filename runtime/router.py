@@ -25,7 +25,6 @@ from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.batch import process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context
 from landing_pipeline.runtime.events import IgnoredEvent, MalformedEvent, ObjectCreated, parse_message_body
-from landing_pipeline.runtime.feeds import feed_of_key, unmatched_reason
 from landing_pipeline.runtime.group_state import OpenFile, Policy
 from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
 from landing_pipeline.runtime.ledger import Lineage
@@ -101,7 +100,7 @@ def _route_object(ctx: RuntimeContext, body: str, obj: ObjectCreated, routed: Ro
         routed.rejected.append(obj.key)
         return
     obs.add_keys(group=group)
-    unmatched = unmatched_reason(ctx.spec.feeds, ctx.spec.unmatched_files, group, obj.key)
+    unmatched = _unmatched_reason(ctx.spec, group, obj.key)
     if unmatched is not None:
         reject(ctx, body, unmatched)
         routed.rejected.append(obj.key)
@@ -144,8 +143,20 @@ def _file_name_feed(spec: PipelineSpec, group: str, key: str) -> str | None:
     group to; None when feeds match on the group, where every file of a group reaches the same feed anyway."""
     if not any(f.match_on == "file_name" for f in spec.feeds):
         return None
+    from landing_pipeline.runtime.feeds import feed_of_key
+
     feed = feed_of_key(spec.feeds, group, key)
     return feed.name if feed is not None else ""
+
+
+def _unmatched_reason(spec: PipelineSpec, group: str, key: str) -> str | None:
+    """Why the stack parks a file no feed matches (``unmatchedFiles: reject``), else None. Without feeds there is
+    nothing to match, and the feeds module is not imported at all."""
+    if not spec.feeds:
+        return None
+    from landing_pipeline.runtime.feeds import unmatched_reason
+
+    return unmatched_reason(spec.feeds, spec.unmatched_files, group, key)
 
 
 def _reach(feed: str | None) -> str:

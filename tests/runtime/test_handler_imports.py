@@ -19,10 +19,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = "landing_pipeline.runtime"
 
-RARE_PATHS = {f"{RUNTIME}.{name}" for name in ("catalog", "catalog_sync", "spec_validation", "spec_loader",
-                                                "feed_overlap", "jobs")}
-"""Catalog sync (stacks with feeds and a catalog), spec validation (on the first invocation, building the spec),
-the stack-file loader and the feed-overlap check (deployment), the Glue job's code: no handler imports them."""
+RARE_PATHS = {f"{RUNTIME}.{name}" for name in ("feeds", "catalog", "catalog_sync", "spec_validation", "spec_loader",
+                                                "feed_overlap", "jobs")} | {"difflib"}
+"""Feeds (only stacks that have them: imported where feeds are read), catalog sync (stacks with feeds and a
+catalog), spec validation (on the first invocation, building the spec), the stack-file loader and the
+feed-overlap check (deployment), the Glue job's code, difflib (suggesting fixes): no handler module imports them."""
 
 NOT_IMPORTED = {
     "router": RARE_PATHS | {f"{RUNTIME}.decide", f"{RUNTIME}.acting", f"{RUNTIME}.job_args"},  # it never decides
