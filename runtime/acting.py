@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.context import RuntimeContext, aws_error_code, is_aws_error
 from landing_pipeline.runtime.contract import LEDGER_TABLE_ARG, RUN_TOKEN_ARG, SORT_KEYS_ARG
 from landing_pipeline.runtime.decide import Caller, Decision, Outcome, RunEnd, restart, run_ended, start_refused
 from landing_pipeline.runtime.group_state import Phase, Policy
-from landing_pipeline.runtime.job_args import BatchFile, JobInput, run_arguments
 from landing_pipeline.runtime.ledger import Commit, GroupView
 from landing_pipeline.runtime.wakeups import announce, send_wake_for
+
+if TYPE_CHECKING:   # the job's arguments are built only by start_run: the dispatcher imports runtime.job_args
+    # itself (every start needs it); completion never starts a run and the reconciler only on a rare restart
+    from landing_pipeline.runtime.job_args import BatchFile
 
 NO_SLOT_CODES = ("ConcurrentRunsExceededException", "ResourceNumberLimitExceededException")
 RATE_CODES = ("ThrottlingException",)
@@ -93,6 +96,8 @@ def wake_waiters(ctx: RuntimeContext, slots: int) -> int:
 def start_run(ctx: RuntimeContext, view: GroupView, d: Decision) -> str:
     """StartJobRun for a committed lease, without SDK retries. An ambiguous answer (timeout, 5xx) leaves the
     lease STARTING for the reconciler (or the next wake-up) to resolve by its token, never a blind retry (F1)."""
+    from landing_pipeline.runtime.job_args import run_arguments
+
     lease = d.lease
     assert lease is not None
     group = view.group.group
@@ -129,6 +134,8 @@ def start_run(ctx: RuntimeContext, view: GroupView, d: Decision) -> str:
 def _run_files(view: GroupView, sort_keys: tuple[str, ...], run_numbers: tuple[int, ...]) -> list[BatchFile]:
     """The lease's files as the job's arguments name them, in the lease's order (a restart's lease carries no
     run numbers: each file's attempts + 1, as its first start passed)."""
+    from landing_pipeline.runtime.job_args import BatchFile, JobInput
+
     open_files = {f.sort_key: f for f in view.files}
     files: list[BatchFile] = []
     for index, key in enumerate(sort_keys):

@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+# every start builds its run's arguments (acting.start_run imports job_args where it does): loaded with this
+# module, in the init phase, not at the dispatcher's first start
+from landing_pipeline.runtime import job_args  # noqa: F401
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.acting import carry_out, policy, resolve_check, start_run
 from landing_pipeline.runtime.batch import process_batch

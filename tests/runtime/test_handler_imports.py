@@ -28,9 +28,9 @@ feed-overlap check (deployment), the Glue job's code, difflib (suggesting fixes)
 NOT_IMPORTED = {
     "router": RARE_PATHS | {f"{RUNTIME}.decide", f"{RUNTIME}.acting", f"{RUNTIME}.job_args"},  # it never decides
     "dispatcher": RARE_PATHS,
-    "completion": RARE_PATHS,
-    # no SQS batch: none of Powertools' batch utility, its asyncio, or its event data classes
-    "reconciler": RARE_PATHS | {"aws_lambda_powertools.utilities.batch",
+    "completion": RARE_PATHS | {f"{RUNTIME}.job_args"},   # it never starts a run
+    # no SQS batch, and a start only on a rare restart (job_args then)
+    "reconciler": RARE_PATHS | {f"{RUNTIME}.job_args", "aws_lambda_powertools.utilities.batch",
                                 "aws_lambda_powertools.utilities.data_classes", "asyncio"},
 }
 
