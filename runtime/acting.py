@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime import observability as obs
-from landing_pipeline.runtime.catalog_sync import sync_run
 from landing_pipeline.runtime.context import RuntimeContext, aws_error_code, is_aws_error
 from landing_pipeline.runtime.contract import LEDGER_TABLE_ARG, RUN_TOKEN_ARG, SORT_KEYS_ARG
 from landing_pipeline.runtime.decide import Caller, Decision, Outcome, RunEnd, restart, run_ended, start_refused
-from landing_pipeline.runtime.feeds import feed_of_group
 from landing_pipeline.runtime.group_state import Phase, Policy
-from landing_pipeline.runtime.job_args import BatchFile, JobInput, run_arguments
 from landing_pipeline.runtime.ledger import Commit, GroupView
 from landing_pipeline.runtime.wakeups import announce, send_wake_for
+
+if TYPE_CHECKING:   # the job's arguments are built only by start_run: the dispatcher imports runtime.job_args
+    # itself (every start needs it); completion never starts a run and the reconciler only on a rare restart
+    from landing_pipeline.runtime.job_args import BatchFile
 
 NO_SLOT_CODES = ("ConcurrentRunsExceededException", "ResourceNumberLimitExceededException")
 RATE_CODES = ("ThrottlingException",)
@@ -34,6 +35,8 @@ def policy(ctx: RuntimeContext, group: str | None = None, feed_name: str | None 
     rules = Policy.from_spec(ctx.spec)
     if group is None or not ctx.spec.feeds:
         return rules
+    from landing_pipeline.runtime.feeds import feed_of_group  # only stacks with feeds import the module
+
     feed = feed_of_group(ctx.spec.feeds, group) or next((f for f in ctx.spec.feeds if f.name == feed_name), None)
     if feed is None or not feed.on_failure or feed.on_failure == rules.on_failure:
         return rules
@@ -93,6 +96,8 @@ def wake_waiters(ctx: RuntimeContext, slots: int) -> int:
 def start_run(ctx: RuntimeContext, view: GroupView, d: Decision) -> str:
     """StartJobRun for a committed lease, without SDK retries. An ambiguous answer (timeout, 5xx) leaves the
     lease STARTING for the reconciler (or the next wake-up) to resolve by its token, never a blind retry (F1)."""
+    from landing_pipeline.runtime.job_args import run_arguments
+
     lease = d.lease
     assert lease is not None
     group = view.group.group
@@ -129,6 +134,8 @@ def start_run(ctx: RuntimeContext, view: GroupView, d: Decision) -> str:
 def _run_files(view: GroupView, sort_keys: tuple[str, ...], run_numbers: tuple[int, ...]) -> list[BatchFile]:
     """The lease's files as the job's arguments name them, in the lease's order (a restart's lease carries no
     run numbers: each file's attempts + 1, as its first start passed)."""
+    from landing_pipeline.runtime.job_args import BatchFile, JobInput
+
     open_files = {f.sort_key: f for f in view.files}
     files: list[BatchFile] = []
     for index, key in enumerate(sort_keys):
@@ -207,7 +214,9 @@ def resolve_check(ctx: RuntimeContext, view: GroupView, d: Decision, caller: Cal
         return "live"
     if carry_out(ctx, view, decision) != Commit.OK:
         return "conflict"
-    if seen is not None:
+    if seen is not None and ctx.catalog_database and ctx.spec.feeds:
+        from landing_pipeline.runtime.catalog_sync import sync_run  # only stacks with feeds keep a catalog
+
         sync_run(ctx, seen)
     obs.count(obs.RECOVERED)
     obs.logger.warning("lease resolved from Glue", extra={"action": decision.kind, "reason": decision.reason})

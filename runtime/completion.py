@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.acting import carry_out, policy, wake_waiters
 from landing_pipeline.runtime.batch import process_batch
-from landing_pipeline.runtime.catalog_sync import sync_run
 from landing_pipeline.runtime.context import RuntimeContext, handler_context, is_aws_error
 from landing_pipeline.runtime.contract import (
     GLUE_ACTIVE_STATES,
@@ -31,6 +28,9 @@ from landing_pipeline.runtime.contract import (
 )
 from landing_pipeline.runtime.decide import Caller, RunEnd, run_ended
 from landing_pipeline.runtime.ledger import Commit
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 REQUIRED = ("ordered_queue_url", "ledger_table", "job_name", "output_bucket")
 _REEVALUATIONS = 6
@@ -95,6 +95,8 @@ def complete(ctx: RuntimeContext, body: str) -> str:
     with obs.file_context(group=group, run_id=ended.run_id):
         kind = _apply_end(ctx, ended, group, token)
         if ctx.catalog_database and ctx.spec.feeds:   # also when nothing changed: a retried event retries this
+            from landing_pipeline.runtime.catalog_sync import sync_run  # only stacks with feeds keep a catalog
+
             run_now = ctx.glue.get_job_run(JobName=ctx.job_name, RunId=ended.run_id)["JobRun"]
             sync_run(ctx, {**run_now, "JobRunState": ended.state})   # the event's word: Glue's may lag it
         return kind

@@ -13,10 +13,11 @@ A duplicate delivery finds the epoch moved and a live lease, and does nothing (F
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
+# every start builds its run's arguments (acting.start_run imports job_args where it does): loaded with this
+# module, in the init phase, not at the dispatcher's first start
+from landing_pipeline.runtime import job_args  # noqa: F401
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.acting import carry_out, policy, resolve_check, start_run
 from landing_pipeline.runtime.batch import process_batch
@@ -25,6 +26,9 @@ from landing_pipeline.runtime.decide import Caller, decide
 from landing_pipeline.runtime.ledger import Commit
 from landing_pipeline.runtime.queues import set_visibility
 from landing_pipeline.runtime.wakeups import MalformedWakeUp, parse_wake
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 REQUIRED = ("ordered_queue_url", "ledger_table", "job_name", "output_bucket")
 _REEVALUATIONS = 6

@@ -23,7 +23,6 @@ Pulumi hands a program), ``feed_problems`` says everything wrong at once as ``Pr
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import json
 import re
@@ -121,6 +120,8 @@ def _parse_one(index: int, item: object, problems: list[Problem]) -> Feed | None
     for key, raw in item.items():
         name = _KEYS.get(key) if isinstance(key, str) else None
         if name is None:
+            import difflib  # only to suggest a fix for a misspelt key: the Lambdas never need it
+
             close = difflib.get_close_matches(str(key), list(_KEYS), n=1, cutoff=0.6)
             hint = f"did you mean {close[0]}?" if close else f"use only: {', '.join(_KEYS)}"
             problems.append(Problem(f"{at}.{key}", raw, f"{label}: not a feed setting", hint))

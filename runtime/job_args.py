@@ -32,7 +32,6 @@ from landing_pipeline.runtime.contract import (
     SOURCE_KEY_ARG,
     SOURCE_VERSION_ARG,
 )
-from landing_pipeline.runtime.feeds import feed_of_key
 from landing_pipeline.runtime.paths import path_component
 from landing_pipeline.runtime.spec import PipelineSpec
 
@@ -60,7 +59,11 @@ def job_arguments(spec: PipelineSpec, file: JobInput, *, attempt: int, output_bu
     output; the snapshot path is per group, which is why runs of one group must never overlap."""
     group, file_id = file.group, file.file_id
     folder = path_component(group)  # the group as a folder no reader globs (runtime/paths.py)
-    feed = feed_of_key(spec.feeds, group, file.key)   # None: the stack-wide settings apply
+    feed = None   # None: the stack-wide settings apply
+    if spec.feeds:
+        from landing_pipeline.runtime.feeds import feed_of_key  # only stacks with feeds import the module
+
+        feed = feed_of_key(spec.feeds, group, file.key)
     # a feed's own schema and merge keys are the whole of them: one that declares none reads its files unmerged
     schema, merge_keys = (feed.schema, feed.merge_keys) if feed is not None else (spec.schema, spec.merge_keys)
     table = feed.table_name if feed is not None else ""

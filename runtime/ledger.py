@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime import decide_support as support
 from landing_pipeline.runtime.context import aws_error_code, is_aws_error
@@ -37,7 +37,6 @@ from landing_pipeline.runtime.contract import (
     SLOTS_PK,
     WAITER_SK_PREFIX,
 )
-from landing_pipeline.runtime.decide import Decision
 from landing_pipeline.runtime.group_state import FileStatus, GroupItem, OpenFile, Phase
 from landing_pipeline.runtime.ledger_items import (
     DEAD_COUNTER_SK,
@@ -62,6 +61,9 @@ from landing_pipeline.runtime.ledger_items import (
     slots_key,
     waiter_sk,
 )
+
+if TYPE_CHECKING:   # a type only: the router records files without ever deciding, so it need not import decide
+    from landing_pipeline.runtime.decide import Decision
 
 __all__ = ["Commit", "FileRecord", "GroupView", "Ledger", "Lineage", "Recorded", "Status", "iso", "parse_iso"]
 

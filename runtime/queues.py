@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime.context import aws_error_code
-from landing_pipeline.runtime.job_args import JobInput
-from landing_pipeline.runtime.spec import PipelineSpec
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # types only: the handlers import this module for its SQS helpers, not for the v1 file message
     from landing_pipeline.runtime.context import RuntimeContext
+    from landing_pipeline.runtime.job_args import JobInput
     from landing_pipeline.runtime.ledger import FileRecord
+    from landing_pipeline.runtime.spec import PipelineSpec
 
 THROTTLE_BACKOFF_CAP_S = 900
 REASON_ATTRIBUTE = "reason"
@@ -70,6 +70,8 @@ class FileMessage:
 
     @property
     def job_input(self) -> JobInput:
+        from landing_pipeline.runtime.job_args import JobInput
+
         return JobInput(bucket=self.bucket, key=self.key, version_id=self.version_id, group=self.group,
                         file_id=self.file_id)
 

@@ -19,15 +19,12 @@ router fall back to that.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.batch import process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context
 from landing_pipeline.runtime.events import IgnoredEvent, MalformedEvent, ObjectCreated, parse_message_body
-from landing_pipeline.runtime.feeds import feed_of_key, unmatched_reason
 from landing_pipeline.runtime.group_state import OpenFile, Policy
 from landing_pipeline.runtime.grouping import UngroupableKey, group_for_key
 from landing_pipeline.runtime.ledger import Lineage
@@ -35,6 +32,9 @@ from landing_pipeline.runtime.order import event_epoch_s, order_key, readable, s
 from landing_pipeline.runtime.queues import REASON_ATTRIBUTE
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.runtime.wakeups import send_wake
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 REQUIRED = ("ordered_queue_url", "ledger_table")
 
@@ -100,7 +100,7 @@ def _route_object(ctx: RuntimeContext, body: str, obj: ObjectCreated, routed: Ro
         routed.rejected.append(obj.key)
         return
     obs.add_keys(group=group)
-    unmatched = unmatched_reason(ctx.spec.feeds, ctx.spec.unmatched_files, group, obj.key)
+    unmatched = _unmatched_reason(ctx.spec, group, obj.key)
     if unmatched is not None:
         reject(ctx, body, unmatched)
         routed.rejected.append(obj.key)
@@ -143,8 +143,20 @@ def _file_name_feed(spec: PipelineSpec, group: str, key: str) -> str | None:
     group to; None when feeds match on the group, where every file of a group reaches the same feed anyway."""
     if not any(f.match_on == "file_name" for f in spec.feeds):
         return None
+    from landing_pipeline.runtime.feeds import feed_of_key
+
     feed = feed_of_key(spec.feeds, group, key)
     return feed.name if feed is not None else ""
+
+
+def _unmatched_reason(spec: PipelineSpec, group: str, key: str) -> str | None:
+    """Why the stack parks a file no feed matches (``unmatchedFiles: reject``), else None. Without feeds there is
+    nothing to match, and the feeds module is not imported at all."""
+    if not spec.feeds:
+        return None
+    from landing_pipeline.runtime.feeds import unmatched_reason
+
+    return unmatched_reason(spec.feeds, spec.unmatched_files, group, key)
 
 
 def _reach(feed: str | None) -> str:

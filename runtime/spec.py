@@ -13,11 +13,13 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from landing_pipeline.runtime.contract import ENV_PREFIX, FEEDS_ENV_MAX_BYTES, PROJECT
 from landing_pipeline.runtime.errors import Problem, SpecError
-from landing_pipeline.runtime.feeds import Feed, feeds_to_json, parse_feeds
+
+if TYPE_CHECKING:   # runtime.feeds is imported where feeds are read or written: a stack without feeds never needs it
+    from landing_pipeline.runtime.feeds import Feed
 
 SQS_MAX_VISIBILITY_S = 12 * 60 * 60
 LAMBDA_MAX_TIMEOUT_S = 900
@@ -295,8 +297,9 @@ def settings() -> list[Setting]:
     return result
 
 
-SETTINGS_BY_KEY = {s.config_key: s for s in settings()}
 SETTINGS_BY_NAME = {s.name: s for s in settings()}
+SETTINGS_BY_KEY = {s.config_key: s for s in SETTINGS_BY_NAME.values()}
+"""Both tables hold the same ``Setting`` s, built once: every cold start imports this module."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -323,6 +326,8 @@ def to_env(spec: PipelineSpec) -> dict[str, str]:
     for name, value in spec.runtime_part().items():
         setting = SETTINGS_BY_NAME[name]
         if setting.kind == "objects":
+            from landing_pipeline.runtime.feeds import feeds_to_json
+
             text = feeds_to_json(value)
             if len(text.encode()) <= FEEDS_ENV_MAX_BYTES:   # else the component hands them over in S3
                 env[setting.env_var] = text
@@ -339,7 +344,7 @@ def from_env(environ: Mapping[str, str]) -> PipelineSpec:
     """Rebuild a spec from the variables ``to_env`` wrote; settings the Lambdas do not get keep defaults."""
     values: dict[str, Any] = {}
     problems: list[Problem] = []
-    for setting in settings():
+    for setting in SETTINGS_BY_NAME.values():   # the table built at import: a cold start need not build it again
         if setting.env_var in environ:
             raw = environ[setting.env_var]
             try:
@@ -385,6 +390,8 @@ def coerce(setting: Setting, raw: Any) -> Any:
             return False
         raise ValueError("expected true or false")
     if setting.kind == "objects":
+        from landing_pipeline.runtime.feeds import parse_feeds
+
         feeds, problems = parse_feeds(raw)
         if problems:
             raise FeedsInvalid(problems, feeds)
