@@ -269,6 +269,8 @@ def installed() -> Iterator[None]:
     import moto.sqs.models  # noqa: F401
     from moto.moto_api._internal.moto_random import MotoRandom
 
+    from landing_pipeline.emulator import moto_expressions
+
     with ExitStack() as stack:
         _memoised_everywhere(stack, "moto.core.utils", "camelcase_to_underscores")
         method_names = functools.lru_cache(maxsize=None)(responses.method_names_from_class)  # type: ignore[attr-defined]
@@ -285,4 +287,5 @@ def installed() -> Iterator[None]:
 
         _replace(stack, dynamodb_responses.DynamoResult, "execute_result", execute_result)
         _item_level_transactions(stack)
+        moto_expressions.install(stack, _replace)
         yield
