@@ -18,6 +18,9 @@ shape (its members only, no nulls, bytes base64-encoded, as the serialiser does)
 keeps copies of only the items it names (the only ones it can change) and puts those back when it is cancelled,
 which is what moto's whole-table rollback amounts to.
 ``tests/emulator/test_clock_speed.py`` checks the DynamoDB answers against moto's own serialiser.
+The update expressions those transactions carry (parsed three times a request, deep-copied, validated in walks
+that are quadratic in the expression) cost another quarter of a run: ``emulator/moto_expressions.py``, installed
+with the rest, remembers their parses and structural checks (``tests/emulator/test_moto_expressions.py``).
 """
 
 from __future__ import annotations
