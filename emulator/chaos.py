@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from landing_pipeline.emulator import chaos_timeline, invariants
+from landing_pipeline.emulator import chaos_timeline, gc_budget, invariants
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.demo import DemoOptions, DemoResult, Progress, run_demo
 from landing_pipeline.emulator.deploy import Deployment, read_stack
@@ -336,7 +336,8 @@ def execute(chosen: ChaosPlan, *, engine: str = "sleep", lenient: bool = False, 
                           arrivals=list(chosen.arrivals), operator=operator, lenient=lenient, timeout_s=timeout_s,
                           function_log=function_log, virtual_time=True, recorder=recorder)
     wall, cpu = time.monotonic(), time.process_time()
-    result = run_demo(options, on_progress=on_progress)
+    with gc_budget.fewer_collections():
+        result = run_demo(options, on_progress=on_progress)
     return result, operator, time.monotonic() - wall, time.process_time() - cpu
 
 

@@ -18,6 +18,9 @@ shape (its members only, no nulls, bytes base64-encoded, as the serialiser does)
 keeps copies of only the items it names (the only ones it can change) and puts those back when it is cancelled,
 which is what moto's whole-table rollback amounts to.
 ``tests/emulator/test_clock_speed.py`` checks the DynamoDB answers against moto's own serialiser.
+The update expressions those transactions carry (parsed three times a request, deep-copied, validated in walks
+that are quadratic in the expression) cost another quarter of a run: ``emulator/moto_expressions.py``, installed
+with the rest, remembers their parses and structural checks (``tests/emulator/test_moto_expressions.py``).
 """
 
 from __future__ import annotations
@@ -269,6 +272,8 @@ def installed() -> Iterator[None]:
     import moto.sqs.models  # noqa: F401
     from moto.moto_api._internal.moto_random import MotoRandom
 
+    from landing_pipeline.emulator import moto_expressions
+
     with ExitStack() as stack:
         _memoised_everywhere(stack, "moto.core.utils", "camelcase_to_underscores")
         method_names = functools.lru_cache(maxsize=None)(responses.method_names_from_class)  # type: ignore[attr-defined]
@@ -285,4 +290,5 @@ def installed() -> Iterator[None]:
 
         _replace(stack, dynamodb_responses.DynamoResult, "execute_result", execute_result)
         _item_level_transactions(stack)
+        moto_expressions.install(stack, _replace)
         yield
