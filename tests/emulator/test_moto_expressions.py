@@ -6,27 +6,13 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from landing_pipeline.emulator import moto_speedups
+from tests.emulator.ledger_table import TABLE, ledger_client, ledger_key
 
-TABLE, OTHER = "ledger", "other"
-
-
-def _client() -> Any:
-    client = boto3.client("dynamodb", region_name="eu-west-1")  # mock_aws provides the (fake) credentials
-    client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                   {"AttributeName": "sk", "KeyType": "RANGE"}],
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                              {"AttributeName": "sk", "AttributeType": "S"}])
-    return client
-
-
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
+OTHER = "other"
 
 
 N, S = (lambda v: {"N": str(v)}), (lambda v: {"S": v})
@@ -83,7 +69,7 @@ def _scenario(client: Any) -> list[Any]:
         seen.append(sorted(str(i) for table in (TABLE, OTHER) if table in client.list_tables()["TableNames"]
                            for i in client.scan(TableName=table, ConsistentRead=True)["Items"]))
 
-    client.put_item(TableName=TABLE, Item={**_key("g#a", "group"), "n": N(5)})
+    client.put_item(TableName=TABLE, Item={**ledger_key("g#a", "group"), "n": N(5)})
     client.create_table(TableName=OTHER, BillingMode="PAY_PER_REQUEST",  # keyed by an attribute the ledger's sets
                         KeySchema=[{"AttributeName": "other", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "other", "AttributeType": "S"}])
@@ -94,21 +80,21 @@ def _scenario(client: Any) -> list[Any]:
                 update["ExpressionAttributeNames"] = names
             if values:
                 update["ExpressionAttributeValues"] = values
-            attempt(client.update_item, Key=_key("g#a", "group"), ReturnValues="ALL_NEW", **update)
-            attempt(client.update_item, Key=_key("g#b", f"new#{round_}#{index}"), ReturnValues="UPDATED_OLD",
+            attempt(client.update_item, Key=ledger_key("g#a", "group"), ReturnValues="ALL_NEW", **update)
+            attempt(client.update_item, Key=ledger_key("g#b", f"new#{round_}#{index}"), ReturnValues="UPDATED_OLD",
                     **update)
             attempt(client.transact_write_items, TransactItems=[
-                {"Update": {**update, "Key": _key("g#c", f"file#{index}")}},
-                {"Put": {"TableName": TABLE, "Item": {**_key("g#c", f"put#{round_}#{index}"), "v": N(index)}}}])
+                {"Update": {**update, "Key": ledger_key("g#c", f"file#{index}")}},
+                {"Put": {"TableName": TABLE, "Item": {**ledger_key("g#c", f"put#{round_}#{index}"), "v": N(index)}}}])
             attempt(client.update_item, **{**update, "TableName": OTHER}, Key={"other": S(f"o{index}")})
     return seen
 
 
 def test_both_ways_give_the_same_answers_errors_and_tables() -> None:
     with mock_aws():
-        reference = _scenario(_client())
+        reference = _scenario(ledger_client())
     with mock_aws(), moto_speedups.installed():
-        fast = _scenario(_client())
+        fast = _scenario(ledger_client())
     assert fast == reference
     errors = {answer[0] for answer in reference if isinstance(answer, tuple)}
     assert {"ValidationException", "TransactionCanceledException"} <= errors  # refusals were exercised
@@ -119,7 +105,7 @@ def test_an_expression_is_parsed_once_and_its_tree_never_changes() -> None:
 
     expression, names, values = UPDATES[0]
     with mock_aws(), moto_speedups.installed():
-        client = _client()
+        client = ledger_client()
         parses: list[str] = []
         remembered = UpdateExpressionParser.make.__func__.__self__  # type: ignore[attr-defined]
         original = remembered._make
@@ -130,7 +116,7 @@ def test_an_expression_is_parsed_once_and_its_tree_never_changes() -> None:
 
         remembered._make = counting
         for n in range(5):
-            client.update_item(TableName=TABLE, Key=_key("g#a", f"f{n}"), UpdateExpression=expression,
+            client.update_item(TableName=TABLE, Key=ledger_key("g#a", f"f{n}"), UpdateExpression=expression,
                                ExpressionAttributeNames=names, ExpressionAttributeValues=values)
         assert parses == [expression]  # moto parses it three times per request without the speed-up
         tree = UpdateExpressionParser.make(expression)

@@ -6,33 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models.dynamo_type import Item
 
 from landing_pipeline.emulator import moto_speedups
-
-TABLE = "ledger"
-
-
-def _client() -> Any:
-    client = boto3.client("dynamodb", region_name="eu-west-1")  # mock_aws provides the (fake) credentials
-    client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                   {"AttributeName": "sk", "KeyType": "RANGE"}],
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                              {"AttributeName": "sk", "AttributeType": "S"}])
-    return client
-
-
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
+from tests.emulator.ledger_table import TABLE, ledger_client, ledger_key
 
 
 def _update(pk: str, sk: str, value: int, condition: str | None = None) -> dict[str, Any]:
-    op: dict[str, Any] = {"TableName": TABLE, "Key": _key(pk, sk), "UpdateExpression": "SET v = :v",
+    op: dict[str, Any] = {"TableName": TABLE, "Key": ledger_key(pk, sk), "UpdateExpression": "SET v = :v",
                           "ExpressionAttributeValues": {":v": {"N": str(value)}}}
     if condition:
         op["ConditionExpression"] = condition
@@ -42,8 +26,8 @@ def _update(pk: str, sk: str, value: int, condition: str | None = None) -> dict[
 def _scenario(client: Any) -> list[Any]:
     """Writes, a cancelled transaction that had already applied two of its writes, a validation failure and a
     successful one; the answers and the table's items after each."""
-    client.put_item(TableName=TABLE, Item={**_key("g#a", "group"), "v": {"N": "1"}})
-    client.put_item(TableName=TABLE, Item={**_key("g#a", "file#1"), "v": {"N": "1"}})
+    client.put_item(TableName=TABLE, Item={**ledger_key("g#a", "group"), "v": {"N": "1"}})
+    client.put_item(TableName=TABLE, Item={**ledger_key("g#a", "file#1"), "v": {"N": "1"}})
     seen: list[Any] = []
 
     def attempt(items: list[dict[str, Any]]) -> None:
@@ -55,13 +39,13 @@ def _scenario(client: Any) -> list[Any]:
         seen.append(sorted(str(i) for i in client.scan(TableName=TABLE, ConsistentRead=True)["Items"]))
 
     attempt([_update("g#a", "group", 2),
-             {"Put": {"TableName": TABLE, "Item": {**_key("g#a", "file#2"), "v": {"N": "5"}}}},
-             {"Delete": {"TableName": TABLE, "Key": _key("g#a", "file#1")}},
-             {"ConditionCheck": {"TableName": TABLE, "Key": _key("g#b", "group"),
+             {"Put": {"TableName": TABLE, "Item": {**ledger_key("g#a", "file#2"), "v": {"N": "5"}}}},
+             {"Delete": {"TableName": TABLE, "Key": ledger_key("g#a", "file#1")}},
+             {"ConditionCheck": {"TableName": TABLE, "Key": ledger_key("g#b", "group"),
                                  "ConditionExpression": "attribute_exists(pk)"}}])
     attempt([_update("g#a", "group", 3), _update("g#a", "group", 4)])  # two writes to one item: refused
     attempt([_update("g#a", "group", 5, "v = :v"), _update("g#a", "file#1", 6)])  # condition false: cancelled
-    attempt([_update("g#a", "group", 7), {"Put": {"TableName": TABLE, "Item": {**_key("g#c", "group")}}}])
+    attempt([_update("g#a", "group", 7), {"Put": {"TableName": TABLE, "Item": {**ledger_key("g#c", "group")}}}])
     return seen
 
 
@@ -73,9 +57,9 @@ def fresh_moto() -> Iterator[None]:
 
 def test_both_ways_give_the_same_answers_and_tables() -> None:
     with mock_aws():
-        reference = _scenario(_client())
+        reference = _scenario(ledger_client())
     with mock_aws(), moto_speedups.installed():
-        fast = _scenario(_client())
+        fast = _scenario(ledger_client())
     assert fast == reference
     assert fast[0][0] == "TransactionCanceledException"
     assert not any("file#2" in row for row in fast[1])  # the put before the failed check was undone
@@ -85,9 +69,9 @@ def test_both_ways_give_the_same_answers_and_tables() -> None:
 
 
 def test_a_transaction_copies_only_the_items_it_names(fresh_moto: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    client = _client()
+    client = ledger_client()
     for n in range(300):
-        client.put_item(TableName=TABLE, Item={**_key("g#a", f"file#{n:03}"), "v": {"N": "1"}})
+        client.put_item(TableName=TABLE, Item={**ledger_key("g#a", f"file#{n:03}"), "v": {"N": "1"}})
     copied = []
     original = Item.__deepcopy__
 
