@@ -118,7 +118,7 @@ def dispatch(model: PipelineModel, g: int) -> float | None:
     for _ in range(REEVALUATIONS):
         group, files = table.load(g, as_of)
         as_of = now
-        if NO_SLOT_SHORTCUT and table.slots >= table.max_slots and group is table.groups[g] and actor.log is None:
+        if NO_SLOT_SHORTCUT and actor.log is None and table.refuses_start(g, group):
             d = _decide_with_no_slot(model, group, files, now)
         else:
             d = decide(group, files, now, policy, caller=Caller.DISPATCHER)

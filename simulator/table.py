@@ -100,6 +100,16 @@ class LedgerTable:
         self._still_due = [(groups[g].next_check_at or now, g) for g in found]
         return found
 
+    @property
+    def slots_full(self) -> bool:
+        """Every Glue slot is counted taken: a start's commit fails its slot condition (``Commit.NO_SLOT``)."""
+        return self.slots >= self.max_slots
+
+    def refuses_start(self, g: int, group: GroupItem) -> bool:
+        """A start decided on ``group`` (a load of ``g``) would pass the guard, being the current item, and
+        fail the slot condition."""
+        return self.slots_full and group is self.groups[g]
+
     def waiters(self, limit: int) -> list[int]:
         """The groups of the first ``limit`` waiter items, longest waiting first (a strongly consistent Query)."""
         return [g for _, _, g in self.line[:limit]]
@@ -135,7 +145,7 @@ class LedgerTable:
         if guard.seq != group.seq or guard.version != group.version or guard.epoch != group.epoch:
             self.conflicts += 1
             return Commit.CONFLICT
-        if d.slot_delta > 0 and self.slots >= self.max_slots:
+        if d.slot_delta > 0 and self.slots_full:
             self.no_slot += 1
             return Commit.NO_SLOT
         if after is None:
