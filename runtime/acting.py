@@ -214,7 +214,7 @@ def resolve_check(ctx: RuntimeContext, view: GroupView, d: Decision, caller: Cal
         return "live"
     if carry_out(ctx, view, decision) != Commit.OK:
         return "conflict"
-    if seen is not None and ctx.catalog_database and ctx.spec.feeds:
+    if seen is not None and ctx.keeps_catalog:
         from landing_pipeline.runtime.catalog_sync import sync_run  # only stacks with feeds keep a catalog
 
         sync_run(ctx, seen)

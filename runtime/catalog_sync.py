@@ -25,7 +25,7 @@ def sync_run(ctx: RuntimeContext, run: Mapping[str, Any]) -> list[str]:
     """Register ``run``'s group in its feed's tables (a Glue ``JobRun``: its ``Arguments`` and state). Runs of no
     feed, of a stack without a catalog, or still running change nothing. Raises on a failed catalog call (the
     caller's event is retried)."""
-    if not ctx.catalog_database or not ctx.spec.feeds or str(run.get("JobRunState", "")) not in ENDED_STATES:
+    if not ctx.keeps_catalog or str(run.get("JobRunState", "")) not in ENDED_STATES:
         return []
     arguments = run.get("Arguments") or {}
     feed = next((f for f in ctx.spec.feeds if f.name == arguments.get(FEED_ARG)), None)

@@ -94,7 +94,7 @@ def complete(ctx: RuntimeContext, body: str) -> str:
     group, token = run
     with obs.file_context(group=group, run_id=ended.run_id):
         kind = _apply_end(ctx, ended, group, token)
-        if ctx.catalog_database and ctx.spec.feeds:   # also when nothing changed: a retried event retries this
+        if ctx.keeps_catalog:   # also when nothing changed: a retried event retries this
             from landing_pipeline.runtime.catalog_sync import sync_run  # only stacks with feeds keep a catalog
 
             run_now = ctx.glue.get_job_run(JobName=ctx.job_name, RunId=ended.run_id)["JobRun"]

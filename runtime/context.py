@@ -108,6 +108,11 @@ class RuntimeContext:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _ledger: Ledger | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def keeps_catalog(self) -> bool:
+        """The stack registers its feeds' tables (``runtime.catalog_sync``): only with feeds and a database."""
+        return bool(self.catalog_database and self.spec.feeds)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, clients: Mapping[str, Any] | None = None,
                  client_factory: ClientFactory | None = None, clock: Callable[[], float] | None = None,
