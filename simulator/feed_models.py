@@ -43,15 +43,15 @@ def file_feeds(spec: PipelineSpec, workload: Workload) -> list[str]:
     """Each accepted file's feed name (``NO_FEED`` when none matches), as the dispatcher would name it."""
     if not spec.feeds:
         return [NO_FEED] * workload.files
-    by_group: dict[tuple[int, str], str] = {}
     names = workload.group_names
+    if all(feed.match_on == "group" for feed in spec.feeds):   # one answer per group, not per file
+        of_group = [feed_of_key(spec.feeds, name, "") for name in names]
+        feed_names = [NO_FEED if feed is None else feed.name for feed in of_group]
+        return [feed_names[g] for g in workload.group]
     result = []
     for g, key in zip(workload.group, workload.keys, strict=True):
-        found = by_group.get((g, key))
-        if found is None:
-            feed = feed_of_key(spec.feeds, names[g], key)
-            found = by_group[(g, key)] = NO_FEED if feed is None else feed.name
-        result.append(found)
+        feed = feed_of_key(spec.feeds, names[g], key)
+        result.append(NO_FEED if feed is None else feed.name)
     return result
 
 
