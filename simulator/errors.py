@@ -37,6 +37,16 @@ class ScenarioError(InputError):
         super().__init__(f"invalid scenario {source} ({count}):\n{lines}")
 
 
+class UnsupportedByFastModel(InputError):
+    """The fast model (``--fast``) cannot answer for this stack and scenario; each problem says the way out."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"--fast cannot simulate this ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"
+                         f"\n{lines}")
+
+
 def did_you_mean(word: object, choices: list[str] | tuple[str, ...]) -> str:
     """``", did you mean 'poisson'?"`` when a close choice exists, else ``""``."""
     import difflib

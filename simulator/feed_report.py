@@ -8,6 +8,7 @@ one feed: ``runtime.feeds``). Only stacks with feeds get this table, so other re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from landing_pipeline.simulator.feed_models import NO_FEED, file_feeds
 from landing_pipeline.simulator.ledger import DEAD, SUCCEEDED
+from landing_pipeline.simulator.queue_model import QueueModel
 
 if TYPE_CHECKING:
     from landing_pipeline.simulator.runner import Model
@@ -39,9 +41,9 @@ def per_feed_metrics(model: Model, scenario: Scenario) -> dict[str, dict[str, An
     status = np.asarray(model.ledger.status, dtype=np.int8)
     latency = np.asarray(model.ledger.done_s) - np.asarray(w.land_s)
     dpu_s: dict[str, float] = {}
-    for run in model.glue.runs:
-        feed = str(feeds[run.fids[0]])
-        dpu_s[feed] = dpu_s.get(feed, 0.0) + max(run.end - run.running_at, model.min_billed_s) * model.dpus
+    for first, running_s in _bills(model):
+        feed = str(feeds[first])
+        dpu_s[feed] = dpu_s.get(feed, 0.0) + max(running_s, model.min_billed_s) * model.dpus
     result: dict[str, dict[str, Any]] = {}
     for name in [*(feed.name for feed in spec.feeds), NO_FEED]:
         mine = feeds == name
@@ -81,3 +83,12 @@ def per_feed_table(metrics: dict[str, Any]) -> Table | None:
     for name, values in rows.items():
         table.add_row(name, *(cell(values.get(key), kind) for _, key, kind in COLUMNS))
     return table
+
+
+def _bills(model: Model) -> Iterator[tuple[int, float]]:
+    """Per Glue run: its first file and its RUNNING seconds."""
+    if isinstance(model, QueueModel):
+        yield from zip(model.run_first, model.billed, strict=True)
+        return
+    for run in model.glue.runs:
+        yield run.fids[0], run.end - run.running_at

@@ -22,6 +22,7 @@ from landing_pipeline.simulator.ledger import BLOCKED, DEAD, LOST, PENDING, SUCC
 from landing_pipeline.simulator.model import PipelineModel, sort_keys
 from landing_pipeline.simulator.ordering import late_files, ordering_violations, ranks
 from landing_pipeline.simulator.prices import cost_breakdown
+from landing_pipeline.simulator.queue_model import QueueModel
 from landing_pipeline.simulator.scenario import Scenario
 from landing_pipeline.simulator.stability import Stability
 
@@ -87,8 +88,10 @@ def compute(model: Model, scenario: Scenario, stability: Stability, wall_s: floa
     runs = model.runs
     first_land = float(land.min()) if len(land) else 0.0
     group = np.asarray(w.group, dtype=np.int64)
-    keys = model.sort_keys if isinstance(model, PipelineModel) else sort_keys(w, model.spec.order_by)
-    rank = ranks(keys)
+    if isinstance(model, QueueModel):
+        rank = model.rank
+    else:
+        rank = ranks(model.sort_keys if isinstance(model, PipelineModel) else sort_keys(w, model.spec.order_by))
     late = late_files(group, rank, enqueue, *model.leases())
     finished = np.where(final >= 0, final, math.inf)
     if model.spec.on_failure == "block":   # a DEAD file holds its group's later files (unless it was late)
@@ -142,6 +145,14 @@ def compute(model: Model, scenario: Scenario, stability: Stability, wall_s: floa
     }
     if isinstance(model, PipelineModel):
         metrics.update(protocol_metrics(model, slots))
+    elif isinstance(model, QueueModel):
+        spans = np.asarray(model.run_spans, dtype=float).reshape(-1, 2)
+        metrics.update({"waits": model.waits, "waiters_woken": model.waiters_woken, "recovered": 0,
+                        "deliveries": model.deliveries,
+                        "deliveries_per_file": model.deliveries / w.files if w.files else 0.0,
+                        "reconciler_passes": model.passes,
+                        "slot_busy_while_waiting": busy_share_while_waiting(model.wait_spans, spans[:, 0], spans[:, 1],
+                                                                            slots)})
     if model.spec.feeds:   # only stacks with feeds: other reports stay as they were
         metrics["per_feed"] = per_feed_metrics(model, scenario)
     return metrics

@@ -37,7 +37,8 @@ from landing_pipeline.simulator.scenario import Scenario
 from landing_pipeline.simulator.table import LedgerTable
 from landing_pipeline.simulator.workload import Workload
 
-Design = Literal["held", "seed"]
+Design = Literal["held", "seed", "queue"]
+"""held: the deployed protocol; seed: the original card's; queue: the held design's timing, fast (queue_model)."""
 RUN_COLUMNS = 6   # per (run, file): file, lease taken, StartJobRun, RUNNING, end, succeeded
 
 

@@ -185,7 +185,8 @@ def summary_tables(metrics: dict[str, Any], region: str = REGION, as_of: str = P
 def render(console: Console, metrics: dict[str, Any], spec: PipelineSpec, scenario: Scenario, *, stack: str,
            design: str, seed: int, theory: dict[str, Any] | None) -> None:
     replications = metrics.get("replications", 1)
-    console.print(f"[bold]{scenario.name}[/] against [bold]{stack}[/]: {design} design, "
+    shown = "held design, fast model" if design == "queue" else f"{design} design"
+    console.print(f"[bold]{scenario.name}[/] against [bold]{stack}[/]: {shown}, "
                   f"{scenario.overheads.preset} overheads, max_parallel_groups={spec.max_parallel_groups}, "
                   f"{spec.worker_count} x {spec.worker_type}, seed {seed}"
                   + (f", {replications} replications (mean ± 95 % CI)" if replications > 1 else ""),

@@ -17,9 +17,11 @@ import simpy
 
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.capacity import dispatcher_concurrency
+from landing_pipeline.simulator.errors import UnsupportedByFastModel
 from landing_pipeline.simulator.metrics import compute, is_number
 from landing_pipeline.simulator.model import Design, PipelineModel
 from landing_pipeline.simulator.processes import reconciler, router
+from landing_pipeline.simulator.queue_model import QueueModel, unsupported
 from landing_pipeline.simulator.scenario import Scenario
 from landing_pipeline.simulator.seed_model import SeedModel, seed_dispatcher, seed_router
 from landing_pipeline.simulator.stability import Stability, check
@@ -28,7 +30,7 @@ from landing_pipeline.simulator.workload import Workload, build_workload
 
 Progress = Callable[[int, int], None]
 MAX_SAMPLES = 1200
-Model = PipelineModel | SeedModel
+Model = PipelineModel | SeedModel | QueueModel
 
 
 @dataclass
@@ -79,6 +81,8 @@ def simulate(spec: PipelineSpec, scenario: Scenario, *, design: Design = "held",
     np_rng = np.random.default_rng(seed)
     workload = build_workload(scenario, spec, np_rng)
     stability = check(scenario, spec, reference_dpus)
+    if design == "queue":
+        return _simulate_queue(spec, scenario, workload, np_rng, stability, seed, started, progress, reference_dpus)
     env = simpy.Environment()
     model: Model
     if design == "seed":
@@ -94,6 +98,20 @@ def simulate(spec: PipelineSpec, scenario: Scenario, *, design: Design = "held",
     wall = time.perf_counter() - started
     metrics = compute(model, scenario, stability, wall, _events_scheduled(env), end_s)
     return SimulationResult(metrics, model, stability, design, seed)
+
+
+def _simulate_queue(spec: PipelineSpec, scenario: Scenario, workload: Workload, rng: np.random.Generator,
+                    stability: Stability, seed: int, started: float, progress: Progress | None,
+                    reference_dpus: float | None) -> SimulationResult:
+    """The fast model (``simulator.queue_model``): its own event loop, the same metrics."""
+    problems = unsupported(spec, scenario)
+    if problems:
+        raise UnsupportedByFastModel(problems)
+    model = QueueModel(spec, scenario, workload, rng, reference_dpus)
+    end_s = model.run(scenario.limits.drain_limit_s, progress)
+    wall = time.perf_counter() - started
+    metrics = compute(model, scenario, stability, wall, model.seq, end_s)
+    return SimulationResult(metrics, model, stability, "queue", seed)
 
 
 def _run(env: simpy.Environment, model: Model, scenario: Scenario, progress: Progress | None) -> float:
