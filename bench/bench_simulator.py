@@ -6,8 +6,10 @@ Measured in one run, so the ratios are fair whatever the machine's speed:
    files over 10,000 groups, realistic overheads, the Glue-slot handoff (always on in v2), 1,000 Glue slots
    about 94 % busy by the analytic check (``simulator.stability``): a lognormal run of mean 55 s plus a 10 s
    start-up, 15 s of Glue start, 1 % failures. Beside it, on the same arrival count, rate and slots, a
-   minimal SimPy M/M/c and Ciw with exponential service of the model's mean slot time. Goal: <= 25 s CPU on
-   one core and < 1 GB peak memory;
+   minimal SimPy M/M/c and Ciw with exponential service of the model's mean slot time, and ``saturated-fast``:
+   the fast model (``--fast``, ``simulator.queue_model``) on the same day, with how far each of its answers
+   (waits, latency percentiles, drain, cost) is from the full model's. Goal: <= 25 s CPU on one core and
+   < 1 GB peak memory;
 2. ``week``: the same model on a realistic week of 1,000,000 files (the slots 60 % busy);
 3. ``mmc``: the model on an M/M/8 (overheads none, unique groups, Poisson, exponential runs) beside the
    minimal SimPy M/M/8 and Ciw, with the mean waits beside Erlang C (a fast model that is wrong is not a
@@ -50,6 +52,7 @@ from simulator_peers import ciw_mmc, minimal_simpy_mmc  # noqa: E402
 
 from landing_pipeline.runtime.spec import PipelineSpec  # noqa: E402
 from landing_pipeline.runtime.spec_loader import load_stack  # noqa: E402
+from landing_pipeline.simulator.model import Design  # noqa: E402
 from landing_pipeline.simulator.runner import simulate  # noqa: E402
 from landing_pipeline.simulator.scenario import Scenario, load_scenario, parse_scenario  # noqa: E402
 from landing_pipeline.simulator.stability import check  # noqa: E402
@@ -58,7 +61,9 @@ from landing_pipeline.simulator.theory import mmc_wait_mean  # noqa: E402
 GOAL_S, GOAL_MB = 25.0, 1024.0
 DAY_S, WEEK_S = 86400.0, 7 * 86400.0
 SATURATED_SLOTS_PER_FILE = 1000 / 1_000_000   # 1,000 slots for 1,000,000 files a day: ~94 % busy
-CHILD_CASES = ("saturated", "saturated-simpy", "saturated-ciw", "week")
+CHILD_CASES = ("saturated", "saturated-simpy", "saturated-ciw", "saturated-fast", "week")
+AGREEMENT = ("wait_mean_s", "wait_p95_s", "latency_p50_s", "latency_p95_s", "latency_p99_s", "drain_s", "cost_usd")
+"""What the fast model must answer as the full model does, compared when both ran."""
 
 
 def peak_mb() -> float:
@@ -100,9 +105,10 @@ def mmc(files: int, rate: float, mean_s: float) -> Scenario:
     }, "bench-mmc", ROOT)
 
 
-def timed(spec: PipelineSpec, scenario: Scenario, seed: int) -> tuple[float, float, dict[str, Any]]:
+def timed(spec: PipelineSpec, scenario: Scenario, seed: int, design: Design = "held"
+          ) -> tuple[float, float, dict[str, Any]]:
     started, cpu = time.perf_counter(), time.process_time()
-    result = simulate(spec, scenario, seed=seed)
+    result = simulate(spec, scenario, seed=seed, design=design)
     return time.perf_counter() - started, time.process_time() - cpu, result.metrics
 
 
@@ -112,6 +118,13 @@ def _modelled(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def _describe(metrics: dict[str, Any]) -> str:
     files = metrics["files"]
+    if "decisions" not in metrics:   # the fast model: no protocol steps to count
+        events = metrics["sim_events"]
+        return (f"    {files:,} files, {events:,} events ({events / files:.1f} per file), "
+                f"p95 latency {metrics['latency_p95_s']:.0f} s, {metrics['succeeded']:,} succeeded, "
+                f"{metrics['dead']} dead, ordering violations {metrics['ordering_violations']}, peak groups "
+                f"{metrics['max_parallel_groups']}, waits {metrics['waits']:,}, slots busy while waiting "
+                f"{metrics['slot_busy_while_waiting'] or 0:.1%}")
     return (f"    {files:,} files, {metrics['sim_events']:,} events ({metrics['sim_events'] / files:.1f} per file), "
             f"p95 latency {metrics['latency_p95_s']:.0f} s, {metrics['succeeded']:,} succeeded, "
             f"{metrics['dead']} dead, ordering violations {metrics['ordering_violations']}, late {metrics['late']},"
@@ -131,13 +144,14 @@ def run_child(args: argparse.Namespace) -> dict[str, Any]:
         scenario = realistic(args.files, args.groups)
     else:
         spec, scenario = saturated(args.files, args.groups)
-    if args.case in ("saturated", "week"):
+    if args.case in ("saturated", "week", "saturated-fast"):
         stability = check(scenario, spec)
         print(f"  {args.case}: {args.files:,} files over {args.groups:,} groups, {spec.max_parallel_groups} slots, "
               f"utilisation {stability.offered_load / spec.max_parallel_groups:.1%} by the analytic check",
               flush=True)
-        wall, cpu, metrics = timed(spec, scenario, args.seed)
+        wall, cpu, metrics = timed(spec, scenario, args.seed, "queue" if args.case == "saturated-fast" else "held")
         print(_describe(metrics), flush=True)
+        result["agreement"] = {name: metrics[name] for name in AGREEMENT}
         if args.metrics_out:
             Path(args.metrics_out).write_text(json.dumps(_modelled(metrics), indent=1, sort_keys=True,
                                                          default=str) + "\n")
@@ -161,7 +175,7 @@ def in_child(case: str, args: argparse.Namespace) -> dict[str, Any]:
     """``case`` in a fresh interpreter, so its peak memory is its own."""
     command = [sys.executable, __file__, "--child", "--case", case, "--files", str(args.files),
                "--groups", str(args.groups), "--seed", str(args.seed)]
-    if args.metrics_out and case in ("saturated", "week"):
+    if args.metrics_out and case in ("saturated", "week", "saturated-fast"):
         command += ["--metrics-out", args.metrics_out]
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
     lines = done.stdout.splitlines()
@@ -181,7 +195,8 @@ def report(rows: list[dict[str, Any]]) -> None:
               f"{row['events']:11,} {row['events'] / row['cpu']:13,.0f} {row['peak_mb']:8.0f} "
               f"{row['wait'] if row['wait'] is not None else float('nan'):12.2f}")
     print(f"  (peak MB: ru_maxrss of each case's own process; the imports alone take {rows[0]['imports_mb']:.0f} MB)")
-    model = next((row for row in rows if row["case"] in ("saturated", "week")), None)
+    model = next((row for row in rows if row["case"] in ("saturated", "week")), None) or next(
+        (row for row in rows if row["case"] == "saturated-fast"), None)
     if model is None:
         return
     for row in rows:
@@ -189,12 +204,19 @@ def report(rows: list[dict[str, Any]]) -> None:
             print(f"  {model['case']} / {row['case']}: {row['cpu'] / model['cpu'] * model['files'] / row['files']:.2f}x"
                   f" the files per CPU second, {(model['events'] / model['cpu']) / (row['events'] / row['cpu']):.2f}x"
                   " the events per CPU second")
-    if model["case"] == "saturated":
-        scale = 1_000_000 / model["files"]
-        verdict = "met" if model["cpu"] <= GOAL_S and model["peak_mb"] <= GOAL_MB else "NOT met"
-        extrapolated = "" if scale == 1 else f" (extrapolated linearly from {model['files']:,} files)"
-        print(f"  goal <= {GOAL_S:.0f} s CPU and < 1 GB for 1,000,000 files: {model['cpu'] / GOAL_S * scale:.2f}x "
-              f"the 25 s goal{extrapolated}, {model['peak_mb']:.0f} MB: "
+    fast = next((row for row in rows if row["case"] == "saturated-fast"), None)
+    if fast is not None and model["case"] == "saturated":
+        print("  fast model vs full model, same arrivals: " + ", ".join(
+            f"{name} {fast['agreement'][name] / model['agreement'][name] - 1:+.1%}" for name in AGREEMENT
+            if model["agreement"][name]))
+    for row in (model, fast):
+        if row is None or not row["case"].startswith("saturated"):
+            continue
+        scale = 1_000_000 / row["files"]
+        verdict = "met" if row["cpu"] <= GOAL_S and row["peak_mb"] <= GOAL_MB else "NOT met"
+        extrapolated = "" if scale == 1 else f" (extrapolated linearly from {row['files']:,} files)"
+        print(f"  {row['case']}: goal <= {GOAL_S:.0f} s CPU and < 1 GB for 1,000,000 files: "
+              f"{row['cpu'] / GOAL_S * scale:.2f}x the 25 s goal{extrapolated}, {row['peak_mb']:.0f} MB: "
               + (verdict if scale == 1 else "n/a at this scale"))
 
 
@@ -243,7 +265,7 @@ def compare_backlog(seed: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", default="all", choices=("all", "saturated", "week", "mmc", "backlog",
-                                                          *CHILD_CASES[1:3]))
+                                                          *CHILD_CASES[1:4]))
     parser.add_argument("--files", type=int, default=1_000_000, help="files in the saturated day and the week")
     parser.add_argument("--groups", type=int, default=10_000, help="groups in the saturated day and the week")
     parser.add_argument("--mmc-files", type=int, default=None,
@@ -256,11 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print("RESULT " + json.dumps(run_child(args)), flush=True)
         return 0
-    if args.case in ("all", "saturated", *CHILD_CASES[1:3]):
+    if args.case in ("all", "saturated", *CHILD_CASES[1:4]):
         print(f"saturated day: {args.files:,} files in {DAY_S:.0f} s over {args.groups:,} groups, each case in "
               "its own process")
-        cases = [args.case] if args.case in CHILD_CASES[1:3] else (
-            ["saturated"] if args.no_peers else ["saturated", "saturated-simpy", "saturated-ciw"])
+        cases = [args.case] if args.case in CHILD_CASES[1:4] else (
+            ["saturated", "saturated-fast"] if args.no_peers
+            else ["saturated", "saturated-fast", "saturated-simpy", "saturated-ciw"])
         report([in_child(case, args) for case in cases])
     if args.case in ("all", "week"):
         print(f"\nrealistic week: {args.files:,} files over {args.groups:,} groups")
