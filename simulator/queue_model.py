@@ -13,7 +13,7 @@ beyond its records.
 It is an approximation of the protocol model and is checked against it (``tests/simulator/test_fast_model.py``:
 the same scenarios, latency percentiles, waits, peak parallelism and drain time within a stated tolerance),
 not a second source of the rules' truth: the rules it follows are ``Policy``'s numbers and backoff.
-What it does not model is refused before it runs (``unsupported``): faults, ``lateFiles: park``, quotas
+What it does not model is refused before it runs (``simulator.queue_scope``): faults, ``lateFiles: park``, quotas
 other than Glue's concurrent runs, and a Glue quota below ``maxParallelGroups`` (where the protocol model's
 refused starts and their backoff decide the waits).
 """
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from array import array
 from bisect import insort
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,13 +32,14 @@ from landing_pipeline.runtime.contract import GLUE_SUCCEEDED
 from landing_pipeline.runtime.group_state import Policy
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.simulator.attempts import Attempts
-from landing_pipeline.simulator.capacity import dpus, duration_scale, glue_capacity
+from landing_pipeline.simulator.capacity import dpus, duration_scale
 from landing_pipeline.simulator.feed_models import job_plan
 from landing_pipeline.simulator.glue import FAILED, TIMEOUT
-from landing_pipeline.simulator.ledger import BLOCKED, DEAD, SUCCEEDED, FileLedger, RunLog, Series
-from landing_pipeline.simulator.model import RUN_COLUMNS, sort_keys
+from landing_pipeline.simulator.ledger import BLOCKED, DEAD, SUCCEEDED
+from landing_pipeline.simulator.model import sort_keys
 from landing_pipeline.simulator.ordered_queue import uniform_stream
 from landing_pipeline.simulator.ordering import ranks
+from landing_pipeline.simulator.queue_records import QueueRecords, as_array
 from landing_pipeline.simulator.scenario import Scenario
 from landing_pipeline.simulator.workload import Workload
 
@@ -51,39 +51,10 @@ RunRecord = tuple[int, tuple[int, ...], int, str]
 """A run on the heap: its group, its files in the job's order, how many it finished, its final state."""
 
 
-def unsupported(spec: PipelineSpec, scenario: Scenario) -> list[str]:
-    """What the fast model would get wrong for this stack and scenario, each with its way out."""
-    problems, limits = [], scenario.limits
-    if scenario.faults.any:
-        problems.append("faults: the fast model injects none (crashes, duplicate deliveries and lost Glue events are "
-                        "the protocol's business): drop --fast to simulate them")
-    if getattr(spec, "late_files", "run") == "park":
-        problems.append("lateFiles: park is not modelled by --fast (late files run in their order there): "
-                        "drop --fast")
-    for name, label in (("account_dpus", "account_dpus"), ("start_job_run_per_s", "start_job_run_per_s"),
-                        ("lambda_function_concurrency", "lambda_function_concurrency"),
-                        ("fifo_calls_per_s", "fifo_calls_per_s")):
-        if getattr(limits, name) is not None:
-            problems.append(f"limits.{label}: the fast model has no such quota: drop --fast to see where it bites")
-    if glue_capacity(spec, scenario) < spec.max_parallel_groups:
-        problems.append(f"Glue allows {glue_capacity(spec, scenario)} concurrent runs (limits or the job's "
-                        f"MaxConcurrentRuns), fewer than maxParallelGroups {spec.max_parallel_groups}: starts are "
-                        "refused then, which only the protocol model plays out; raise the limit or drop --fast")
-    return problems
-
-
-def _array(code: str, values: np.ndarray) -> array:  # type: ignore[type-arg]
-    """A numpy column as an ``array``: the event loop reads single items, which numpy boxes slowly."""
-    out = array(code)
-    out.frombytes(np.ascontiguousarray(values, dtype=np.int64 if code == "q" else np.float64).tobytes())
-    return out
-
-
-class QueueModel:
+class QueueModel(QueueRecords):
     """The held design's timing: one slot pool, a line of waiting groups, each group's files in order."""
 
     design = "queue"
-    overlapping_runs = refused = 0
 
     def __init__(self, spec: PipelineSpec, scenario: Scenario, workload: Workload, rng: np.random.Generator,
                  reference_dpus: float | None = None):
@@ -94,11 +65,11 @@ class QueueModel:
         # per file, as compact arrays: the rank in the stack's order (the sort keys themselves, 100 B a file, are
         # not kept), the whole landing second, the size in bytes, when the settle or a retry's backoff ends
         self.rank = ranks(sort_keys(workload, spec.order_by))
-        self.ranks = _array("q", self.rank)
+        self.ranks = as_array("q", self.rank)
         landed = np.floor(np.asarray(workload.land_s, dtype=float))
-        self.landed_at = _array("d", landed)
-        self.sizes = _array("q", (np.maximum(np.asarray(workload.size_mb, dtype=float), 0.0) * 1_000_000))
-        self.ready_at = _array("d", landed + self.policy.settle_s)
+        self.landed_at = as_array("d", landed)
+        self.sizes = as_array("q", (np.maximum(np.asarray(workload.size_mb, dtype=float), 0.0) * 1_000_000))
+        self.ready_at = as_array("d", landed + self.policy.settle_s)
         self.capacity = spec.max_parallel_groups
         self.random = uniform_stream(rng)
         self.dpus = dpus(spec)
@@ -108,16 +79,7 @@ class QueueModel:
         self.glue_start = over.glue_start_s.stream(rng)
         self.dispatch = over.dispatcher_s.stream(rng)
         self.completion_delay = over.completion_s.stream(rng)
-        self.min_billed_s = scenario.prices.glue_minimum_billed_s
-        self.ledger = FileLedger.empty(files)
-        self.late = [False] * files
-        self.run_flat = array("d")
-        self.lease_flat = array("d")
-        self.billed = array("d")   # per Glue run: its RUNNING seconds (what Glue bills) and its first file
-        self.run_first = array("q")
-        self.run_spans = array("d")   # per Glue run: StartJobRun (a slot taken), end
-        self.series = Series()
-        self.outstanding = files
+        super().__init__(files, scenario.prices.glue_minimum_billed_s, self.dpus)
         # per group
         self.pending: list[list[tuple[int, int]]] = [[] for _ in range(groups)]   # (rank, file), in order
         self.leased = [False] * groups
@@ -130,15 +92,7 @@ class QueueModel:
         self.in_line = bytearray(groups)   # the group's entry in ``line`` is current
         self.heap: list[tuple[float, int, int, object]] = []
         self.seq = 0
-        self.slots_used = self.runs_alive = 0
-        self.recorded_count = self.final_count = self.blocked = self.leased_files = 0
-        self.deliveries = self.waits = self.backlog_max = self.glue_run_count = self.completions = self.passes = 0
-        self.waiters_woken = 0
-        self.max_parallel_groups = self.max_concurrent_runs = 0
-        self.wait_spans = array("d")
-        self.last_final_s = 0.0
-        self.now = 0.0
-        self._runs: RunLog | None = None
+        self.slots_used = 0
 
     # --- the event loop --------------------------------------------------------------------------------------
     def run(self, drain_limit_s: float, progress: Callable[[int, int], None] | None = None) -> float:
@@ -361,56 +315,3 @@ class QueueModel:
         self._wake_waiters(self.capacity - self.slots_used, now)
         if self.busy:
             self._push(now + self.policy.check_interval_s, PASS, None)
-
-    # --- records -----------------------------------------------------------------------------------------------
-    def _final(self, fid: int, status: int, now: float) -> None:
-        ledger = self.ledger
-        ledger.status[fid] = status
-        if status == BLOCKED:
-            self.blocked += 1
-            self.outstanding -= 1
-            return
-        self.outstanding -= 1
-        self.final_count += 1
-        ledger.final_s[fid] = now
-        if now > self.last_final_s:
-            self.last_final_s = now
-
-    @property
-    def busy(self) -> bool:
-        return self.outstanding > 0 or self.leased_files > 0
-
-    @property
-    def runs(self) -> RunLog:
-        if self._runs is None or RUN_COLUMNS * len(self._runs) != len(self.run_flat):
-            self._runs = RunLog.from_flat(self.run_flat)
-        return self._runs
-
-    @property
-    def glue_slots(self) -> QueueModel:
-        """The peaks the metrics read from Glue's slots (``GlueSlots``' names), kept by this model itself."""
-        return self
-
-    @property
-    def glue(self) -> QueueModel:
-        """Starts refused by Glue (``Glue.refused``): none, the slot pool is Glue's own limit here."""
-        return self
-
-    @property
-    def max_runs_per_group(self) -> int:
-        return 1 if self.glue_run_count else 0
-
-    @property
-    def glue_runs(self) -> int:
-        return self.glue_run_count
-
-    def billed_dpu_seconds(self) -> float:
-        return float(np.maximum(np.asarray(self.billed), self.min_billed_s).sum()) * self.dpus
-
-    def leases(self) -> tuple[np.ndarray, np.ndarray]:
-        table = np.asarray(self.lease_flat, dtype=float).reshape(-1, 2)
-        return table[:, 0].astype(np.int64), table[:, 1].copy()
-
-    def sample(self) -> None:
-        waiting = self.recorded_count - self.final_count - self.blocked - self.leased_files
-        self.series.add(self.now, waiting, self.leased_files, self.runs_alive, self.runs_alive)

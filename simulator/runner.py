@@ -21,7 +21,8 @@ from landing_pipeline.simulator.errors import UnsupportedByFastModel
 from landing_pipeline.simulator.metrics import compute, is_number
 from landing_pipeline.simulator.model import Design, PipelineModel
 from landing_pipeline.simulator.processes import reconciler, router
-from landing_pipeline.simulator.queue_model import QueueModel, unsupported
+from landing_pipeline.simulator.queue_model import QueueModel
+from landing_pipeline.simulator.queue_scope import unsupported
 from landing_pipeline.simulator.scenario import Scenario
 from landing_pipeline.simulator.seed_model import SeedModel, seed_dispatcher, seed_router
 from landing_pipeline.simulator.stability import Stability, check
