@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.acting import carry_out, policy, wake_waiters
-from landing_pipeline.runtime.batch import process_batch
+from landing_pipeline.runtime.batch import SQSRecord, process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context, is_aws_error
 from landing_pipeline.runtime.contract import (
     GLUE_ACTIVE_STATES,
@@ -28,9 +28,6 @@ from landing_pipeline.runtime.contract import (
 )
 from landing_pipeline.runtime.decide import Caller, RunEnd, run_ended
 from landing_pipeline.runtime.ledger import Commit
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 REQUIRED = ("ordered_queue_url", "ledger_table", "job_name", "output_bucket")
 _REEVALUATIONS = 6
@@ -147,10 +144,10 @@ def _record_handler(ctx: RuntimeContext, record: SQSRecord) -> str:
         raise
 
 
-def process_event(ctx: RuntimeContext, event: dict[str, Any], lambda_context: Any = None) -> dict[str, Any]:
-    return process_batch(ctx, event, _record_handler, lambda_context)
+def process_event(ctx: RuntimeContext, event: dict[str, Any]) -> dict[str, Any]:
+    return process_batch(ctx, event, _record_handler)
 
 
 @obs.instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_event(handler_context(*REQUIRED), event, context)
+    return process_event(handler_context(*REQUIRED), event)
