@@ -12,7 +12,6 @@ whose event never came (F10). Another tool's runs of the same job are ignored.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from landing_pipeline.runtime import observability as obs
@@ -28,6 +27,7 @@ from landing_pipeline.runtime.contract import (
 )
 from landing_pipeline.runtime.decide import Caller, RunEnd, run_ended
 from landing_pipeline.runtime.ledger import Commit
+from landing_pipeline.runtime.values import Frozen
 
 REQUIRED = ("ordered_queue_url", "ledger_table", "job_name", "output_bucket")
 _REEVALUATIONS = 6
@@ -37,13 +37,18 @@ class MalformedStateChange(ValueError):
     """A completion-queue body that is not a Glue state change event."""
 
 
-@dataclass(frozen=True)
-class RunEnded:
+class RunEnded(Frozen):
+    """What a Glue Job State Change event says: which run ended, how, and when."""
+
+    _fields = __slots__ = ("job_name", "run_id", "state", "message", "time")
     job_name: str
     run_id: str
     state: str
     message: str | None
     time: str | None
+
+    def __init__(self, job_name: str, run_id: str, state: str, message: str | None, time: str | None) -> None:
+        self._init(job_name, run_id, state, message, time)
 
 
 def parse_state_change(body: str) -> RunEnded | None:
