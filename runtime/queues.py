@@ -50,8 +50,7 @@ class FileMessage(Frozen):
         self._init(file_id, bucket, key, version_id, etag, size, group, received_at)
 
     def to_body(self) -> str:
-        return json.dumps(dict(zip(self._fields, self._values(), strict=True)), ensure_ascii=False,
-                          separators=(",", ":"))
+        return json.dumps(self.as_dict(), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_body(cls, body: str) -> FileMessage:

@@ -33,6 +33,10 @@ class Frozen:
     def _values(self) -> tuple[Any, ...]:
         return tuple([getattr(self, name) for name in self._fields])
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name, in order (what ``vars`` or ``dataclasses.asdict`` gave, without recursing)."""
+        return dict(zip(self._fields, self._values(), strict=True))
+
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
             return self._values() == other._values()  # type: ignore[attr-defined]
