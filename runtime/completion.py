@@ -12,12 +12,11 @@ whose event never came (F10). Another tool's runs of the same job are ignored.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.acting import carry_out, policy, wake_waiters
-from landing_pipeline.runtime.batch import process_batch
+from landing_pipeline.runtime.batch import SQSRecord, process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context, is_aws_error
 from landing_pipeline.runtime.contract import (
     GLUE_ACTIVE_STATES,
@@ -28,9 +27,7 @@ from landing_pipeline.runtime.contract import (
 )
 from landing_pipeline.runtime.decide import Caller, RunEnd, run_ended
 from landing_pipeline.runtime.ledger import Commit
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from landing_pipeline.runtime.values import Frozen
 
 REQUIRED = ("ordered_queue_url", "ledger_table", "job_name", "output_bucket")
 _REEVALUATIONS = 6
@@ -40,13 +37,18 @@ class MalformedStateChange(ValueError):
     """A completion-queue body that is not a Glue state change event."""
 
 
-@dataclass(frozen=True)
-class RunEnded:
+class RunEnded(Frozen):
+    """What a Glue Job State Change event says: which run ended, how, and when."""
+
+    _fields = __slots__ = ("job_name", "run_id", "state", "message", "time")
     job_name: str
     run_id: str
     state: str
     message: str | None
     time: str | None
+
+    def __init__(self, job_name: str, run_id: str, state: str, message: str | None, time: str | None) -> None:
+        self._init(job_name, run_id, state, message, time)
 
 
 def parse_state_change(body: str) -> RunEnded | None:
@@ -147,10 +149,10 @@ def _record_handler(ctx: RuntimeContext, record: SQSRecord) -> str:
         raise
 
 
-def process_event(ctx: RuntimeContext, event: dict[str, Any], lambda_context: Any = None) -> dict[str, Any]:
-    return process_batch(ctx, event, _record_handler, lambda_context)
+def process_event(ctx: RuntimeContext, event: dict[str, Any]) -> dict[str, Any]:
+    return process_batch(ctx, event, _record_handler)
 
 
 @obs.instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_event(handler_context(*REQUIRED), event, context)
+    return process_event(handler_context(*REQUIRED), event)

@@ -10,20 +10,22 @@ keeps its table in memory, apply the same ones. No AWS types, no clock, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from landing_pipeline.runtime.group_state import LEASED, GroupItem, OpenFile, Phase, evolve
+from landing_pipeline.runtime.values import Frozen
 
 
-@dataclass(frozen=True)
-class RecordedFile:
+class RecordedFile(Frozen):
     """What the router's transaction writes: the group item after it, the file item, and whether this write
     set ``wake_pending`` (then exactly this writer sends the group's one wake-up)."""
 
+    _fields = __slots__ = ("group", "file", "late", "wake")
     group: GroupItem
     file: OpenFile
     late: bool
     wake: bool
+
+    def __init__(self, group: GroupItem, file: OpenFile, late: bool, wake: bool) -> None:
+        self._init(group, file, late, wake)
 
 
 def record_file(group: GroupItem, file: OpenFile, now: float, *, wake_check_s: float) -> RecordedFile:

@@ -13,28 +13,25 @@ A duplicate delivery finds the epoch moved and a live lease, and does nothing (F
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 # every start builds its run's arguments (acting.start_run imports job_args where it does): loaded with this
 # module, in the init phase, not at the dispatcher's first start
 from landing_pipeline.runtime import job_args  # noqa: F401
 from landing_pipeline.runtime import observability as obs
 from landing_pipeline.runtime.acting import carry_out, policy, resolve_check, start_run
-from landing_pipeline.runtime.batch import process_batch
+from landing_pipeline.runtime.batch import RetryLater, SQSRecord, process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context
 from landing_pipeline.runtime.decide import Caller, decide
 from landing_pipeline.runtime.ledger import Commit
 from landing_pipeline.runtime.queues import set_visibility
 from landing_pipeline.runtime.wakeups import MalformedWakeUp, parse_wake
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 REQUIRED = ("ordered_queue_url", "ledger_table", "job_name", "output_bucket")
 _REEVALUATIONS = 6
 
 
-class HoldWake(Exception):
+class HoldWake(RetryLater):
     """Not an error: the batch processor reports this message as failed, so it comes back in ``seconds``."""
 
     def __init__(self, kind: str, seconds: int):
@@ -126,11 +123,11 @@ def park_malformed(ctx: RuntimeContext, record: SQSRecord, reason: str) -> None:
                                                                "StringValue": f"malformed wake-up: {reason}"[:1000]}})
 
 
-def process_event(ctx: RuntimeContext, event: dict[str, Any], lambda_context: Any = None) -> dict[str, Any]:
+def process_event(ctx: RuntimeContext, event: dict[str, Any]) -> dict[str, Any]:
     """Dispatch an SQS batch; a wake-up held for a settle or backoff wait is reported in ``batchItemFailures``."""
-    return process_batch(ctx, event, _record_handler, lambda_context)
+    return process_batch(ctx, event, _record_handler)
 
 
 @obs.instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_event(handler_context(*REQUIRED), event, context)
+    return process_event(handler_context(*REQUIRED), event)

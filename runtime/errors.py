@@ -7,24 +7,27 @@ problem at once, so a user fixes a stack file in one pass instead of one error p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from landing_pipeline.runtime.contract import PROJECT
+from landing_pipeline.runtime.values import Frozen
 
 
 class LandingError(Exception):
     """Root of the errors the tool raises deliberately, with a message meant for its user."""
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Frozen):
     """One thing wrong with a configuration: which setting, what value, and how to fix it."""
 
+    _fields = __slots__ = ("setting", "value", "message", "fix")
     setting: str
     value: Any
     message: str
     fix: str
+
+    def __init__(self, setting: str, value: Any, message: str, fix: str) -> None:
+        self._init(setting, value, message, fix)
 
     def __str__(self) -> str:
         key = self.setting if ":" in self.setting else f"{PROJECT}:{self.setting}"  # a mistyped namespace

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
+
+from landing_pipeline.runtime.values import Frozen
 
 if TYPE_CHECKING:
     from landing_pipeline.runtime.spec import PipelineSpec
@@ -68,16 +69,20 @@ def readable_with_digest(name: str, readable: str, max_length: int) -> str:
     return f"{readable[: max_length - _HASH_CHARS - 1]}~{digest}"
 
 
-@dataclass(frozen=True)
-class GroupingRule:
+class GroupingRule(Frozen):
     """A compiled grouping rule, built once from the spec and applied to every key."""
 
-    rule: str = "default"
-    pattern: re.Pattern[str] | None = None
-    fields: int = 2
-    separator: str = "_"
-    fallback: str = "filename"
-    ordering_scope: str = "group"
+    _fields = __slots__ = ("rule", "pattern", "fields", "separator", "fallback", "ordering_scope")
+    rule: str
+    pattern: re.Pattern[str] | None
+    fields: int
+    separator: str
+    fallback: str
+    ordering_scope: str
+
+    def __init__(self, rule: str = "default", pattern: re.Pattern[str] | None = None, fields: int = 2,
+                 separator: str = "_", fallback: str = "filename", ordering_scope: str = "group") -> None:
+        self._init(rule, pattern, fields, separator, fallback, ordering_scope)
 
     @classmethod
     def from_spec(cls, spec: PipelineSpec) -> GroupingRule:

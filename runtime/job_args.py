@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from landing_pipeline.runtime.contract import (
@@ -34,17 +33,21 @@ from landing_pipeline.runtime.contract import (
 )
 from landing_pipeline.runtime.paths import path_component
 from landing_pipeline.runtime.spec import PipelineSpec
+from landing_pipeline.runtime.values import Frozen
 
 
-@dataclass(frozen=True)
-class JobInput:
+class JobInput(Frozen):
     """The file a run processes (what the ordered queue's message carries)."""
 
+    _fields = __slots__ = ("bucket", "key", "version_id", "group", "file_id")
     bucket: str
     key: str
     version_id: str | None
     group: str
     file_id: str
+
+    def __init__(self, bucket: str, key: str, version_id: str | None, group: str, file_id: str) -> None:
+        self._init(bucket, key, version_id, group, file_id)
 
 
 def output_uri(spec: PipelineSpec, output_bucket: str, group: str, file_id: str, table: str = "") -> str:
@@ -102,21 +105,27 @@ a batch of 25 files with long keys runs to 15,000 characters, so past this the l
 output bucket (``--batch_uri``) and the arguments stay small (they are logged, and listed by GetJobRuns)."""
 
 
-@dataclass(frozen=True)
-class BatchFile:
+class BatchFile(Frozen):
     """One file of a run: what it is, its run number (attempts + 1) and its ledger sort key."""
 
+    _fields = __slots__ = ("file", "attempt", "sort_key")
     file: JobInput
     attempt: int
     sort_key: str
 
+    def __init__(self, file: JobInput, attempt: int, sort_key: str) -> None:
+        self._init(file, attempt, sort_key)
 
-@dataclass(frozen=True)
-class BatchObject:
+
+class BatchObject(Frozen):
     """The batch list to write before StartJobRun when it is too long for ``--batch``."""
 
+    _fields = __slots__ = ("uri", "document")
     uri: str
     document: dict[str, Any]
+
+    def __init__(self, uri: str, document: dict[str, Any]) -> None:
+        self._init(uri, document)
 
 
 RUNS_PREFIX = "runs/"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +60,7 @@ from landing_pipeline.runtime.ledger_items import (
     slots_key,
     waiter_sk,
 )
+from landing_pipeline.runtime.values import Frozen
 
 if TYPE_CHECKING:   # a type only: the router records files without ever deciding, so it need not import decide
     from landing_pipeline.runtime.decide import Decision
@@ -74,23 +74,32 @@ class Commit(StrEnum):
     NO_SLOT = "no_slot"     # the start's slot increment found every slot taken: decide with slot_free=False
 
 
-@dataclass(frozen=True)
-class GroupView:
+class GroupView(Frozen):
     """One strongly consistent read of a group: its item, open files in order, and their lineage."""
 
+    _fields = __slots__ = ("group", "files", "lineage", "exists")
     group: GroupItem
     files: list[OpenFile]
     lineage: dict[str, Lineage]
     exists: bool
 
+    def __init__(self, group: GroupItem, files: list[OpenFile], lineage: dict[str, Lineage], exists: bool) -> None:
+        self._init(group, files, lineage, exists)
 
-@dataclass(frozen=True)
-class Recorded:
+
+class Recorded(Frozen):
+    """What the router's write did: whether it recorded the file, and the wake-up it owes the group."""
+
+    _fields = __slots__ = ("created", "late", "wake_id", "group", "feed_conflict")
     created: bool
     late: bool
     wake_id: str | None   # the wake-up to send (this write set wake_pending), else None
     group: GroupItem
-    feed_conflict: str | None = None   # not recorded: the group's files go to this other feed ("" none)
+    feed_conflict: str | None   # not recorded: the group's files go to this other feed ("" none)
+
+    def __init__(self, created: bool, late: bool, wake_id: str | None, group: GroupItem,
+                 feed_conflict: str | None = None) -> None:
+        self._init(created, late, wake_id, group, feed_conflict)
 
 
 class Ledger:

@@ -15,7 +15,6 @@ A ledger of the v1 shape (one ``pk`` per file) is not read or migrated: nothing 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +35,7 @@ from landing_pipeline.runtime.contract import (
     WAITER_SK_PREFIX,
 )
 from landing_pipeline.runtime.group_state import FileStatus, GroupItem, OpenFile, Phase
+from landing_pipeline.runtime.values import Frozen
 
 Status = FileStatus
 DEAD_COUNTER_SK = "#dead"
@@ -75,45 +75,62 @@ def waiter_sk(waiting_since: float, group: str) -> str:
     return f"{WAITER_SK_PREFIX}{waiting_since:017.3f}#{group}"
 
 
-@dataclass(frozen=True)
-class Lineage:
+class Lineage(Frozen):
     """What a file is, beyond its place in the group: what the job reads and operators see."""
 
+    _fields = __slots__ = ("bucket", "key", "etag", "version_id", "size", "recorded_at")
     bucket: str
     key: str
-    etag: str = ""
-    version_id: str | None = None
-    size: int | None = None
-    recorded_at: float = 0.0
+    etag: str
+    version_id: str | None
+    size: int | None
+    recorded_at: float
+
+    def __init__(self, bucket: str, key: str, etag: str = "", version_id: str | None = None,
+                 size: int | None = None, recorded_at: float = 0.0) -> None:
+        self._init(bucket, key, etag, version_id, size, recorded_at)
 
 
-@dataclass(frozen=True)
-class FileRecord:
+class FileRecord(Frozen):
     """A file as operators see it: the pointer item (and the open item while the file is open)."""
 
+    _fields = __slots__ = ("file_id", "group", "sort_key", "status", "bucket", "key", "version_id", "etag",
+                           "size", "attempts", "attempt_base", "redrives", "deaths", "announced", "late", "run_ids",
+                           "recorded_at", "landed_at", "finished_at", "output_location", "reason", "processed_by",
+                           "batch_position")
     file_id: str
     group: str
     sort_key: str
     status: str
-    bucket: str = ""
-    key: str = ""
-    version_id: str | None = None
-    etag: str = ""
-    size: int | None = None
-    attempts: int = 0
-    attempt_base: int = 0
-    redrives: int = 0
-    deaths: int = 0
-    announced: int = 0
-    late: bool = False
-    run_ids: tuple[str, ...] = ()
-    recorded_at: float | None = None
-    landed_at: float | None = None
-    finished_at: float | None = None
-    output_location: str | None = None
-    reason: str | None = None
-    processed_by: str | None = None      # the run that committed it
-    batch_position: str | None = None    # its place in that run's batch, "2/5"
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str
+    size: int | None
+    attempts: int
+    attempt_base: int
+    redrives: int
+    deaths: int
+    announced: int
+    late: bool
+    run_ids: tuple[str, ...]
+    recorded_at: float | None
+    landed_at: float | None
+    finished_at: float | None
+    output_location: str | None
+    reason: str | None
+    processed_by: str | None      # the run that committed it
+    batch_position: str | None    # its place in that run's batch, "2/5"
+
+    def __init__(self, file_id: str, group: str, sort_key: str, status: str, bucket: str = "", key: str = "",
+                 version_id: str | None = None, etag: str = "", size: int | None = None, attempts: int = 0,
+                 attempt_base: int = 0, redrives: int = 0, deaths: int = 0, announced: int = 0, late: bool = False,
+                 run_ids: tuple[str, ...] = (), recorded_at: float | None = None, landed_at: float | None = None,
+                 finished_at: float | None = None, output_location: str | None = None, reason: str | None = None,
+                 processed_by: str | None = None, batch_position: str | None = None) -> None:
+        self._init(file_id, group, sort_key, status, bucket, key, version_id, etag, size, attempts, attempt_base,
+                   redrives, deaths, announced, late, run_ids, recorded_at, landed_at, finished_at, output_location,
+                   reason, processed_by, batch_position)
 
     @property
     def last_error(self) -> str | None:
@@ -131,7 +148,7 @@ class FileRecord:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> FileRecord:
         plain = {name: decode_value(value) for name, value in item.items()}
-        known = {f.name for f in fields(cls)}
+        known = set(cls._fields)
         values = {k: v for k, v in plain.items() if k in known}
         values["run_ids"] = tuple(values.get("run_ids") or ())
         for name in ("recorded_at", "landed_at", "finished_at"):

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from landing_pipeline.runtime.context import aws_error_code
+from landing_pipeline.runtime.values import Frozen
 
 if TYPE_CHECKING:   # types only: the handlers import this module for its SQS helpers, not for the v1 file message
     from landing_pipeline.runtime.context import RuntimeContext
@@ -32,8 +32,10 @@ class MalformedFileMessage(ValueError):
     """An ordered-queue body that is not a file document (nothing but this package should write one)."""
 
 
-@dataclass(frozen=True)
-class FileMessage:
+class FileMessage(Frozen):
+    """One file version as an ordered-queue message body (a JSON document)."""
+
+    _fields = __slots__ = ("file_id", "bucket", "key", "version_id", "etag", "size", "group", "received_at")
     file_id: str
     bucket: str
     key: str
@@ -43,8 +45,12 @@ class FileMessage:
     group: str
     received_at: str | None
 
+    def __init__(self, file_id: str, bucket: str, key: str, version_id: str | None, etag: str, size: int | None,
+                 group: str, received_at: str | None) -> None:
+        self._init(file_id, bucket, key, version_id, etag, size, group, received_at)
+
     def to_body(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(self.as_dict(), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_body(cls, body: str) -> FileMessage:

@@ -19,10 +19,10 @@ router fall back to that.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from landing_pipeline.runtime import observability as obs
-from landing_pipeline.runtime.batch import process_batch
+from landing_pipeline.runtime.batch import SQSRecord, process_batch
 from landing_pipeline.runtime.context import RuntimeContext, handler_context
 from landing_pipeline.runtime.events import IgnoredEvent, MalformedEvent, ObjectCreated, parse_message_body
 from landing_pipeline.runtime.group_state import OpenFile, Policy
@@ -32,9 +32,6 @@ from landing_pipeline.runtime.order import event_epoch_s, order_key, readable, s
 from landing_pipeline.runtime.queues import REASON_ATTRIBUTE
 from landing_pipeline.runtime.spec import PipelineSpec
 from landing_pipeline.runtime.wakeups import send_wake
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 REQUIRED = ("ordered_queue_url", "ledger_table")
 
@@ -184,11 +181,11 @@ def _record_handler(ctx: RuntimeContext, record: SQSRecord) -> Routed:
         raise
 
 
-def process_event(ctx: RuntimeContext, event: dict[str, Any], lambda_context: Any = None) -> dict[str, Any]:
+def process_event(ctx: RuntimeContext, event: dict[str, Any]) -> dict[str, Any]:
     """Route an SQS batch with partial failures; the response is what the event source mapping reads."""
-    return process_batch(ctx, event, _record_handler, lambda_context)
+    return process_batch(ctx, event, _record_handler)
 
 
 @obs.instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_event(handler_context(*REQUIRED), event, context)
+    return process_event(handler_context(*REQUIRED), event)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from landing_pipeline.runtime.contract import ENV_PREFIX, FEEDS_ENV_MAX_BYTES, PROJECT
 from landing_pipeline.runtime.errors import Problem, SpecError
+from landing_pipeline.runtime.values import Frozen
 
 if TYPE_CHECKING:   # runtime.feeds is imported where feeds are read or written: a stack without feeds never needs it
     from landing_pipeline.runtime.feeds import Feed
@@ -252,14 +253,20 @@ class PipelineSpec:
 # Settings table: config keys, descriptions and types, derived from the dataclass once.
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(Frozen):
+    """One setting as users and the components see it: its stack-file key, kind, default and description."""
+
+    _fields = __slots__ = ("name", "config_key", "kind", "default", "description", "runtime")
     name: str
     config_key: str
     kind: Kind
     default: Any
     description: str
     runtime: bool
+
+    def __init__(self, name: str, config_key: str, kind: Kind, default: Any, description: str,
+                 runtime: bool) -> None:
+        self._init(name, config_key, kind, default, description, runtime)
 
     @property
     def qualified_key(self) -> str:

@@ -140,7 +140,7 @@ def test_dpu_seconds_from_glue_else_capacity_else_workers() -> None:
 class FakeDynamo:
     def __init__(self, records: list[FileRecord]):
         self.items = [{"pk": {"S": "id#" + r.file_id}, "sk": {"S": "#file"},
-                       **{k: v for k, v in ((k, encode_value(v)) for k, v in vars(r).items()) if v is not None}}
+                       **{k: v for k, v in ((k, encode_value(v)) for k, v in r.as_dict().items()) if v is not None}}
                       for r in records]
 
     def scan(self, **request: Any) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 Import time itself is measured in bench/bench_handlers.py (a timed test would fail on a busy machine); these
 tests pin its causes instead, each in a fresh interpreter, so a module-level import that drags a rare path back
-into every cold start fails here. What a handler needs on every invocation (Powertools' Logger, Metrics and
-batch processor, the ledger, runtime.decide) stays at module level on purpose: moving it into a function would
+into every cold start fails here. What a handler needs on every invocation (Powertools' Logger and Metrics,
+runtime.batch, the ledger, runtime.decide) stays at module level on purpose: moving it into a function would
 only move its cost from the import to the first invocation.
 """
 
@@ -25,13 +25,16 @@ RARE_PATHS = {f"{RUNTIME}.{name}" for name in ("feeds", "catalog", "catalog_sync
 catalog), spec validation (on the first invocation, building the spec), the stack-file loader and the
 feed-overlap check (deployment), the Glue job's code, difflib (suggesting fixes): no handler module imports them."""
 
+NEVER = {"aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.data_classes", "asyncio"}
+"""Powertools' batch utility, which runtime.batch replaced: it imports asyncio and every Powertools data class,
+0.17x a bare ``import boto3`` on each cold start (docs/runtime.md, "Import time")."""
+
 NOT_IMPORTED = {
-    "router": RARE_PATHS | {f"{RUNTIME}.decide", f"{RUNTIME}.acting", f"{RUNTIME}.job_args"},  # it never decides
-    "dispatcher": RARE_PATHS,
-    "completion": RARE_PATHS | {f"{RUNTIME}.job_args"},   # it never starts a run
+    "router": RARE_PATHS | NEVER | {f"{RUNTIME}.decide", f"{RUNTIME}.acting", f"{RUNTIME}.job_args"},  # no decide
+    "dispatcher": RARE_PATHS | NEVER,
+    "completion": RARE_PATHS | NEVER | {f"{RUNTIME}.job_args"},   # it never starts a run
     # no SQS batch, and a start only on a rare restart (job_args then)
-    "reconciler": RARE_PATHS | {f"{RUNTIME}.job_args", "aws_lambda_powertools.utilities.batch",
-                                "aws_lambda_powertools.utilities.data_classes", "asyncio"},
+    "reconciler": RARE_PATHS | NEVER | {f"{RUNTIME}.job_args", f"{RUNTIME}.batch"},
 }
 
 
@@ -48,14 +51,13 @@ def test_a_handler_module_imports_no_rare_path(handler: str) -> None:
     assert unwanted == [], f"{handler} imports {unwanted} at module level"
 
 
-def test_the_runtime_itself_never_imports_powertools_data_classes() -> None:
-    """Only Powertools' batch utility loads its data classes (its own imports); no runtime module does, so the
-    reconciler, which has no batch, pays nothing for them (checked above) and the others no more than the batch
-    utility costs."""
+def test_the_runtime_never_imports_powertools_data_classes_or_batch_utility() -> None:
+    """Not even for the type checker: runtime.batch has its own ``SQSRecord``, and a module-level import of either
+    (checked above for the handlers) would put asyncio and every data class back into each cold start."""
     offenders = []
     for path in sorted((ROOT / "runtime").glob("*.py")):
         text = path.read_text(encoding="utf-8")
-        head, _, _ = text.partition("\nif TYPE_CHECKING:")
-        module_level = [line for line in head.splitlines() if line.startswith(("from ", "import "))]
-        offenders += [f"{path.name}: {line}" for line in module_level if "utilities.data_classes" in line]
+        imports = [line.strip() for line in text.splitlines() if line.strip().startswith(("from ", "import "))]
+        offenders += [f"{path.name}: {line}" for line in imports
+                      if "utilities.data_classes" in line or "utilities.batch" in line]
     assert offenders == []
