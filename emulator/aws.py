@@ -24,7 +24,7 @@ import boto3
 from botocore import UNSIGNED
 from botocore.config import Config
 
-from landing_pipeline.emulator import moto_speedups
+from landing_pipeline.emulator import botocore_speedups, moto_speedups
 from landing_pipeline.emulator.clock import PipelineClock, sqs_runs_on
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -175,6 +175,7 @@ def _botocore_session() -> Any:
     if _LOADER is None:
         _LOADER = botocore.loaders.create_loader()
     session.register_component("data_loader", _LOADER)
+    botocore_speedups.share_client_classes(session)
     return session
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from typing import Any
@@ -93,29 +94,40 @@ def _code(ctx: BridgeContext, name: str, inputs: dict[str, Any]) -> dict[str, An
     path = getattr(archive, "path", None)
     if isinstance(path, str) and path.endswith(".zip"):
         return {"ZipFile": ctx.resolve_path(path).read_bytes()}
+    entries: list[tuple[str, bytes]] = []
+    _add_to_zip(ctx, entries, archive, "")
+    return {"ZipFile": _zipped(tuple(entries))}
+
+
+@functools.lru_cache(maxsize=8)
+def _zipped(entries: tuple[tuple[str, bytes], ...]) -> bytes:
+    """The zip of these entries, remembered: every entry has a fixed timestamp and mode (``write_zip_entry``),
+    so the same names and contents always zip to the same bytes, and a sweep's deploys (four functions of one
+    code archive per seed) read the files again but deflate them once (0.1-0.15 CPU s per seed)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
-        _add_to_zip(ctx, zipped, archive, "")
-    return {"ZipFile": buffer.getvalue()}
+        for name, data in entries:
+            write_zip_entry(zipped, name, data)
+    return buffer.getvalue()
 
 
-def _add_to_zip(ctx: BridgeContext, zipped: zipfile.ZipFile, item: Any, at: str) -> None:
+def _add_to_zip(ctx: BridgeContext, entries: list[tuple[str, bytes]], item: Any, at: str) -> None:
     """Pulumi's archive semantics: an AssetArchive maps archive paths to assets or archives; a FileArchive of a
     folder puts the folder's contents at its key."""
     if hasattr(item, "assets"):
         for key, value in item.assets.items():
-            _add_to_zip(ctx, zipped, value, f"{at}{key}" if not at else f"{at}/{key}")
+            _add_to_zip(ctx, entries, value, f"{at}{key}" if not at else f"{at}/{key}")
     elif hasattr(item, "text"):
-        write_zip_entry(zipped, at, item.text.encode())
+        entries.append((at, item.text.encode()))
     elif hasattr(item, "path"):
         source = ctx.resolve_path(item.path)
         if source.is_dir():
             for file in sorted(source.rglob("*")):
                 if file.is_file() and "__pycache__" not in file.parts and file.suffix != ".pyc":
                     relative = file.relative_to(source).as_posix()
-                    write_zip_entry(zipped, f"{at}/{relative}" if at else relative, file.read_bytes())
+                    entries.append((f"{at}/{relative}" if at else relative, file.read_bytes()))
         else:
-            write_zip_entry(zipped, at or source.name, source.read_bytes())
+            entries.append((at or source.name, source.read_bytes()))
     else:
         raise BridgeError(f"cannot package {item!r} into a Lambda zip")
 

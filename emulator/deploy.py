@@ -22,7 +22,7 @@ from typing import Any
 
 from landing_pipeline.components.mocks import AwsMocks
 from landing_pipeline.components.program_runner import ProgramRun, run_program, stack_config
-from landing_pipeline.emulator import deploy_cache
+from landing_pipeline.emulator import deploy_cache, deploy_derive
 from landing_pipeline.emulator.aws import InProcessAWS
 from landing_pipeline.emulator.bridge import BridgeError, CreatedResource, MotoMocks
 from landing_pipeline.emulator.lambda_runner import MappingConfig, load_mappings
@@ -68,8 +68,25 @@ def read_stack(stack: str, project_dir: Path | None = None,
     key = deploy_cache.stack_key(stack, folder, overrides)
     with cache.lock:
         if key not in cache.stacks:
-            cache.stacks[key] = _read_stack(stack, folder, overrides)
+            cache.stacks[key] = _derived_reading(cache, key, stack, folder, overrides) or _read_stack(
+                stack, folder, overrides)
         return cache.stacks[key]  # type: ignore[no-any-return]
+
+
+def _derived_reading(cache: deploy_cache.DeployCache, key: tuple[Any, ...], stack: str, folder: Path,
+                     overrides: Mapping[str, Any] | None) -> StackConfig | None:
+    """The reading of a new settings combination from one of the same stack and files, when
+    ``deploy_derive`` can prove it equal to what the program would build (else None: run the program)."""
+    config = stack_config(stack, project_dir=folder, overrides=overrides)
+    for other_key, other in cache.stacks.items():
+        if (other_key[0], other_key[1], other_key[3]) != (key[0], key[1], key[3]):
+            continue
+        if not deploy_derive.derivable(folder, other.config, config):
+            continue
+        spec = deploy_derive.derived_spec(other.spec, other.config, config)
+        if spec is not None:
+            return StackConfig(stack, folder, config, spec, other.pipeline)
+    return None
 
 
 def _read_stack(stack: str, folder: Path, overrides: Mapping[str, Any] | None) -> StackConfig:
@@ -143,6 +160,8 @@ def deploy(aws: InProcessAWS, stack: StackConfig) -> Deployment:
     cache = deploy_cache.active()
     key = (stack.stack, str(stack.project_dir), json.dumps(stack.config, sort_keys=True), aws.region)
     recording = cache.recordings.get(key) if cache is not None else None
+    if recording is None and cache is not None:
+        recording = _derived_recording(cache, key, stack)
     if recording is not None:
         mocks: MotoMocks = MotoMocks(aws, stack.project_dir, stack.stack)
         deploy_cache.replay(mocks, recording)
@@ -168,6 +187,25 @@ def deploy(aws: InProcessAWS, stack: StackConfig) -> Deployment:
     for role, url in _dlqs(aws, deployment.queues).items():
         deployment.queues.setdefault(role, url)
     return deployment
+
+
+def _derived_recording(cache: deploy_cache.DeployCache, key: tuple[Any, ...],
+                       stack: StackConfig) -> deploy_cache.Recording | None:
+    """A recording of this configuration derived from one of another settings combination of the same stack
+    (``deploy_derive``: only where that is proven identical to Pulumi's); stored for the next deploy."""
+    for other_key, other in list(cache.recordings.items()):
+        if (other_key[0], other_key[1], other_key[3]) != (key[0], key[1], key[3]):
+            continue
+        if not deploy_derive.derivable(stack.project_dir, other.program.config, stack.config):
+            continue
+        name, spec = declared_pipeline(other.program, stack.project_dir)
+        if name != stack.pipeline or deploy_derive.derived_spec(spec, other.program.config, stack.config) != stack.spec:
+            continue
+        derived = deploy_derive.derive(other, spec, stack.spec, stack.config, name)
+        if derived is not None:
+            cache.recordings[key] = derived
+            return derived
+    return None
 
 
 def _run(mocks: MotoMocks, stack: StackConfig) -> ProgramRun:

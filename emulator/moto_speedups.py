@@ -272,7 +272,7 @@ def installed() -> Iterator[None]:
     import moto.sqs.models  # noqa: F401
     from moto.moto_api._internal.moto_random import MotoRandom
 
-    from landing_pipeline.emulator import moto_expressions
+    from landing_pipeline.emulator import moto_expressions, moto_queries
 
     with ExitStack() as stack:
         _memoised_everywhere(stack, "moto.core.utils", "camelcase_to_underscores")
@@ -291,4 +291,5 @@ def installed() -> Iterator[None]:
         _replace(stack, dynamodb_responses.DynamoResult, "execute_result", execute_result)
         _item_level_transactions(stack)
         moto_expressions.install(stack, _replace)
+        moto_queries.install(stack, _replace)
         yield
