@@ -10,14 +10,18 @@ in the same order as before per-feed models existed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from landing_pipeline.runtime.contract import GLUE_SUCCEEDED
 from landing_pipeline.simulator.distributions import draw_many
 from landing_pipeline.simulator.feed_models import JobPlan
 from landing_pipeline.simulator.scenario import JobModel
 from landing_pipeline.simulator.workload import Workload
+
+FAILED, TIMEOUT = "FAILED", "TIMEOUT"
+"""A run's end states other than SUCCEEDED (Glue's names)."""
 
 
 class Attempts:
@@ -88,3 +92,21 @@ class Attempts:
         if run_s > self.timeout_s:
             return self.timeout_s, False
         return run_s, ok
+
+    def through_batch(self, fids: Sequence[int], run_numbers: Sequence[int], running_at: float
+                      ) -> tuple[float, str, int]:
+        """One run's job going through its files in order: when it ends, its final state and how many files it
+        finished. One Spark session a run, so a batch pays the start-up once; Glue kills the run at the job
+        timeout on whichever file it is on (TIMEOUT); the run stops at its first failing file."""
+        end, state, done, timeout = running_at, GLUE_SUCCEEDED, 0, self.timeout_s
+        for index, (fid, number) in enumerate(zip(fids, run_numbers, strict=True)):
+            run_s, ok = self.attempt(fid, number)
+            if index and self.exact_s[fid] < 0:
+                run_s = max(0.0, run_s - self.startup_s(fid))
+            if end + run_s - running_at > timeout:
+                return running_at + timeout, TIMEOUT, done
+            end += run_s
+            if not ok:
+                return end, TIMEOUT if run_s >= timeout else FAILED, done
+            done += 1
+        return end, state, done

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from landing_pipeline.runtime.contract import GLUE_SUCCEEDED
-from landing_pipeline.simulator.attempts import Attempts
+from landing_pipeline.simulator.attempts import FAILED, Attempts
 from landing_pipeline.simulator.glue_slots import GlueSlots
 
-FAILED, TIMEOUT, RUNNING, STARTING = "FAILED", "TIMEOUT", "RUNNING", "STARTING"
+RUNNING, STARTING = "RUNNING", "STARTING"
 FAILURE_MESSAGE = "simulated failure of the file's own run"
 
 
@@ -65,19 +65,7 @@ class Glue:
             self.refused += 1
             return None
         running_at = now + self.glue_start()
-        end, state, done, timeout = running_at, GLUE_SUCCEEDED, 0, self.draws.timeout_s
-        for index, (fid, number) in enumerate(zip(fids, run_numbers, strict=True)):
-            run_s, ok = self.draws.attempt(fid, number)
-            if index and self.draws.exact_s[fid] < 0:   # one Spark session a run: a batch pays the start-up once
-                run_s = max(0.0, run_s - self.draws.startup_s(fid))
-            if end + run_s - running_at > timeout:   # Glue kills the run at the timeout, on whichever file
-                end, state = running_at + timeout, TIMEOUT
-                break
-            end += run_s
-            if not ok:
-                state = TIMEOUT if run_s >= timeout else FAILED
-                break
-            done += 1
+        end, state, done = self.draws.through_batch(fids, run_numbers, running_at)
         run = Run(f"jr_{len(self.runs) + 1}", token, g, fids, now, running_at, end, state, lease_at, done)
         self.runs.append(run)
         self.by_token[token] = run   # GetJobRuns lists the newest run first

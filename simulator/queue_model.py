@@ -28,13 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from landing_pipeline.runtime.contract import GLUE_SUCCEEDED
 from landing_pipeline.runtime.group_state import Policy
 from landing_pipeline.runtime.spec import PipelineSpec
-from landing_pipeline.simulator.attempts import Attempts
+from landing_pipeline.simulator.attempts import TIMEOUT, Attempts
 from landing_pipeline.simulator.capacity import dpus, duration_scale
 from landing_pipeline.simulator.feed_models import job_plan
-from landing_pipeline.simulator.glue import FAILED, TIMEOUT
 from landing_pipeline.simulator.ledger import BLOCKED, DEAD, SUCCEEDED
 from landing_pipeline.simulator.model import sort_keys
 from landing_pipeline.simulator.ordered_queue import uniform_stream
@@ -228,20 +226,8 @@ class QueueModel(QueueRecords):
             self.in_line[g] = 0
         draws, attempts, first = self.draws, self.ledger.attempts, self.ledger.first_start
         running_at = now + self.glue_start()
-        end, state, done, timeout = running_at, GLUE_SUCCEEDED, 0, draws.timeout_s
-        for index, fid in enumerate(batch):
-            self.lease_flat.extend((fid, now))
-            run_s, ok = draws.attempt(fid, attempts[fid] + 1)
-            if index and draws.exact_s[fid] < 0:   # one Spark session a run: the start-up is paid once
-                run_s = max(0.0, run_s - draws.startup_s(fid))
-            if end + run_s - running_at > timeout:
-                end, state = running_at + timeout, TIMEOUT
-                break
-            end += run_s
-            if not ok:
-                state = TIMEOUT if run_s >= timeout else FAILED
-                break
-            done += 1
+        self.lease_flat.extend([x for fid in batch for x in (fid, now)])
+        end, state, done = draws.through_batch(batch, [attempts[fid] + 1 for fid in batch], running_at)
         for index, fid in enumerate(batch):
             self.run_flat.extend((fid, now, now, running_at, end, float(index < done)))
             if first[fid] < 0:
