@@ -38,6 +38,13 @@ class RunLog:
         return cls(table[:, 0].astype(np.int64), table[:, 1].copy(), table[:, 2].copy(), table[:, 3].copy(),
                    table[:, 4].copy(), table[:, 5] > 0)
 
+    @classmethod
+    def of(cls, cached: RunLog | None, flat: Sequence[float]) -> RunLog:
+        """The log of ``flat``, reusing ``cached`` while no row has been appended since it was built."""
+        if cached is not None and 6 * len(cached) == len(flat):
+            return cached
+        return cls.from_flat(flat)
+
     def __len__(self) -> int:
         return len(self.file)
 

@@ -205,8 +205,7 @@ class PipelineModel:
     # --- records -------------------------------------------------------------------------------------------
     @property
     def runs(self) -> RunLog:
-        if self._runs is None or RUN_COLUMNS * len(self._runs) != len(self.run_flat):
-            self._runs = RunLog.from_flat(self.run_flat)
+        self._runs = RunLog.of(self._runs, self.run_flat)
         return self._runs
 
     @property

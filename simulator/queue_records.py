@@ -12,7 +12,6 @@ from array import array
 import numpy as np
 
 from landing_pipeline.simulator.ledger import BLOCKED, FileLedger, RunLog, Series
-from landing_pipeline.simulator.model import RUN_COLUMNS
 
 
 def as_array(code: str, values: np.ndarray) -> array:  # type: ignore[type-arg]
@@ -66,8 +65,7 @@ class QueueRecords:
 
     @property
     def runs(self) -> RunLog:
-        if self._runs is None or RUN_COLUMNS * len(self._runs) != len(self.run_flat):
-            self._runs = RunLog.from_flat(self.run_flat)
+        self._runs = RunLog.of(self._runs, self.run_flat)
         return self._runs
 
     @property

@@ -24,7 +24,7 @@ from landing_pipeline.simulator.feed_models import job_plan
 from landing_pipeline.simulator.glue import Glue, Run
 from landing_pipeline.simulator.glue_slots import GlueSlots
 from landing_pipeline.simulator.ledger import LOST, SUCCEEDED, FileLedger, RunLog, Series
-from landing_pipeline.simulator.model import RUN_COLUMNS, Design
+from landing_pipeline.simulator.model import Design
 from landing_pipeline.simulator.ordered_queue import OrderedQueue, uniform_stream
 from landing_pipeline.simulator.scenario import Scenario
 from landing_pipeline.simulator.workload import Workload
@@ -109,8 +109,7 @@ class SeedModel:
 
     @property
     def runs(self) -> RunLog:
-        if self._runs is None or RUN_COLUMNS * len(self._runs) != len(self.run_flat):
-            self._runs = RunLog.from_flat(self.run_flat)
+        self._runs = RunLog.of(self._runs, self.run_flat)
         return self._runs
 
     @property
