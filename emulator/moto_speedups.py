@@ -21,6 +21,7 @@ which is what moto's whole-table rollback amounts to.
 The update expressions those transactions carry (parsed three times a request, deep-copied, validated in walks
 that are quadratic in the expression) cost another quarter of a run: ``emulator/moto_expressions.py``, installed
 with the rest, remembers their parses and structural checks (``tests/emulator/test_moto_expressions.py``).
+A KMS key's signing key pair is made on first use (``emulator/moto_keys.py``).
 """
 
 from __future__ import annotations
@@ -272,7 +273,7 @@ def installed() -> Iterator[None]:
     import moto.sqs.models  # noqa: F401
     from moto.moto_api._internal.moto_random import MotoRandom
 
-    from landing_pipeline.emulator import moto_expressions, moto_queries
+    from landing_pipeline.emulator import moto_expressions, moto_keys, moto_queries
 
     with ExitStack() as stack:
         _memoised_everywhere(stack, "moto.core.utils", "camelcase_to_underscores")
@@ -292,4 +293,5 @@ def installed() -> Iterator[None]:
         _item_level_transactions(stack)
         moto_expressions.install(stack, _replace)
         moto_queries.install(stack, _replace)
+        moto_keys.install(stack, _replace)
         yield
