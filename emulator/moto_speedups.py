@@ -21,7 +21,9 @@ which is what moto's whole-table rollback amounts to.
 The update expressions those transactions carry (parsed three times a request, deep-copied, validated in walks
 that are quadratic in the expression) cost another quarter of a run: ``emulator/moto_expressions.py``, installed
 with the rest, remembers their parses and structural checks (``tests/emulator/test_moto_expressions.py``).
-A KMS key's signing key pair is made on first use (``emulator/moto_keys.py``).
+A KMS key's signing key pair is made on first use (``emulator/moto_keys.py``), a request's werkzeug object is
+built from its environ directly (``emulator/moto_requests.py``), a condition is parsed once
+(``emulator/moto_conditions.py``).
 """
 
 from __future__ import annotations
@@ -240,10 +242,13 @@ def _resolver() -> Callable[[str], Any]:
 def fast_process_request(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``BotocoreStubber.process_request`` with the URL's handler remembered; the request itself is served
     exactly as moto serves it (normalised, recorded, dispatched, HTTP errors turned into answers)."""
+    from botocore.awsrequest import AWSPreparedRequest
     from moto.core.exceptions import HTTPException  # type: ignore[attr-defined]
     from moto.core.request import normalize_request
     from moto.core.utils import get_equivalent_url_in_aws_domain
     from moto.moto_api import recorder
+
+    from landing_pipeline.emulator.moto_requests import request_from_botocore
 
     resolve = _resolver()
 
@@ -252,7 +257,8 @@ def fast_process_request(original: Callable[[Any], Any]) -> Callable[[Any], Any]
         method = resolve(f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}")
         if method is None:
             return original(request)
-        normalized = normalize_request(request)
+        normalized = (request_from_botocore(request) if isinstance(request, AWSPreparedRequest) else None
+                      ) or normalize_request(request)
         try:
             recorder._record_request(normalized)
             return method(normalized, normalized.raw_url, normalized.headers)
@@ -273,7 +279,7 @@ def installed() -> Iterator[None]:
     import moto.sqs.models  # noqa: F401
     from moto.moto_api._internal.moto_random import MotoRandom
 
-    from landing_pipeline.emulator import moto_expressions, moto_keys, moto_queries
+    from landing_pipeline.emulator import moto_conditions, moto_expressions, moto_keys, moto_queries
 
     with ExitStack() as stack:
         _memoised_everywhere(stack, "moto.core.utils", "camelcase_to_underscores")
@@ -294,4 +300,5 @@ def installed() -> Iterator[None]:
         moto_expressions.install(stack, _replace)
         moto_queries.install(stack, _replace)
         moto_keys.install(stack, _replace)
+        moto_conditions.install(stack, _replace)
         yield
