@@ -6,35 +6,30 @@ service it emulates, draws a 52-character request id one ``random.choice`` at a 
 class's methods with ``inspect``, turns CamelCase into snake_case with regular expressions (per request, and
 per attribute whenever a queue's attributes are read), builds a PLY parser for every EventBridge input path
 it evaluates, and writes every DynamoDB answer through its generic serialiser, although the answer is already
-in DynamoDB's wire form (a fifth of moto's time on the ledger's UpdateItem calls). Worst of all, every
-TransactWriteItems deep-copies each table it names, every item of it, to be able to roll back: the ledger's
-guarded transactions made that 35% of a chaos run's CPU, growing with the ledger.
+in DynamoDB's wire form (a fifth of moto's time on the ledger's UpdateItem calls).
 
 Here the URL's handler is remembered per URL (moto's own lookup, done once); random strings are drawn with
 one ``random.choices`` from the same generator and alphabet; the next three are memoised (pure functions of
 their argument); and a DynamoDB answer made of strings, numbers, booleans and bytes is walked along its output
 shape (its members only, no nulls, bytes base64-encoded, as the serialiser does) and written with
-``json.dumps``. Anything else (a timestamp, an error) goes through moto's serialiser as before. A transaction
-keeps copies of only the items it names (the only ones it can change) and puts those back when it is cancelled,
-which is what moto's whole-table rollback amounts to.
+``json.dumps``. Anything else (a timestamp, an error) goes through moto's serialiser as before.
 ``tests/emulator/test_clock_speed.py`` checks the DynamoDB answers against moto's own serialiser.
 The update expressions those transactions carry (parsed three times a request, deep-copied, validated in walks
 that are quadratic in the expression) cost another quarter of a run: ``emulator/moto_expressions.py``, installed
 with the rest, remembers their parses and structural checks (``tests/emulator/test_moto_expressions.py``).
-A KMS key's signing key pair is made on first use (``emulator/moto_keys.py``), a request's werkzeug object is
-built from its environ directly (``emulator/moto_requests.py``), a condition is parsed once
-(``emulator/moto_conditions.py``).
+Installed with the rest, each with its own test: the deep copies a transaction and an update make, cut to what
+is read afterwards (``emulator/moto_copies.py``: once 35% of a chaos run's CPU); a KMS key's signing key pair,
+made on first use (``moto_keys.py``); a request's werkzeug object, built from its environ directly
+(``moto_requests.py``); a condition expression, parsed once (``moto_conditions.py``).
 """
 
 from __future__ import annotations
 
 import base64
-import copy
 import functools
 import json
 import string
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -93,88 +88,6 @@ def dynamodb_fast_answer(result: Any, output_shape: Any) -> tuple[int, dict[str,
     if plain is _NOT_PLAIN:
         return None
     return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(plain)
-
-
-class _TransactionCopies:
-    """The ``copy`` module as ``moto.dynamodb.models`` sees it while a transaction's touched items are saved:
-    the whole-table deep copy moto makes for its rollback answers the table itself (a no-op rollback), since
-    ``transact_write_items`` below restores the items instead."""
-
-    def __init__(self) -> None:
-        self.saving_items = threading.local()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(copy, name)
-
-    def deepcopy(self, value: Any, memo: Any = None) -> Any:
-        from moto.dynamodb.models.table import Table
-
-        if isinstance(value, Table) and getattr(self.saving_items, "on", False):
-            return value
-        return copy.deepcopy(value, memo)
-
-
-_Saved = list[tuple[Any, Any, Any, Any]]  # (table, hash value, range value or None, item copy or None)
-
-
-def _touched_items(backend: Any, transact_items: list[dict[str, Any]]) -> _Saved | None:
-    """A copy of every item the transaction names, or None when one cannot be located (moto then decides,
-    with its own whole-table copy)."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    saved: _Saved = []
-    try:
-        for entry in transact_items:
-            _, op = next(iter(entry.items()))
-            table = backend.tables.get(op.get("TableName"))
-            if table is None:
-                continue
-            key = op["Key"] if "Key" in op else op["Item"]
-            hash_value = DynamoType(key[table.hash_key_attr])
-            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-            current = table.items.get(hash_value)
-            if range_value is not None:
-                current = current.get(range_value) if current else None
-            saved.append((table, hash_value, range_value, copy.deepcopy(current)))
-    except (KeyError, TypeError, AttributeError, StopIteration):
-        return None
-    return saved
-
-
-def _put_back(saved: _Saved) -> None:
-    for table, hash_value, range_value, item in reversed(saved):  # reversed: the earliest copy of an item wins
-        if range_value is None:
-            if item is None:
-                table.items.pop(hash_value, None)
-            else:
-                table.items[hash_value] = item
-        elif item is None:
-            table.items.get(hash_value, {}).pop(range_value, None)
-        else:
-            table.items[hash_value][range_value] = item
-
-
-def _item_level_transactions(stack: ExitStack) -> None:
-    import moto.dynamodb.models as dynamodb_models
-
-    copies = _TransactionCopies()
-    _replace(stack, dynamodb_models, "copy", copies)
-    original = dynamodb_models.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved = _touched_items(self, transact_items)
-        if saved is None:
-            return original(self, transact_items)
-        copies.saving_items.on = True
-        try:
-            return original(self, transact_items)
-        except Exception:
-            _put_back(saved)
-            raise
-        finally:
-            copies.saving_items.on = False
-
-    _replace(stack, dynamodb_models.DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 def _random_string(self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
@@ -279,7 +192,7 @@ def installed() -> Iterator[None]:
     import moto.sqs.models  # noqa: F401
     from moto.moto_api._internal.moto_random import MotoRandom
 
-    from landing_pipeline.emulator import moto_conditions, moto_expressions, moto_keys, moto_queries
+    from landing_pipeline.emulator import moto_conditions, moto_copies, moto_expressions, moto_keys, moto_queries
 
     with ExitStack() as stack:
         _memoised_everywhere(stack, "moto.core.utils", "camelcase_to_underscores")
@@ -296,7 +209,7 @@ def installed() -> Iterator[None]:
             return fast if fast is not None else original_execute(self, context)
 
         _replace(stack, dynamodb_responses.DynamoResult, "execute_result", execute_result)
-        _item_level_transactions(stack)
+        moto_copies.install(stack, _replace)
         moto_expressions.install(stack, _replace)
         moto_queries.install(stack, _replace)
         moto_keys.install(stack, _replace)
