@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from landing_pipeline.emulator.aws import InProcessAWS
+from landing_pipeline.emulator.batch_runs import batch_entries, run_keys
 from landing_pipeline.emulator.faults import FaultPlan, FunctionCrash
 from landing_pipeline.emulator.observe import Recorder, RunObservation
 from landing_pipeline.runtime.contract import (
@@ -89,20 +90,6 @@ class BatchProgress:
 
     def finished(self, position: int, state: str, message: str = "") -> None:
         self.recorder.file_finished(self.run_id, position, self.now(), state, message)
-
-
-def batch_entries(aws: InProcessAWS, arguments: dict[str, str]) -> list[dict[str, str]]:
-    """A batch run's files as its arguments name them (``--batch``, or the object ``--batch_uri`` names); empty
-    for a run of one file."""
-    from landing_pipeline.runtime.contract import BATCH_ARG, BATCH_URI_ARG
-
-    if arguments.get(BATCH_ARG):
-        return list(json.loads(arguments[BATCH_ARG]))
-    uri = arguments.get(BATCH_URI_ARG, "")
-    if not uri:
-        return []
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return list(json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())["files"])
 
 
 class RunExecutor(Protocol):
@@ -244,15 +231,15 @@ class GlueEngine:
         def start_job_run(*args: Any, **kwargs: Any) -> str:
             arguments = kwargs.get("arguments") if "arguments" in kwargs else (args[1] if len(args) > 1 else None)
             name = kwargs.get("name") if "name" in kwargs else args[0]
-            key = (arguments or {}).get(SOURCE_KEY_ARG, "")
-            if name == self.job_name and self.faults.fire("throttle", key):
+            keys = run_keys(self.aws, arguments or {}) if name == self.job_name else []
+            if any([self.faults.fire("throttle", key) for key in keys]):   # every file's shot, as each was refused
                 from moto.glue.exceptions import ConcurrentRunsExceededException
 
                 raise ConcurrentRunsExceededException(f"Concurrent runs exceeded for {name} (fault throttle)")
             run_id: str = original(*args, **kwargs)
             if name == self.job_name:
                 self._accepted(run_id)
-                if self.faults.fire("crash-after-start", key):
+                if any([self.faults.fire("crash-after-start", key) for key in keys]):
                     raise FunctionCrash(f"the dispatcher died right after starting run {run_id} (fault "
                                         "crash-after-start)")
             return run_id

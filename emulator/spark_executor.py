@@ -23,7 +23,8 @@ from types import ModuleType
 from typing import Any
 
 from landing_pipeline.emulator.aws import InProcessAWS
-from landing_pipeline.emulator.glue_engine import RunOutcome, RunRequest, batch_entries
+from landing_pipeline.emulator.batch_runs import batch_entries
+from landing_pipeline.emulator.glue_engine import RunOutcome, RunRequest
 from landing_pipeline.emulator.staging import Cancelled, StagedRun, split_s3
 from landing_pipeline.runtime.contract import EXTRA_PY_FILES_ARG
 

@@ -87,7 +87,8 @@ def assert_group_order(result: DemoResult) -> None:
         runs = [run for f in files for run in f["runs"]]
         for earlier, later in itertools.pairwise(runs):
             assert earlier["end"] is not None and earlier["end"] <= later["start"], (
-                f"group {group}: a run started at {later['start']} before the previous one ended at {earlier['end']}")
+                f"group {group}: a run started at {later['start']} before the previous one ended at {earlier['end']}"
+                f"\n{explain(result)}")
 
 
 @pytest.fixture
