@@ -7,16 +7,17 @@ so that its validators can rewrite the copy, and then walks the copy once per va
 validator's table of node types at every node it visits (a dict and a tuple per node, ten validators, about
 ninety nodes for the ledger's longer expressions).
 
-Here a parse is remembered per expression string (a pure function of it; moto only reads the tree it returns:
-its validator works on its own copy, and an expression that does not parse raises every time, as nothing is
-remembered for it); the copy of a remembered tree is read back from its pickled form (the same objects, types
-and links as ``deepcopy`` gives, built in C); and a validator's walk reads its table of node types once per
-walk instead of once per node (the table is a constant of each validator class, its methods looked up on the
-instance as moto does; a validator that changes how it walks, with its own ``traverse_node_recursively``,
-``process`` or ``nodes_to_be_processed``, walks as before). moto's first three validators (how many clauses of
-each kind, overlapping paths, no key attribute set) read only the tree as parsed, the attribute names and the
-table's keys, and change nothing; once they passed for those three, they are not run for them again (they were
-most of a validation: the first looks for the expression's clauses again at every node below the root).
+Here a parse is remembered per expression string (a pure function of it; moto only reads the tree it returns: its
+validator works on its own copy, and an expression that does not parse raises every time, as nothing is
+remembered for it); the copy of a remembered tree is read back from its pickled form (the same objects, types and
+links as ``deepcopy`` gives, built in C); and a validator's walk reads its table of node types once per walk
+instead of once per node, and asks which entry of it a node matches once per node type (the table is a constant
+of each validator class, its methods looked up on the instance as moto does; a validator that changes how it
+walks, with its own ``traverse_node_recursively``, ``process`` or ``nodes_to_be_processed``, walks as before).
+moto's first three validators (how many clauses of each kind, overlapping paths, no key attribute set) read only
+the tree as parsed, the attribute names and the table's keys, and change nothing; once they passed for those
+three, they are not run for them again (they were most of a validation: the first looks for the expression's
+clauses again at every node below the root).
 ``tests/emulator/test_moto_expressions.py`` checks answers and tables against moto alone.
 """
 
@@ -74,7 +75,15 @@ def fast_traverse(default_walk: Callable[..., Any], default_process: Callable[..
                   node_class: Any) -> Callable[[Any, Any], Any]:
     """``DepthFirstTraverser.traverse``: the same depth-first walk as ``traverse_node_recursively`` (children
     first, each child's hook before it, a processed node put in its parent's place), with the validator's
-    table of node types read once."""
+    table of node types read once, and the ``isinstance`` answers behind it remembered per concrete type.
+
+    moto's node classes are abstract base classes, so each ``isinstance`` against them goes through
+    ``ABCMeta.__instancecheck__`` (a million calls a sweep of four seeds, a third of a TransactWriteItems).
+    Whether a node of a given type is a ``Node``, and which entry of a validator's table is the first it is an
+    instance of, depend only on the node's type and the validator's class (its table lists the same classes in
+    the same order on every call), so each is asked once per pair."""
+    is_node_by_type: dict[type, bool] = {}
+    first_entry_by_class: dict[type, dict[type, int]] = {}
 
     def traverse(self: Any, node: Any) -> Any:
         cls = type(self)
@@ -82,19 +91,27 @@ def fast_traverse(default_walk: Callable[..., Any], default_process: Callable[..
                 or cls.nodes_to_be_processed is not default_kinds):
             return self.traverse_node_recursively(node)
         table = list(self._processing_map().items())
-        kinds = tuple(kind for kind, _ in table)
+        first_entry = first_entry_by_class.setdefault(cls, {})
         before_child = None if cls.pre_processing_of_child is default_before_child else self.pre_processing_of_child
 
         def walk(node: Any, child_id: int = -1) -> Any:
-            if isinstance(node, node_class):
+            kind = type(node)
+            is_node = is_node_by_type.get(kind)
+            if is_node is None:
+                is_node = is_node_by_type[kind] = isinstance(node, node_class)
+            if is_node:
                 parent = node.parent
                 if node.children is not None:
                     for i, child in enumerate(node.children):
                         if before_child is not None:
                             before_child(node, i)
                         walk(child, i)
-                if isinstance(node, kinds):
-                    node = next((process(node) for kind, process in table if isinstance(node, kind)), None)
+                entry = first_entry.get(kind)
+                if entry is None:
+                    entry = first_entry[kind] = next(
+                        (i for i, (listed, _) in enumerate(table) if isinstance(node, listed)), -1)
+                if entry >= 0:
+                    node = table[entry][1](node)
                     node.parent = parent
                     if parent:
                         parent.children[child_id] = node

@@ -20,7 +20,8 @@ with the rest, remembers their parses and structural checks (``tests/emulator/te
 Installed with the rest, each with its own test: the deep copies a transaction and an update make, cut to what
 is read afterwards (``emulator/moto_copies.py``: once 35% of a chaos run's CPU); a KMS key's signing key pair,
 made on first use (``moto_keys.py``); a request's werkzeug object, built from its environ directly
-(``moto_requests.py``); a condition expression, parsed once (``moto_conditions.py``).
+(``moto_requests.py``); a condition expression, parsed once (``moto_conditions.py``); an item's 400 KB check,
+as a running total (``moto_items.py``).
 """
 
 from __future__ import annotations
@@ -192,7 +193,14 @@ def installed() -> Iterator[None]:
     import moto.sqs.models  # noqa: F401
     from moto.moto_api._internal.moto_random import MotoRandom
 
-    from landing_pipeline.emulator import moto_conditions, moto_copies, moto_expressions, moto_keys, moto_queries
+    from landing_pipeline.emulator import (
+        moto_conditions,
+        moto_copies,
+        moto_expressions,
+        moto_items,
+        moto_keys,
+        moto_queries,
+    )
 
     with ExitStack() as stack:
         _memoised_everywhere(stack, "moto.core.utils", "camelcase_to_underscores")
@@ -214,4 +222,5 @@ def installed() -> Iterator[None]:
         moto_queries.install(stack, _replace)
         moto_keys.install(stack, _replace)
         moto_conditions.install(stack, _replace)
+        moto_items.install(stack, _replace)
         yield
