@@ -50,12 +50,14 @@ def test_a_delayed_event_is_overtaken_and_a_repeated_one_arrives_again_after_fiv
         late.uninstall()
 
 
+@pytest.mark.parametrize("deleted_first", [False, True], ids=["kept", "deleted-before-processing"])
 def test_a_repeated_s3_event_carries_the_objects_creation_time_not_the_repeats(
-        stack: tuple[InProcessAWS, Deployment]) -> None:
+        stack: tuple[InProcessAWS, Deployment], deleted_first: bool) -> None:
     """``duplicate-event`` repeats S3's event, so its ``time`` (the order ``landing_time`` sorts by) is the
     object's. With PutEvents' default, the wall clock, the repeat of a file that landed at pipeline second 100
     said it landed near second 0; when the router recorded the repeat first, the file ran before files of its
-    group that landed earlier (chaos seed 9 in CI)."""
+    group that landed earlier (chaos seed 9 in CI). The same when the object is deleted before it is processed:
+the repeat still carries the time of the put it repeats (chaos seed 302 in a 500-seed sweep)."""
     from types import SimpleNamespace
 
     from landing_pipeline.emulator.pipeline import _landing_faults
@@ -69,8 +71,8 @@ def test_a_repeated_s3_event_carries_the_objects_creation_time_not_the_repeats(
         s3, sqs, events = aws.client("s3"), aws.client("sqs"), aws.client("events")
         key = deployment.spec.key_prefix + "orders_20250915_101500.csv"
         put = s3.put_object(Bucket=deployment.landing_bucket, Key=key, Body=b"id\n1\n")
-        running = SimpleNamespace(deployment=deployment, aws=aws, event_time=event_time,
-                                  faults=FaultPlan.parse(["duplicate-event:orders_*"]))
+        faults = ["duplicate-event:orders_*"] + (["delete-before-processing:orders_*"] if deleted_first else [])
+        running = SimpleNamespace(deployment=deployment, aws=aws, event_time=event_time, faults=FaultPlan.parse(faults))
         _landing_faults(running, s3, events, key, put.get("VersionId"), put["ETag"].strip('"'), 5)  # type: ignore[arg-type]
         times: list[str] = []
 
