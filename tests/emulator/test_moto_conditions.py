@@ -13,8 +13,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.comparisons import ConditionExpressionParser
 
-from landing_pipeline.emulator import moto_conditions, moto_speedups
-from tests.emulator.ledger_table import TABLE, ledger_client, ledger_key
+from landing_pipeline.emulator import moto_conditions
+from tests.emulator.ledger_table import TABLE, alone_and_with_speedups, ledger_client, ledger_key
 
 GUARD = "#v = :seen AND attribute_exists(pk) AND NOT begins_with(#s, :dead)"
 
@@ -49,10 +49,7 @@ def _scenario(client: Any) -> list[Any]:
 
 
 def test_answers_as_moto_alone() -> None:
-    with mock_aws():
-        alone = _scenario(ledger_client())
-    with mock_aws(), moto_speedups.installed():
-        remembered = _scenario(ledger_client())
+    alone, remembered = alone_and_with_speedups(_scenario)
     assert remembered == alone
     assert any(a == "ok" for a in alone) and any(str(a).startswith("ConditionalCheckFailed") for a in alone)
     assert any("unused" in str(a) for a in alone[-3:-1])

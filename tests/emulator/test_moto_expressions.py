@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from landing_pipeline.emulator import moto_speedups
-from tests.emulator.ledger_table import TABLE, ledger_client, ledger_key
+from tests.emulator.ledger_table import TABLE, alone_and_with_speedups, ledger_client, ledger_key
 
 OTHER = "other"
 
@@ -91,10 +91,7 @@ def _scenario(client: Any) -> list[Any]:
 
 
 def test_both_ways_give_the_same_answers_errors_and_tables() -> None:
-    with mock_aws():
-        reference = _scenario(ledger_client())
-    with mock_aws(), moto_speedups.installed():
-        fast = _scenario(ledger_client())
+    reference, fast = alone_and_with_speedups(_scenario)
     assert fast == reference
     errors = {answer[0] for answer in reference if isinstance(answer, tuple)}
     assert {"ValidationException", "TransactionCanceledException"} <= errors  # refusals were exercised

@@ -9,22 +9,23 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from landing_pipeline.emulator import moto_items, moto_speedups
-from tests.emulator.ledger_table import TABLE, ledger_client, ledger_key
+from tests.emulator.ledger_table import TABLE, alone_and_with_speedups, ledger_client, ledger_key
 
 KEY_BYTES = len("pk") + len("g#a") + len("sk")  # what the key attributes add to an item's size, less the sk value
 
 
-def _items(size_of_last: int) -> list[dict[str, Any]]:
-    """Items whose size is moto's limit plus or minus a few bytes, the excess in the last attribute or the first."""
+def _items(excess: int) -> list[dict[str, Any]]:
+    """Items whose size is moto's limit plus ``excess`` bytes, the big attribute that carries the excess last or
+    first (moto's check fails at the attribute that crosses the limit)."""
     items = []
     for sk in ("x", "y"):
         base = KEY_BYTES + len(sk)
         for many in (1, 30):
             small = {f"a{i:02}": {"S": "v"} for i in range(many)}  # 3 + 1 bytes each
-            filler = moto_items.LIMIT - base - 4 * many - len("big") + size_of_last
-            last_first = {"big": {"S": "z" * filler}, **small}
-            items.append({**ledger_key("g#a", sk), **small, "big": {"S": "z" * filler}})
-            items.append({**ledger_key("g#a", sk), **last_first})
+            filler = moto_items.LIMIT - base - 4 * many - len("big") + excess
+            big = {"big": {"S": "z" * filler}}
+            items.append({**ledger_key("g#a", sk), **small, **big})
+            items.append({**ledger_key("g#a", sk), **big, **small})
     return items
 
 
@@ -57,10 +58,7 @@ def _scenario(client: Any) -> list[Any]:
 
 
 def test_both_ways_keep_the_same_items_and_refuse_the_same_writes() -> None:
-    with mock_aws():
-        reference = _scenario(ledger_client())
-    with mock_aws(), moto_speedups.installed():
-        fast = _scenario(ledger_client())
+    reference, fast = alone_and_with_speedups(_scenario)
     assert fast == reference
     refusals = [answer for answer in reference if isinstance(answer, tuple)]
     assert refusals and "ok" in reference  # both sides of the limit were exercised

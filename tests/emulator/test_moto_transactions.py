@@ -12,7 +12,7 @@ from moto import mock_aws
 from moto.dynamodb.models.dynamo_type import Item
 
 from landing_pipeline.emulator import moto_speedups
-from tests.emulator.ledger_table import TABLE, ledger_client, ledger_key
+from tests.emulator.ledger_table import TABLE, alone_and_with_speedups, ledger_client, ledger_key
 
 
 def _update(pk: str, sk: str, value: int, condition: str | None = None) -> dict[str, Any]:
@@ -56,10 +56,7 @@ def fresh_moto() -> Iterator[None]:
 
 
 def test_both_ways_give_the_same_answers_and_tables() -> None:
-    with mock_aws():
-        reference = _scenario(ledger_client())
-    with mock_aws(), moto_speedups.installed():
-        fast = _scenario(ledger_client())
+    reference, fast = alone_and_with_speedups(_scenario)
     assert fast == reference
     assert fast[0][0] == "TransactionCanceledException"
     assert not any("file#2" in row for row in fast[1])  # the put before the failed check was undone

@@ -57,7 +57,7 @@ def test_a_repeated_s3_event_carries_the_objects_creation_time_not_the_repeats(
     object's. With PutEvents' default, the wall clock, the repeat of a file that landed at pipeline second 100
     said it landed near second 0; when the router recorded the repeat first, the file ran before files of its
     group that landed earlier (chaos seed 9 in CI). The same when the object is deleted before it is processed:
-the repeat still carries the time of the put it repeats (chaos seed 302 in a 500-seed sweep)."""
+    the repeat still carries the time of the put it repeats (chaos seed 302 in a 500-seed sweep)."""
     from types import SimpleNamespace
 
     from landing_pipeline.emulator.pipeline import _landing_faults
